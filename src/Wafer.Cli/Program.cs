@@ -1,0 +1,6 @@
+namespace Wafer.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args) => WaferCommandLine.Run(args);
+}

@@ -1,0 +1,19 @@
+using System.Collections.Frozen;
+
+namespace Wafer.Codecs;
+
+/// <summary>Every codec a reader can meet, by its manifest name.</summary>
+internal static class CodecRegistry
+{
+    private static readonly FrozenDictionary<string, ChunkCodec> s_codecs = new ChunkCodec[]
+    {
+        RawCodec.Instance,
+        ZstdCodec.Instance,
+    }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
+
+    /// <summary>The codec named <paramref name="name"/>, or null when this build does not know it.</summary>
+    public static ChunkCodec? Find(string name) => s_codecs.GetValueOrDefault(name);
+
+    /// <summary>All codec names, for messages.</summary>
+    public static IEnumerable<string> Names => s_codecs.Keys;
+}
