@@ -1,0 +1,23 @@
+namespace Wafer.Archive.Manifest;
+
+/// <summary>A tensor's bytes inside a source file, stored as chunks coded with its dtype in mind.</summary>
+internal sealed class TensorEntry
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>The dtype exactly as the source file spells it.</summary>
+    public string Dtype { get; set; } = "";
+
+    public long[] Shape { get; set; } = [];
+
+    /// <summary>Index into <see cref="ManifestDocument.Files"/>.</summary>
+    public int File { get; set; }
+
+    /// <summary>Offset of the tensor's first byte within its source file.</summary>
+    public long Offset { get; set; }
+
+    /// <summary>The tensor's length in bytes.</summary>
+    public long Size { get; set; }
+
+    public List<ChunkEntry> Chunks { get; set; } = [];
+}

@@ -1,0 +1,229 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+using Wafer.Archive.Manifest;
+using Wafer.Codecs;
+using Wafer.IO;
+using Wafer.Layout;
+
+namespace Wafer.Archive;
+
+/// <summary>
+/// One run of <c>pack</c>: maps the source files, splits them into chunks, encodes the chunks in parallel and
+/// writes them in order, deduplicating identical chunks, then appends the manifest and trailer.
+/// </summary>
+internal sealed class PackJob : IDisposable
+{
+    private static readonly byte[] s_zeros = new byte[ArchiveFormat.Alignment];
+
+    private readonly PackOptions _options;
+    private readonly List<MappedFile> _maps = [];
+    private readonly ManifestDocument _manifest;
+    private readonly List<PackItem> _items = [];
+
+    private PackJob(PackOptions options)
+    {
+        _options = options;
+        _manifest = new ManifestDocument
+        {
+            Wafer = ArchiveFormat.Version,
+            Kind = "archive",
+            ChunkSize = options.ChunkSize,
+            Info = new SortedDictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["writer"] = $"wafer {typeof(PackJob).Assembly.GetName().Version?.ToString(3)}",
+                ["codec"] = options.Codec.ToString().ToLowerInvariant(),
+            },
+        };
+    }
+
+    public static PackResult Run(string source, string archivePath, PackOptions options, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        string finalPath = Path.GetFullPath(archivePath);
+        if (File.Exists(finalPath) && !options.Overwrite)
+        {
+            throw new IOException($"{archivePath}: already exists (use --force to replace it).");
+        }
+
+        using var job = new PackJob(options);
+        job.Plan(source, finalPath);
+        using StagedOutput output = StagedOutput.ForFile(finalPath);
+        (long archiveBytes, int deduplicated) = job.Write(output.TemporaryPath, progress, cancellationToken);
+        output.Commit(options.Overwrite);
+        return new PackResult(finalPath, job._manifest.Files.Count, job._manifest.Tensors.Count, job._manifest.Files.Sum(f => f.Size), archiveBytes, deduplicated);
+    }
+
+    private void Plan(string source, string exclude)
+    {
+        foreach ((string relative, string fullPath) in SourceTree.Enumerate(source, exclude))
+        {
+            MappedFile map = MappedFile.Open(fullPath);
+            _maps.Add(map);
+            FileLayout layout;
+            using (SafeFileHandle handle = File.OpenHandle(fullPath))
+            {
+                layout = map.Length == 0 ? FileLayout.Blob(relative, 0) : FileLayoutDetector.Detect(relative, handle, map.Length);
+            }
+
+            int fileIndex = _manifest.Files.Count;
+            _manifest.Files.Add(new FileEntry { Path = relative, Size = map.Length, Format = layout.Format });
+            foreach (LayoutSegment segment in layout.Segments)
+            {
+                List<ChunkEntry> chunks = [];
+                DType dtype = DType.Opaque;
+                if (segment.Tensor is TensorDescriptor tensor)
+                {
+                    dtype = tensor.DType;
+                    _manifest.Tensors.Add(new TensorEntry
+                    {
+                        Name = tensor.Name,
+                        Dtype = tensor.DTypeName,
+                        Shape = tensor.Shape,
+                        File = fileIndex,
+                        Offset = segment.Offset,
+                        Size = segment.Length,
+                        Chunks = chunks,
+                    });
+                }
+                else
+                {
+                    _manifest.Blobs.Add(new BlobEntry { File = fileIndex, Offset = segment.Offset, Size = segment.Length, Chunks = chunks });
+                }
+
+                for (long at = 0; at < segment.Length; at += _options.ChunkSize)
+                {
+                    int length = (int)Math.Min(_options.ChunkSize, segment.Length - at);
+                    _items.Add(new PackItem(fileIndex, segment.Offset + at, length, dtype, chunks));
+                }
+            }
+        }
+    }
+
+    private (long ArchiveBytes, int Deduplicated) Write(string temporaryPath, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+        Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
+        ArchiveFormat.WritePreamble(preamble);
+        output.Write(preamble);
+        long position = ArchiveFormat.PreambleLength;
+
+        long total = _manifest.Files.Sum(f => f.Size);
+        long done = 0;
+        int deduplicated = 0;
+        var firstByContent = new Dictionary<(ulong Hash, int Length, DType DType), (int Item, ChunkEntry Chunk)>();
+        var hasher = new FileHasher(_manifest.Files);
+
+        OrderedPipeline.Run(
+            _items.Count,
+            _options.EffectiveThreads,
+            index => Encode(_items[index]),
+            (index, encoded) =>
+            {
+                try
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    PackItem item = _items[index];
+                    ReadOnlySpan<byte> raw = _maps[item.File].Span(item.Offset, item.Length);
+                    hasher.Append(item.File, raw);
+                    var key = (encoded.Xxh3, item.Length, item.DType);
+                    ChunkEntry chunk;
+                    if (firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) &&
+                        raw.SequenceEqual(_maps[_items[first.Item].File].Span(_items[first.Item].Offset, item.Length)))
+                    {
+                        chunk = new ChunkEntry { At = first.Chunk.At, Stored = first.Chunk.Stored, Size = item.Length, Codec = first.Chunk.Codec, Xxh3 = first.Chunk.Xxh3 };
+                        deduplicated++;
+                    }
+                    else
+                    {
+                        int padding = ArchiveFormat.PaddingAfter(position);
+                        output.Write(s_zeros, 0, padding);
+                        position += padding;
+                        output.Write(encoded.Buffer, 0, encoded.Length);
+                        chunk = new ChunkEntry { At = position, Stored = encoded.Length, Size = item.Length, Codec = encoded.Codec.Name, Xxh3 = encoded.Xxh3.ToString("x16") };
+                        position += encoded.Length;
+                        firstByContent.TryAdd(key, (index, chunk));
+                    }
+
+                    item.Chunks.Add(chunk);
+                    done += item.Length;
+                    progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                }
+            },
+            encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+            cancellationToken);
+
+        hasher.Complete();
+        int manifestPadding = ArchiveFormat.PaddingAfter(position);
+        output.Write(s_zeros, 0, manifestPadding);
+        position += manifestPadding;
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(_manifest, ManifestJsonContext.Default.ManifestDocument);
+        output.Write(json);
+        Span<byte> trailer = stackalloc byte[ArchiveFormat.TrailerLength];
+        ArchiveFormat.WriteTrailer(trailer, position, json.Length, XxHash3.HashToUInt64(json));
+        output.Write(trailer);
+        output.Flush(flushToDisk: true);
+        return (output.Length, deduplicated);
+    }
+
+    private EncodedChunk Encode(PackItem item)
+    {
+        ReadOnlySpan<byte> raw = _maps[item.File].Span(item.Offset, item.Length);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
+        try
+        {
+            (ChunkCodec codec, int length) = CodecSelector.Encode(raw, item.DType, _options.Codec, buffer);
+            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw));
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (MappedFile map in _maps)
+        {
+            map.Dispose();
+        }
+    }
+
+    private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks);
+
+    private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3);
+
+    /// <summary>SHA-256 of each file, fed with its chunks in order (the items tile each file in order).</summary>
+    private sealed class FileHasher(List<FileEntry> files)
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private int _current;
+
+        public void Append(int file, ReadOnlySpan<byte> data)
+        {
+            FinishUpTo(file);
+            _hash.AppendData(data);
+        }
+
+        public void Complete()
+        {
+            FinishUpTo(files.Count);
+            _hash.Dispose();
+        }
+
+        private void FinishUpTo(int file)
+        {
+            while (_current < file)
+            {
+                files[_current].Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
+                _current++;
+            }
+        }
+    }
+}

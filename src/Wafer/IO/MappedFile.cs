@@ -1,0 +1,78 @@
+using System.IO.MemoryMappedFiles;
+
+namespace Wafer.IO;
+
+/// <summary>
+/// A read-only memory map of a whole file, handing out bounds-checked spans of at most 2 GiB. Zero-length
+/// files are represented without a map (the OS refuses to map them).
+/// </summary>
+internal sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private readonly byte* _pointer;
+
+    private MappedFile(string path, long length, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* pointer)
+    {
+        Path = path;
+        Length = length;
+        _map = map;
+        _view = view;
+        _pointer = pointer;
+    }
+
+    /// <summary>The path the file was opened with, for messages.</summary>
+    public string Path { get; }
+
+    /// <summary>The file's length when it was mapped.</summary>
+    public long Length { get; }
+
+    /// <summary>Maps <paramref name="path"/> for reading.</summary>
+    public static MappedFile Open(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
+        long length = stream.Length;
+        if (length == 0)
+        {
+            return new MappedFile(path, 0, null, null, null);
+        }
+
+        var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            return new MappedFile(path, length, map, view, pointer + view.PointerOffset);
+        }
+        catch
+        {
+            view?.Dispose();
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The bytes <c>[offset, offset + length)</c>; throws when the range leaves the file.</summary>
+    public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new WaferDataException($"{Path}: range [{offset}, {offset + length}) lies outside the {Length}-byte file.");
+        }
+
+        return length == 0 ? default : new ReadOnlySpan<byte>(_pointer + offset, length);
+    }
+
+    public void Dispose()
+    {
+        if (_view is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+        }
+
+        _map?.Dispose();
+    }
+}

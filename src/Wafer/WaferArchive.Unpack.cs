@@ -1,0 +1,165 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using Wafer.Archive;
+using Wafer.Archive.Manifest;
+using Wafer.IO;
+
+namespace Wafer;
+
+public sealed partial class WaferArchive
+{
+    /// <summary>
+    /// Restores every file into <paramref name="outputFolder"/>, byte-identical to the originals. Chunks are
+    /// decoded in parallel and written in order; each file's SHA-256 is checked before it gets its final name,
+    /// and the whole output is staged in a temporary folder, so a failure leaves nothing half-written behind.
+    /// </summary>
+    /// <exception cref="WaferIntegrityException">A chunk or a restored file does not match its checksum.</exception>
+    /// <exception cref="IOException">The output folder holds files and <see cref="UnpackOptions.Overwrite"/> is off, or writing failed.</exception>
+    public void Unpack(string outputFolder, UnpackOptions? options = null, IProgress<WaferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        options ??= new UnpackOptions();
+        string final = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(outputFolder));
+        bool exists = Directory.Exists(final);
+        if (exists && Directory.EnumerateFileSystemEntries(final).Any() && !options.Overwrite)
+        {
+            throw new IOException($"{outputFolder}: the folder is not empty (use --force to restore into it).");
+        }
+
+        if (System.IO.File.Exists(final))
+        {
+            throw new IOException($"{outputFolder}: a file exists under that name.");
+        }
+
+        using StagedOutput staging = StagedOutput.ForDirectory(final);
+        Rebuild(staging.TemporaryPath, options.EffectiveThreads, progress, cancellationToken);
+        if (!exists)
+        {
+            staging.Commit(overwrite: false);
+            return;
+        }
+
+        foreach (FileEntry file in _manifest.Files)
+        {
+            string target = SafeRelativePath.Resolve(final, file.Path);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            System.IO.File.Move(SafeRelativePath.Resolve(staging.TemporaryPath, file.Path), target, overwrite: true);
+        }
+    }
+
+    private void Rebuild(string root, int threads, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        List<RestoreItem> items = RestorePlan.Build(_manifest);
+        var writer = new RestoredFileWriter(this, root);
+        long total = OriginalBytes;
+        long done = 0;
+        try
+        {
+            OrderedPipeline.Run(
+                items.Count,
+                threads,
+                index => DecodeItem(items[index]),
+                (index, buffer) =>
+                {
+                    try
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        RestoreItem item = items[index];
+                        writer.Write(item.File, item.Offset, buffer.AsSpan(0, item.Chunk.Size));
+                        done += item.Chunk.Size;
+                        progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                },
+                buffer => ArrayPool<byte>.Shared.Return(buffer),
+                cancellationToken);
+            writer.Complete();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    private byte[] DecodeItem(RestoreItem item)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Chunk.Size);
+        try
+        {
+            ChunkDecoder.Decode(_file, item.Chunk, item.DType, buffer.AsSpan(0, item.Chunk.Size), item.What);
+            return buffer;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>Writes files sequentially as their chunks arrive in order, hashing as it goes.</summary>
+    private sealed class RestoredFileWriter(WaferArchive archive, string root) : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private SafeFileHandle? _handle;
+        private int _open = -1;
+        private int _next;
+
+        public void Write(int file, long offset, ReadOnlySpan<byte> data)
+        {
+            while (_next <= file)
+            {
+                Open(_next++);
+            }
+
+            RandomAccess.Write(_handle!, data, offset);
+            _hash.AppendData(data);
+        }
+
+        public void Complete()
+        {
+            while (_next < archive._manifest.Files.Count)
+            {
+                Open(_next++);
+            }
+
+            Close();
+        }
+
+        private void Open(int file)
+        {
+            Close();
+            FileEntry entry = archive._manifest.Files[file];
+            string path = SafeRelativePath.Resolve(root, entry.Path);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            _handle = System.IO.File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
+            _open = file;
+        }
+
+        private void Close()
+        {
+            if (_handle is null)
+            {
+                return;
+            }
+
+            _handle.Dispose();
+            _handle = null;
+            FileEntry entry = archive._manifest.Files[_open];
+            string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            if (actual != entry.Sha256)
+            {
+                throw new WaferIntegrityException($"{archive.Path}: restored file '{entry.Path}' has SHA-256 {actual}, the archive recorded {entry.Sha256}.");
+            }
+        }
+
+        public void Dispose()
+        {
+            _handle?.Dispose();
+            _hash.Dispose();
+        }
+    }
+}
