@@ -41,6 +41,11 @@ internal static class ArchiveReader
             throw new WaferDataException($"{path}: archive format version {Math.Max(version, preambleVersion)} is not supported (this build reads version {ArchiveFormat.Version}).");
         }
 
+        if (file.Span(10, 6).ContainsAnyExcept((byte)0) || trailer[26..32].ContainsAnyExcept((byte)0))
+        {
+            throw new WaferDataException($"{path}: reserved header or trailer bytes are set: the archive is damaged or from a newer writer.");
+        }
+
         long manifestOffset = BinaryPrimitives.ReadInt64LittleEndian(trailer);
         long manifestLength = BinaryPrimitives.ReadInt64LittleEndian(trailer[8..]);
         ulong manifestHash = BinaryPrimitives.ReadUInt64LittleEndian(trailer[16..]);

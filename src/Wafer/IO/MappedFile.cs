@@ -11,6 +11,7 @@ internal sealed unsafe class MappedFile : IDisposable
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _pointer;
+    private int _disposed;
 
     private MappedFile(string path, long length, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* pointer)
     {
@@ -67,6 +68,11 @@ internal sealed unsafe class MappedFile : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
