@@ -35,9 +35,12 @@ internal static class ExtractCommand
             {
                 string folder = parse.GetValue(output)!;
                 Directory.CreateDirectory(folder);
+                var ambiguous = tensors.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
                 foreach (ArchiveTensor tensor in tensors)
                 {
-                    opened.WriteRaw(tensor, Path.Combine(folder, FileNameFor(tensor.Name) + ".bin"), overwrite);
+                    // A name several files share gets its source file in the output name, so no tensor overwrites another.
+                    string name = ambiguous.Contains(tensor.Name) ? $"{tensor.Name}@{tensor.File.Path}" : tensor.Name;
+                    opened.WriteRaw(tensor, Path.Combine(folder, FileNameFor(name) + ".bin"), overwrite);
                 }
             }
 
@@ -57,7 +60,7 @@ internal static class ExtractCommand
         var builder = new StringBuilder(name.Length);
         foreach (char c in name)
         {
-            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@' ? c : '_');
         }
 
         string result = builder.ToString().Trim('.');
