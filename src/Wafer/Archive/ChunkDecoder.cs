@@ -13,10 +13,10 @@ internal static class ChunkDecoder
     {
         ChunkCodec codec = CodecRegistry.Find(chunk.Codec)
             ?? throw new WaferDataException($"{archive.Path}: {what}: unknown codec '{chunk.Codec}'.");
-        ReadOnlySpan<byte> payload = archive.Span(chunk.At, chunk.Stored);
+        using MappedView payload = archive.View(chunk.At, chunk.Stored);
         try
         {
-            codec.Decode(payload, new ChunkContext(dtype), destination);
+            codec.Decode(payload.Span, new ChunkContext(dtype), destination);
         }
         catch (WaferDataException e) when (e is not WaferIntegrityException)
         {

@@ -125,12 +125,11 @@ internal sealed class PackJob : IDisposable
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     PackItem item = _items[index];
-                    ReadOnlySpan<byte> raw = _maps[item.File].Span(item.Offset, item.Length);
-                    hasher.Append(item.File, raw);
+                    using MappedView raw = _maps[item.File].View(item.Offset, item.Length);
+                    hasher.Append(item.File, raw.Span);
                     var key = (encoded.Xxh3, item.Length, item.DType);
                     ChunkEntry chunk;
-                    if (firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) &&
-                        raw.SequenceEqual(_maps[_items[first.Item].File].Span(_items[first.Item].Offset, item.Length)))
+                    if (firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) && SameBytes(raw.Span, _items[first.Item]))
                     {
                         chunk = new ChunkEntry { At = first.Chunk.At, Stored = first.Chunk.Stored, Size = item.Length, Codec = first.Chunk.Codec, Xxh3 = first.Chunk.Xxh3 };
                         deduplicated++;
@@ -173,18 +172,25 @@ internal sealed class PackJob : IDisposable
 
     private EncodedChunk Encode(PackItem item)
     {
-        ReadOnlySpan<byte> raw = _maps[item.File].Span(item.Offset, item.Length);
+        using MappedView raw = _maps[item.File].View(item.Offset, item.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
         try
         {
-            (ChunkCodec codec, int length) = CodecSelector.Encode(raw, item.DType, _options.Codec, buffer);
-            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw));
+            (ChunkCodec codec, int length) = CodecSelector.Encode(raw.Span, item.DType, _options.Codec, buffer);
+            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw.Span));
         }
         catch
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
         }
+    }
+
+    /// <summary>Byte comparison that makes deduplication safe even against crafted hash collisions.</summary>
+    private bool SameBytes(ReadOnlySpan<byte> raw, PackItem earlier)
+    {
+        using MappedView view = _maps[earlier.File].View(earlier.Offset, raw.Length);
+        return raw.SequenceEqual(view.Span);
     }
 
     public void Dispose()

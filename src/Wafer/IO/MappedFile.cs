@@ -55,15 +55,37 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
-    /// <summary>The bytes <c>[offset, offset + length)</c>; throws when the range leaves the file.</summary>
+    /// <summary>
+    /// Maps <c>[offset, offset + length)</c> on its own. Use this for bulk data (chunks): disposing the view
+    /// unmaps it, whereas pages read through <see cref="Span"/> stay resident for the life of the file.
+    /// </summary>
+    public MappedView View(long offset, int length)
+    {
+        CheckRange(offset, length);
+        if (length == 0)
+        {
+            return new MappedView(null, null, 0);
+        }
+
+        MemoryMappedViewAccessor accessor = _map!.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read);
+        byte* pointer = null;
+        accessor.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        return new MappedView(accessor, pointer + accessor.PointerOffset, length);
+    }
+
+    /// <summary>The bytes <c>[offset, offset + length)</c> of the whole-file map (headers, trailer, manifest); throws when the range leaves the file.</summary>
     public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        CheckRange(offset, length);
+        return length == 0 ? default : new ReadOnlySpan<byte>(_pointer + offset, length);
+    }
+
+    private void CheckRange(long offset, int length)
     {
         if (offset < 0 || length < 0 || offset > Length - length)
         {
             throw new WaferDataException($"{Path}: range [{offset}, {offset + length}) lies outside the {Length}-byte file.");
         }
-
-        return length == 0 ? default : new ReadOnlySpan<byte>(_pointer + offset, length);
     }
 
     public void Dispose()
