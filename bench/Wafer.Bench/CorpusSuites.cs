@@ -5,6 +5,8 @@ internal static class CorpusSuites
 {
     private static readonly Dictionary<string, Func<string[], int>> s_suites = new(StringComparer.Ordinal)
     {
+        ["archive"] = ArchiveCorpusBenchmark.Run,
+        ["measure"] = ChildMeasurement.Measure,
     };
 
     public static bool TryRun(string name, string[] args, out int exitCode)
