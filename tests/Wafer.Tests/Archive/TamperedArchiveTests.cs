@@ -77,6 +77,25 @@ public sealed class TamperedArchiveTests : IDisposable
     }
 
     [Fact]
+    public void Reading_one_tensor_touches_only_its_own_chunks()
+    {
+        long at;
+        using (WaferArchive archive = WaferArchive.Open(_temp["a.wafer"]))
+        {
+            at = FirstChunkOffset(archive, archive.FindTensors("every.F32")[0]);
+        }
+
+        ArchiveSurgery.FlipBit(_temp["a.wafer"], at);
+
+        using WaferArchive damaged = WaferArchive.Open(_temp["a.wafer"]);
+        ArchiveTensor intact = damaged.FindTensors("every.BF16")[0];
+        damaged.ReadTensor(intact, new byte[intact.Size]);
+        ArchiveTensor broken = damaged.FindTensors("every.F32")[0];
+        var error = Assert.Throws<WaferIntegrityException>(() => damaged.ReadTensor(broken, new byte[broken.Size]));
+        Assert.Contains("every.F32", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_flipped_bit_anywhere_is_caught_by_open_or_verify()
     {
         byte[] original = File.ReadAllBytes(_temp["a.wafer"]);

@@ -20,6 +20,7 @@ public sealed class CommandLineTests : IDisposable
         CliRunner.Result pack = Pack();
         Assert.True(pack.ExitCode == 0, pack.Stderr);
         Assert.Contains("Packed 8 files", pack.Stdout, StringComparison.Ordinal);
+        Assert.Empty(pack.Stderr);
 
         CliRunner.Result unpack = CliRunner.Run("unpack", _temp["a.wafer"], "-o", _temp["restored"]);
         Assert.True(unpack.ExitCode == 0, unpack.Stderr);
