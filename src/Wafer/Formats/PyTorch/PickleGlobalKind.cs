@@ -7,6 +7,8 @@ internal enum PickleGlobalKind
     RebuildTensor,
     /// <summary><c>torch._utils._rebuild_parameter</c> (and <c>_with_state</c>): yields its first argument, the tensor.</summary>
     RebuildParameter,
+    /// <summary><c>torch._tensor._rebuild_from_type_v2(func, type, args, state)</c>: yields <c>func(*args)</c> for a rebuild func.</summary>
+    RebuildFromType,
     /// <summary><c>collections.OrderedDict</c>: an empty <see cref="PickleDict"/>.</summary>
     OrderedDict,
     /// <summary>A torch storage class such as <c>torch.BFloat16Storage</c>; only valid inside a persistent id.</summary>

@@ -23,6 +23,8 @@ internal static class PickleGlobals
         // Protocol 2 spells Python 3 bytes as _codecs.encode(text, 'latin1').
         "_codecs.encode",
         "torch.device", "torch.Size",
+        // Tensor classes passed to _rebuild_from_type_v2: never instantiated, only named.
+        "torch.Tensor", "torch.nn.parameter.Parameter",
         "builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.frozenset",
     };
 
@@ -35,6 +37,8 @@ internal static class PickleGlobals
                 return new PickleGlobal(module, name, PickleGlobalKind.RebuildTensor);
             case "torch._utils" when name is "_rebuild_parameter" or "_rebuild_parameter_with_state":
                 return new PickleGlobal(module, name, PickleGlobalKind.RebuildParameter);
+            case "torch._tensor" when name == "_rebuild_from_type_v2":
+                return new PickleGlobal(module, name, PickleGlobalKind.RebuildFromType);
             case "collections" when name == "OrderedDict":
                 return new PickleGlobal(module, name, PickleGlobalKind.OrderedDict);
             case "torch" or "torch.cuda" when TorchStorageTypes.Find(name) is { } storage:

@@ -424,6 +424,14 @@ internal sealed class PickleMachine
                 return new TorchTensorRef(storage, offset, ToShape(size, global));
             case PickleGlobalKind.RebuildParameter:
                 return args.Length >= 1 && args[0] is TorchTensorRef tensor ? tensor : throw Bad($"{global} is not given a tensor");
+            case PickleGlobalKind.RebuildFromType:
+                // (func, type, args, state): a tensor subclass or a tensor with Python attributes; only func(*args) matters.
+                if (args.Length != 4 || args[0] is not PickleGlobal { Kind: PickleGlobalKind.RebuildTensor or PickleGlobalKind.RebuildParameter } inner)
+                {
+                    throw Bad($"{global} arguments are not (rebuild function, type, arguments, state)");
+                }
+
+                return Reduce(inner, args[2]);
             case PickleGlobalKind.OrderedDict:
                 return args.Length == 0 ? new PickleDict() : throw Bad($"{global} is given arguments");
             case PickleGlobalKind.Inert:
