@@ -17,6 +17,7 @@ internal static class GgufHeader
 
     private const uint Magic = 0x46554747; // "GGUF" read little-endian
     private const int MaxDimensions = 4;
+    private const ulong MaxTensorCount = 1 << 22;
     private const int MaxKeyLength = 65535;
     private const int MaxNameLength = 4096;
     private const int MaxArrayNesting = 8;
@@ -48,9 +49,9 @@ internal static class GgufHeader
             throw cursor.Bad($"{metadataCount} metadata entries cannot fit in the {cursor.Remaining} bytes left");
         }
 
-        if (tensorCount > (ulong)cursor.Remaining / 24)
+        if (tensorCount > (ulong)cursor.Remaining / 24 || tensorCount > MaxTensorCount)
         {
-            throw cursor.Bad($"{tensorCount} tensor infos cannot fit in the {cursor.Remaining} bytes left");
+            throw cursor.Bad($"{tensorCount} tensor infos cannot fit in the {cursor.Remaining} bytes left or exceed the {MaxTensorCount} limit");
         }
 
         uint alignment = DefaultAlignment;
@@ -74,7 +75,7 @@ internal static class GgufHeader
             }
         }
 
-        var infos = new List<(string Name, long[] Dims, GgmlType Type, ulong Offset)>((int)tensorCount);
+        var infos = new List<(string Name, long[] Dims, GgmlType Type, ulong Offset)>((int)Math.Min(tensorCount, 4096));
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (ulong i = 0; i < tensorCount; i++)
         {

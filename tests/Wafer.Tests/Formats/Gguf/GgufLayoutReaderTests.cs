@@ -180,6 +180,36 @@ public sealed class GgufLayoutReaderTests
     }
 
     [Fact]
+    public void Tensor_larger_than_four_gibibytes_in_a_sparse_file_is_sized_with_64_bit_arithmetic()
+    {
+        // One F32 tensor of 2^31 elements (8 GiB) after a second, small one: offsets and sizes beyond 32 bits.
+        byte[] header = new GgufWriter().Header(3, 2, 0)
+            .TensorInfo("big", [1UL << 16, 1UL << 15], TypeF32, 0).TensorInfo("after", [8], TypeF16, 8UL << 30).Pad(32).ToArray();
+        string directory = Path.Combine(Path.GetTempPath(), "wafer-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, "big.gguf");
+        try
+        {
+            using (var stream = new FileStream(path, FileMode.CreateNew))
+            {
+                stream.Write(header);
+                stream.SetLength(header.Length + (8L << 30) + 16);
+            }
+
+            FileLayout layout = LayoutTestFile.ReadFile(s_reader, path);
+
+            Assert.Equal(
+                [(0L, (long)header.Length, (string?)null), (header.Length, 8L << 30, "big"), (header.Length + (8L << 30), 16, "after")],
+                layout.Segments.Select(static s => (s.Offset, s.Length, s.Tensor?.Name)));
+            Assert.Equal([1L << 15, 1L << 16], layout.Segments[1].Tensor!.Shape);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Every_truncation_fails_cleanly()
     {
         (byte[] file, _) = ThreeTensorFile(64);

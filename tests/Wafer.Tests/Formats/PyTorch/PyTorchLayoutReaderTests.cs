@@ -316,6 +316,34 @@ public sealed class PyTorchLayoutReaderTests
     }
 
     [Fact]
+    public void Zip64_member_past_four_gibibytes_is_located_by_its_64_bit_offset()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "wafer-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, "big.pt");
+        try
+        {
+            long[] data;
+            using (var stream = new FileStream(path, FileMode.CreateNew))
+            {
+                // A sparse hole of 5 GiB puts the last storage's local header and data past 2^32.
+                data = TorchZipWriter.WriteTo(stream, StateDictMembers(StateDictPickle())[..3], zip64: true, gapBeforeLast: 5L << 30);
+            }
+
+            FileLayout layout = LayoutTestFile.ReadFile(s_reader, path);
+
+            Assert.True(data[2] > uint.MaxValue);
+            LayoutSegment last = layout.Segments.Last(static s => s.Tensor is not null);
+            Assert.Equal((data[2], 16L, "b"), (last.Offset, last.Length, last.Tensor!.Name));
+            Assert.Equal(new FileInfo(path).Length, layout.Segments.Sum(static s => s.Length));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Every_truncation_fails_cleanly()
     {
         byte[] file = TorchZipWriter.Write(StateDictMembers(StateDictPickle()), zip64: true, out _);

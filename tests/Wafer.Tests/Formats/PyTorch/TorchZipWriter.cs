@@ -15,13 +15,29 @@ public static class TorchZipWriter
     public static byte[] Write(IReadOnlyList<(string Name, byte[] Data)> members, bool zip64, out long[] dataOffsets)
     {
         using var file = new MemoryStream();
-        var writer = new BinaryWriter(file);
-        dataOffsets = new long[members.Count];
+        dataOffsets = WriteTo(file, members, zip64, 0);
+        return file.ToArray();
+    }
+
+    /// <summary>
+    /// Writes the archive to <paramref name="file"/>, leaving <paramref name="gapBeforeLast"/> unwritten bytes before the
+    /// last member's local header (a hole in a sparse file, to put that member past 4 GiB). Returns each member's data offset.
+    /// </summary>
+    public static long[] WriteTo(Stream file, IReadOnlyList<(string Name, byte[] Data)> members, bool zip64, long gapBeforeLast)
+    {
+        using var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true);
+        long[] dataOffsets = new long[members.Count];
         long[] headerOffsets = new long[members.Count];
         for (int i = 0; i < members.Count; i++)
         {
             (string name, byte[] data) = members[i];
             byte[] nameBytes = Encoding.UTF8.GetBytes(name);
+            if (i == members.Count - 1 && gapBeforeLast > 0)
+            {
+                writer.Flush();
+                file.Seek(gapBeforeLast, SeekOrigin.Current);
+            }
+
             headerOffsets[i] = file.Position;
             long unpadded = file.Position + 30 + nameBytes.Length + 4;
             int padding = (int)((64 - (unpadded % 64)) % 64);
@@ -107,7 +123,7 @@ public static class TorchZipWriter
         writer.Write(zip64 ? uint.MaxValue : (uint)directoryOffset);
         writer.Write((ushort)0);
         writer.Flush();
-        return file.ToArray();
+        return dataOffsets;
     }
 
     /// <summary>Little-endian bytes of consecutive values starting at <paramref name="first"/>, element size <paramref name="size"/>.</summary>
