@@ -51,10 +51,12 @@ public static class LayoutTestFile
         string path = Path.Combine(directory, name);
         try
         {
+            // One handle rewritten in place: creating a file per variant would dominate the run time.
+            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);
             foreach (byte[] variant in variants)
             {
-                File.WriteAllBytes(path, variant);
-                using SafeFileHandle handle = File.OpenHandle(path);
+                RandomAccess.SetLength(handle, variant.Length);
+                RandomAccess.Write(handle, variant, 0);
                 FileLayout? layout = null;
                 Exception? error = Record.Exception(() => layout = reader.Read(path, handle, variant.Length));
                 if (error is null)

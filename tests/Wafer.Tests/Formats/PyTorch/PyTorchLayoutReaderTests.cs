@@ -138,8 +138,12 @@ public sealed class PyTorchLayoutReaderTests
         LayoutTestFile.AssertTiles(layout, file);
     }
 
-    [Fact]
-    public void Legacy_checkpoint_splits_storages_after_the_key_list()
+    /// <summary>
+    /// A legacy checkpoint: pickles of the magic number, protocol version 1001, sys info and {a.weight: f32 (3,) over
+    /// storage "11", a.bias: f16 (2,) over storage "7"}, the key list ["7", "11"], then per key an 8-byte element
+    /// count and the raw bytes. <paramref name="halfCount"/> is the count written before storage "7".
+    /// </summary>
+    internal static byte[] LegacyFile(out int half, out int single, long halfCount = 2, string firstKey = "7")
     {
         var magic = new PickleWriter().Proto(2).Long1(0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).Stop();
         var version = new PickleWriter().Proto(2).BinInt2(1001).Stop();
@@ -155,20 +159,26 @@ public sealed class PyTorchLayoutReaderTests
 
         obj.SetItems().Stop();
         // torch writes the storages in the key list's order, which need not be the pickle's.
-        var keys = new PickleWriter().Proto(2).Mark().BinUnicode("7").BinUnicode("11").Raw((byte)'l').Stop();
+        var keys = new PickleWriter().Proto(2).Mark().BinUnicode(firstKey).BinUnicode("11").Raw((byte)'l').Stop();
         var file = new List<byte>();
         foreach (PickleWriter pickle in new[] { magic, version, info, obj, keys })
         {
             file.AddRange(pickle.ToArray());
         }
 
-        int half = file.Count + 8;
-        file.AddRange(BitConverter.GetBytes(2L));
+        half = file.Count + 8;
+        file.AddRange(BitConverter.GetBytes(halfCount));
         file.AddRange(TorchZipWriter.Counting(2, 2, 0x30));
-        int single = file.Count + 8;
+        single = file.Count + 8;
         file.AddRange(BitConverter.GetBytes(3L));
         file.AddRange(TorchZipWriter.Counting(3, 4, 0x50));
-        byte[] bytes = [.. file];
+        return [.. file];
+    }
+
+    [Fact]
+    public void Legacy_checkpoint_splits_storages_after_the_key_list()
+    {
+        byte[] bytes = LegacyFile(out int half, out int single);
 
         FileLayout layout = LayoutTestFile.Read(s_reader, bytes, "master_weights_legacy.pt");
 
@@ -178,6 +188,27 @@ public sealed class PyTorchLayoutReaderTests
             layout.Segments.Select(static s => (s.Offset, s.Length, s.Tensor?.Name)));
         AssertTensor(layout.Segments[1].Tensor, "a.bias", "F16", DType.F16, 2);
         AssertTensor(layout.Segments[3].Tensor, "a.weight", "F32", DType.F32, 3);
+    }
+
+    [Fact]
+    public void Legacy_checkpoint_with_lying_counts_or_keys_is_refused()
+    {
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, LegacyFile(out _, out _, halfCount: 3), "x.pt"));
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, LegacyFile(out _, out _, halfCount: 1L << 62), "x.pt"));
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, LegacyFile(out _, out _, firstKey: "8"), "x.pt"));
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, LegacyFile(out _, out _, firstKey: "11"), "x.pt"));
+        byte[] wrongMagic = LegacyFile(out _, out _);
+        wrongMagic[4] ^= 1;
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, wrongMagic, "x.pt"));
+    }
+
+    [Fact]
+    public void Every_legacy_truncation_and_corruption_fails_cleanly()
+    {
+        byte[] file = LegacyFile(out _, out _);
+
+        LayoutTestFile.AssertEachVariantParsesOrFailsCleanly(s_reader, LayoutTestFile.Truncations(file), "x.pt");
+        LayoutTestFile.AssertEachVariantParsesOrFailsCleanly(s_reader, LayoutTestFile.ByteFlips(file, 0x01, 0xff), "x.pt");
     }
 
     [Theory]
