@@ -295,9 +295,10 @@ internal sealed class PickleMachine
                     {
                         object? name = Pop();
                         object? module = Pop();
-                        if (module is not string moduleName || name is not string globalName)
+                        if (module is not string moduleName || name is not string globalName
+                            || moduleName.Length > MaxLineLength || globalName.Length > MaxLineLength)
                         {
-                            throw Bad("STACK_GLOBAL operands are not strings");
+                            throw Bad($"STACK_GLOBAL operands are not strings of at most {MaxLineLength} characters");
                         }
 
                         Push(ResolveGlobal(moduleName, globalName));

@@ -7,6 +7,9 @@ namespace Wafer.Formats.PyTorch;
 /// </summary>
 internal sealed class TorchStorageResolver(string path, bool legacy)
 {
+    /// <summary>Longest storage key or location accepted; torch writes short decimal keys and device names.</summary>
+    public const int MaxKeyLength = 256;
+
     private readonly Dictionary<string, TorchStorageRef> _byKey = new(StringComparer.Ordinal);
     private readonly List<TorchStorageRef> _inOrder = [];
 
@@ -23,9 +26,10 @@ internal sealed class TorchStorageResolver(string path, bool legacy)
         if (id is not object?[] tuple || tuple.Length != expected || tuple[0] is not "storage"
             || tuple[1] is not PickleGlobal { Kind: PickleGlobalKind.StorageType, Storage: { } type }
             || tuple[2] is not string key || tuple[3] is not string location
-            || tuple[4] is not long count || count < 0 || (legacy && tuple[5] is not null))
+            || tuple[4] is not long count || count < 0 || (legacy && tuple[5] is not null)
+            || key.Length > MaxKeyLength || location.Length > MaxKeyLength)
         {
-            throw new WaferDataException($"{path}: unsupported persistent id in torch pickle: expected ('storage', storage type, key, location, element count{(legacy ? ", None" : string.Empty)}).");
+            throw new WaferDataException($"{path}: unsupported persistent id in torch pickle: expected ('storage', storage type, key, location, element count{(legacy ? ", None" : string.Empty)}) with key and location of at most {MaxKeyLength} characters.");
         }
 
         var storage = new TorchStorageRef(key, type, location, count);

@@ -12,63 +12,89 @@ internal static class TorchTensorNamer
 {
     private const int MaxDepth = 256;
 
+    /// <summary>Longest name built; a longer path (hostile keys) leaves the storage with its fallback name.</summary>
+    private const int MaxNameLength = 1024;
+
     /// <summary>Storage key → name of the first tensor found viewing it.</summary>
     public static Dictionary<string, string> Name(object? root)
     {
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        var visited = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        Visit(root, string.Empty, 0, names, visited);
-        return names;
+        var walk = new Walk();
+        walk.Visit(root, 0);
+        return walk.Names;
     }
 
-    private static void Visit(object? node, string path, int depth, Dictionary<string, string> names, HashSet<object> visited)
+    private sealed class Walk
     {
-        if (node is TorchTensorRef tensor)
+        // The path is kept as parts and joined only when a storage gets its name, so deep or wide graphs with
+        // long keys cost no string building per node.
+        private readonly List<string> _parts = [];
+        private readonly HashSet<object> _visited = new(ReferenceEqualityComparer.Instance);
+        private int _pathLength;
+
+        public Dictionary<string, string> Names { get; } = new(StringComparer.Ordinal);
+
+        public void Visit(object? node, int depth)
         {
-            if (path.Length > 0)
+            if (node is TorchTensorRef tensor)
             {
-                names.TryAdd(tensor.Storage.Key, path);
+                if (_parts.Count > 0 && _pathLength <= MaxNameLength && !Names.ContainsKey(tensor.Storage.Key))
+                {
+                    Names.Add(tensor.Storage.Key, string.Join('.', _parts));
+                }
+
+                return;
             }
 
-            return;
+            if (node is null || depth >= MaxDepth || node is string or byte[] || !_visited.Add(node))
+            {
+                return;
+            }
+
+            switch (node)
+            {
+                case PickleDict dict:
+                    foreach (KeyValuePair<object?, object?> pair in dict.Items)
+                    {
+                        VisitChild(pair.Value, KeyText(pair.Key), depth);
+                    }
+
+                    break;
+                case List<object?> list:
+                    for (int i = 0; i < list.Count; i++)
+                    {
+                        VisitChild(list[i], i.ToString(CultureInfo.InvariantCulture), depth);
+                    }
+
+                    break;
+                case object?[] tuple:
+                    for (int i = 0; i < tuple.Length; i++)
+                    {
+                        VisitChild(tuple[i], i.ToString(CultureInfo.InvariantCulture), depth);
+                    }
+
+                    break;
+                case PickleInertObject inert:
+                    Visit(inert.Arguments, depth + 1);
+                    Visit(inert.State, depth + 1);
+                    break;
+            }
         }
 
-        if (node is null || depth >= MaxDepth || node is string or byte[] || !visited.Add(node))
+        private void VisitChild(object? child, string key, int depth)
         {
-            return;
-        }
+            if (child is null or string or long or double or bool)
+            {
+                return;
+            }
 
-        switch (node)
-        {
-            case PickleDict dict:
-                foreach (KeyValuePair<object?, object?> pair in dict.Items)
-                {
-                    Visit(pair.Value, Join(path, KeyText(pair.Key)), depth + 1, names, visited);
-                }
-
-                break;
-            case List<object?> list:
-                for (int i = 0; i < list.Count; i++)
-                {
-                    Visit(list[i], Join(path, i.ToString(CultureInfo.InvariantCulture)), depth + 1, names, visited);
-                }
-
-                break;
-            case object?[] tuple:
-                for (int i = 0; i < tuple.Length; i++)
-                {
-                    Visit(tuple[i], Join(path, i.ToString(CultureInfo.InvariantCulture)), depth + 1, names, visited);
-                }
-
-                break;
-            case PickleInertObject inert:
-                Visit(inert.Arguments, path, depth + 1, names, visited);
-                Visit(inert.State, path, depth + 1, names, visited);
-                break;
+            int added = key.Length + (_parts.Count > 0 ? 1 : 0);
+            _parts.Add(key);
+            _pathLength += added;
+            Visit(child, depth + 1);
+            _pathLength -= added;
+            _parts.RemoveAt(_parts.Count - 1);
         }
     }
-
-    private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
 
     private static string KeyText(object? key) => key switch
     {

@@ -309,6 +309,41 @@ public sealed class PyTorchLayoutReaderTests
     }
 
     [Fact]
+    public void Megabyte_key_reused_at_every_level_leaves_the_fallback_name_without_building_huge_paths()
+    {
+        // One 1 MiB key stored in the memo, then 200 nested dicts each keyed by it: a naive dotted path would be 200 MiB.
+        var p = new PickleWriter().Proto(2).BinUnicode(new string('k', 1 << 20)).BinPut(0).Raw((byte)'0');
+        for (int i = 0; i < 200; i++)
+        {
+            p.EmptyDict().BinGet(0);
+        }
+
+        p.Tensor("FloatStorage", "0", 1, 0, [1], [1]);
+        for (int i = 0; i < 200; i++)
+        {
+            p.SetItem();
+        }
+
+        byte[] file = TorchZipWriter.Write([("archive/data.pkl", p.Stop().ToArray()), ("archive/data/0", new byte[4])], zip64: false, out _);
+
+        FileLayout layout = LayoutTestFile.Read(s_reader, file);
+
+        Assert.Equal("storage/0", Assert.Single(layout.Segments, static s => s.Tensor is not null).Tensor!.Name);
+    }
+
+    [Fact]
+    public void Oversized_global_names_and_storage_keys_are_refused()
+    {
+        string longName = new('x', 5000);
+        byte[] stackGlobal = new PickleWriter().Proto(4).BinUnicode("torch").BinUnicode(longName).Raw(0x93).Stop().ToArray();
+        var persistentId = new PickleWriter().Proto(2).Mark().BinUnicode("storage").Global("torch", "FloatStorage")
+            .BinUnicode(longName).BinUnicode("cpu").BinInt(1).Tuple().BinPersId().Stop();
+
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, TorchZipWriter.Write([("a/data.pkl", stackGlobal)], false, out _)));
+        Assert.Throws<WaferDataException>(() => LayoutTestFile.Read(s_reader, TorchZipWriter.Write([("a/data.pkl", persistentId.ToArray())], false, out _)));
+    }
+
+    [Fact]
     public void Member_whose_size_runs_past_the_file_is_refused()
     {
         byte[] file = TorchZipWriter.Write(StateDictMembers(StateDictPickle()), zip64: false, out _);
