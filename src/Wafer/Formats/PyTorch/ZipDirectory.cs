@@ -158,7 +158,7 @@ internal sealed class ZipDirectory
             throw Bad(path, $"multi-disk archives are not supported (zip64 locator at {locatorOffset})");
         }
 
-        if (recordOffset > (ulong)(locatorOffset - Zip64EndLength))
+        if (locatorOffset < Zip64EndLength || recordOffset > (ulong)(locatorOffset - Zip64EndLength))
         {
             throw Bad(path, $"zip64 end record offset {recordOffset} does not leave room before the locator at {locatorOffset}");
         }

@@ -417,10 +417,12 @@ public sealed class PyTorchLayoutReaderTests
         LayoutTestFile.AssertEachVariantParsesOrFailsCleanly(s_reader, LayoutTestFile.Truncations(file));
     }
 
-    [Fact]
-    public void Every_single_byte_corruption_parses_or_fails_cleanly()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Every_single_byte_corruption_parses_or_fails_cleanly(bool zip64)
     {
-        byte[] file = TorchZipWriter.Write(StateDictMembers(StateDictPickle()), zip64: false, out _);
+        byte[] file = TorchZipWriter.Write(StateDictMembers(StateDictPickle()), zip64, out _);
 
         LayoutTestFile.AssertEachVariantParsesOrFailsCleanly(s_reader, LayoutTestFile.ByteFlips(file, 0x01, 0xff));
     }
