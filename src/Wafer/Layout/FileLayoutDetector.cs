@@ -9,6 +9,8 @@ internal static class FileLayoutDetector
     private static readonly IFileLayoutReader[] s_readers =
     [
         new SafetensorsLayoutReader(),
+        new Formats.PyTorch.PyTorchLayoutReader(),
+        new Formats.Gguf.GgufLayoutReader(),
     ];
 
     /// <summary>Splits <paramref name="file"/> into segments with the first reader that claims it.</summary>
