@@ -7,6 +7,13 @@ public static class RealData
 
     public static string SkipReason => "real weights not found: set WAFER_DATA or place the shared data at ../shared/data beside the repository";
 
+    /// <summary>The full path of <paramref name="relative"/> inside the data folder, or null when it is not there.</summary>
+    public static string? Find(string relative)
+    {
+        string? path = Folder is null ? null : System.IO.Path.Combine(Folder, relative);
+        return path is not null && (Directory.Exists(path) || File.Exists(path)) ? path : null;
+    }
+
     public static string PathOf(string relative) => System.IO.Path.Combine(Folder ?? throw new InvalidOperationException(SkipReason), relative);
 
     private static string? Locate()

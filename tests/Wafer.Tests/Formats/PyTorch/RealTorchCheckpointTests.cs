@@ -3,6 +3,7 @@ using Wafer.Formats.PyTorch;
 using Wafer.Formats.Safetensors;
 using Wafer.Layout;
 using Microsoft.Win32.SafeHandles;
+using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Formats.PyTorch;
 

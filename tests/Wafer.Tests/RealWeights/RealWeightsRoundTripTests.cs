@@ -1,6 +1,6 @@
 using Wafer.Tests.TestSupport;
 
-namespace Wafer.Tests.RealData;
+namespace Wafer.Tests.RealWeights;
 
 public sealed class RealWeightsRoundTripTests : IDisposable
 {
@@ -17,7 +17,7 @@ public sealed class RealWeightsRoundTripTests : IDisposable
     [MemberData(nameof(Folders))]
     public void Real_folder_round_trips_byte_identical_and_smaller(string folder)
     {
-        string source = TestSupport.RealData.PathOf(folder);
+        string source = RealData.PathOf(folder);
         Assert.True(Directory.Exists(source), $"{source} is missing from the shared data");
 
         PackResult packed = WaferPacker.Pack(source, _temp["a.wafer"]);
@@ -32,7 +32,7 @@ public sealed class RealWeightsRoundTripTests : IDisposable
     [RealDataFact]
     public void Real_safetensors_tensors_read_back_exactly()
     {
-        string model = TestSupport.RealData.PathOf("bytelm-base/model.safetensors");
+        string model = RealData.PathOf("bytelm-base/model.safetensors");
         WaferPacker.Pack(model, _temp["m.wafer"]);
         byte[] original = File.ReadAllBytes(model);
         using WaferArchive archive = WaferArchive.Open(_temp["m.wafer"]);
