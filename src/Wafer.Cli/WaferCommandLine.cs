@@ -15,6 +15,8 @@ internal static class WaferCommandLine
         ListCommand.Create(),
         ExtractCommand.Create(),
         VerifyCommand.Create(),
+        DiffCommand.Create(),
+        ApplyCommand.Create(),
     };
 
     public static int Run(string[] args)

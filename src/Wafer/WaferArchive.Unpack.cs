@@ -19,6 +19,7 @@ public sealed partial class WaferArchive
     public void Unpack(string outputFolder, UnpackOptions? options = null, IProgress<WaferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        ThrowIfPatch();
         options ??= new UnpackOptions();
         string final = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(outputFolder));
         bool exists = Directory.Exists(final);
@@ -45,6 +46,14 @@ public sealed partial class WaferArchive
             string target = SafeRelativePath.Resolve(final, file.Path);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
             System.IO.File.Move(SafeRelativePath.Resolve(staging.TemporaryPath, file.Path), target, overwrite: true);
+        }
+    }
+
+    private void ThrowIfPatch()
+    {
+        if (IsPatch)
+        {
+            throw new WaferDataException($"{Path}: is a patch, not an archive: rebuild the model with 'wafer apply BASE {Path} -o FOLDER'.");
         }
     }
 

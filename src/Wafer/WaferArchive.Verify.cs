@@ -13,6 +13,7 @@ public sealed partial class WaferArchive
     /// </summary>
     public VerifyReport Verify(UnpackOptions? options = null, IProgress<WaferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        ThrowIfPatch();
         options ??= new UnpackOptions();
         List<RestoreItem> items = RestorePlan.Build(_manifest);
         var problems = new List<string>();

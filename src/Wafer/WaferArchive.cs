@@ -50,6 +50,9 @@ public sealed partial class WaferArchive : IDisposable
     /// <summary>All tensors of all files, in file then offset order.</summary>
     public IReadOnlyList<ArchiveTensor> Tensors { get; }
 
+    /// <summary>True when the file is a patch (<c>wafer diff</c>): it rebuilds a model only together with its base (<see cref="WaferPatch.Apply"/>).</summary>
+    public bool IsPatch => _manifest.Kind == "patch";
+
     /// <summary>The chunk size the writer used.</summary>
     public int ChunkSize => _manifest.ChunkSize;
 

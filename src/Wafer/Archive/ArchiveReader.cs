@@ -249,9 +249,14 @@ internal static class ArchiveReader
                 throw Bad(path, $"{what} has a chunk at [{chunk.At}, {chunk.At + chunk.Stored}), outside the data region");
             }
 
-            if (CodecRegistry.Find(chunk.Codec) is null)
+            if (CodecRegistry.Find(chunk.Codec) is not ChunkCodec codec)
             {
                 throw Bad(path, $"{what} uses codec '{chunk.Codec}', which this build does not know (known: {string.Join(", ", CodecRegistry.Names)})");
+            }
+
+            if (codec.NeedsReference && manifest.Kind != "patch")
+            {
+                throw Bad(path, $"{what} uses delta codec '{chunk.Codec}', which only a patch may use");
             }
 
             if (chunk.Xxh3.Length != 16 || !IsLowerHex(chunk.Xxh3))

@@ -9,14 +9,18 @@ namespace Wafer.Archive;
 internal static class ChunkDecoder
 {
     /// <exception cref="WaferIntegrityException">The payload is corrupt or decodes to bytes with another checksum.</exception>
-    public static void Decode(MappedFile archive, ChunkEntry chunk, DType dtype, Span<byte> destination, string what)
+    public static void Decode(MappedFile archive, ChunkEntry chunk, DType dtype, Span<byte> destination, string what) =>
+        Decode(archive, chunk, dtype, default, destination, what);
+
+    /// <summary>Decodes a chunk of a patch, with <paramref name="reference"/> the base bytes it is coded against.</summary>
+    public static void Decode(MappedFile archive, ChunkEntry chunk, DType dtype, ReadOnlySpan<byte> reference, Span<byte> destination, string what)
     {
         ChunkCodec codec = CodecRegistry.Find(chunk.Codec)
             ?? throw new WaferDataException($"{archive.Path}: {what}: unknown codec '{chunk.Codec}'.");
         using MappedView payload = archive.View(chunk.At, chunk.Stored);
         try
         {
-            codec.Decode(payload.Span, new ChunkContext(dtype), destination);
+            codec.Decode(payload.Span, new ChunkContext(dtype, reference), destination);
         }
         catch (WaferDataException e) when (e is not WaferIntegrityException)
         {

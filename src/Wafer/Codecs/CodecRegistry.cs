@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Wafer.Delta;
 
 namespace Wafer.Codecs;
 
@@ -9,6 +10,10 @@ internal static class CodecRegistry
     {
         RawCodec.Instance,
         ZstdCodec.Instance,
+        SameAsBaseCodec.Instance,
+        OrderedDeltaCodec.Instance,
+        XorFieldDeltaCodec.Instance,
+        ZstdReferenceCodec.Instance,
     }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>The codec named <paramref name="name"/>, or null when this build does not know it.</summary>

@@ -11,4 +11,7 @@ internal sealed class BlobEntry
     public long Size { get; set; }
 
     public List<ChunkEntry> Chunks { get; set; } = [];
+
+    /// <summary>Patches only: index into <see cref="ManifestDocument.BaseBlobs"/> of the bytes this blob is coded against.</summary>
+    public int? Base { get; set; }
 }

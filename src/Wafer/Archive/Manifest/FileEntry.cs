@@ -13,4 +13,7 @@ internal sealed class FileEntry
 
     /// <summary>The format the packer recognised: safetensors, pytorch, gguf or blob.</summary>
     public string Format { get; set; } = "blob";
+
+    /// <summary>Patches only: unchanged, modified, renamed or added.</summary>
+    public string? Change { get; set; }
 }

@@ -20,4 +20,13 @@ internal sealed class ManifestDocument
     public List<TensorEntry> Tensors { get; set; } = [];
 
     public List<BlobEntry> Blobs { get; set; } = [];
+
+    /// <summary>Patches only: the base files the patch needs, each checked by SHA-256 before anything is written.</summary>
+    public List<BaseFileEntry>? BaseFiles { get; set; }
+
+    /// <summary>Patches only: the base tensors that tensors are coded against.</summary>
+    public List<BaseTensorEntry>? BaseTensors { get; set; }
+
+    /// <summary>Patches only: the base byte ranges that blobs are coded against.</summary>
+    public List<BaseBlobEntry>? BaseBlobs { get; set; }
 }

@@ -20,4 +20,10 @@ internal sealed class TensorEntry
     public long Size { get; set; }
 
     public List<ChunkEntry> Chunks { get; set; } = [];
+
+    /// <summary>Patches only: index into <see cref="ManifestDocument.BaseTensors"/> of the tensor this one is coded against.</summary>
+    public int? Base { get; set; }
+
+    /// <summary>Patches only: unchanged, modified, reshaped, renamed or added.</summary>
+    public string? Change { get; set; }
 }

@@ -1,0 +1,113 @@
+namespace Wafer.Delta;
+
+/// <summary>
+/// Shared constants and table (de)serialisation of the context-modelled token coder: a static rANS coder with
+/// one frequency table per context (two interleaved 32-bit states, 16-bit renormalisation, 12-bit
+/// probabilities) and a separate stream for the raw extra bits of <see cref="ValueTokens"/>.
+/// </summary>
+internal static class ContextTokenCoder
+{
+    public const int ScaleBits = 12;
+
+    public const int Scale = 1 << ScaleBits;
+
+    /// <summary>Lower bound of a rANS state; encoder and decoder start and end there.</summary>
+    public const uint StateLow = 1u << 16;
+
+    public const int MaxContexts = 64;
+
+    public const int MaxAlphabet = 140;
+
+    /// <summary>
+    /// Scales <paramref name="counts"/> (one context's histogram) to frequencies summing to <see cref="Scale"/>,
+    /// every used symbol at least 1. Integer-only, so every machine gets the same table.
+    /// </summary>
+    public static void Normalize(ReadOnlySpan<int> counts, Span<ushort> frequencies)
+    {
+        long total = 0;
+        foreach (int count in counts)
+        {
+            total += count;
+        }
+
+        frequencies.Clear();
+        if (total == 0)
+        {
+            return;
+        }
+
+        int sum = 0;
+        int largest = -1;
+        for (int s = 0; s < counts.Length; s++)
+        {
+            if (counts[s] == 0)
+            {
+                continue;
+            }
+
+            int f = (int)Math.Max(1, counts[s] * (long)Scale / total);
+            frequencies[s] = (ushort)f;
+            sum += f;
+            if (largest < 0 || counts[s] > counts[largest])
+            {
+                largest = s;
+            }
+        }
+
+        if (sum < Scale)
+        {
+            frequencies[largest] += (ushort)(Scale - sum);
+            return;
+        }
+
+        // Rounding small counts up to 1 can overshoot; take the excess from the largest frequencies.
+        while (sum > Scale)
+        {
+            int top = 0;
+            for (int s = 1; s < frequencies.Length; s++)
+            {
+                if (frequencies[s] > frequencies[top])
+                {
+                    top = s;
+                }
+            }
+
+            int take = Math.Min(sum - Scale, Math.Max(1, frequencies[top] / 2));
+            frequencies[top] -= (ushort)take;
+            sum -= take;
+        }
+    }
+
+    public static int WriteVarint(Span<byte> destination, int position, uint value)
+    {
+        while (value >= 0x80)
+        {
+            destination[position++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[position++] = (byte)value;
+        return position;
+    }
+
+    public static uint ReadVarint(ReadOnlySpan<byte> source, ref int position)
+    {
+        uint value = 0;
+        for (int shift = 0; shift < 35; shift += 7)
+        {
+            if (position >= source.Length)
+            {
+                throw new WaferDataException("token stream ends inside a number");
+            }
+
+            byte b = source[position++];
+            value |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+
+        throw new WaferDataException("token stream holds an over-long number");
+    }
+}

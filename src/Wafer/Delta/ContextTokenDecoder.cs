@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// Reads a token stream written by <see cref="ContextTokenEncoder"/>, one value per <see cref="Next"/>, with the
+/// context the caller derives from what it has already decoded. Every read is bounds-checked: a hostile stream
+/// throws <see cref="WaferDataException"/>, never reads outside its payload. Call <see cref="Dispose"/> in a finally.
+/// </summary>
+internal ref struct ContextTokenDecoder
+{
+    private readonly ReadOnlySpan<byte> _words;
+    private readonly ReadOnlySpan<byte> _bits;
+    private readonly int _alphabet;
+    private byte[]? _symbols;
+    private ushort[]? _frequencies;
+    private ushort[]? _starts;
+    private ulong _presentMask;
+    private int _wordPosition;
+    private int _bitPosition;
+    private ulong _bitBuffer;
+    private int _bitCount;
+    private uint _x0;
+    private uint _x1;
+    private int _parity;
+
+    public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet)
+    {
+        _alphabet = alphabet;
+        _symbols = ArrayPool<byte>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
+        _frequencies = ArrayPool<ushort>.Shared.Rent(contexts * alphabet);
+        _starts = ArrayPool<ushort>.Shared.Rent(contexts * alphabet);
+        int position = 0;
+        try
+        {
+            for (int c = 0; c < contexts; c++)
+            {
+                ReadTable(source, ref position, c);
+            }
+
+            if (source.Length - position < 8)
+            {
+                throw new WaferDataException("token stream ends before its rANS states");
+            }
+
+            _x0 = BinaryPrimitives.ReadUInt32LittleEndian(source[position..]);
+            _x1 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 4)..]);
+            position += 8;
+            uint wordBytes = ContextTokenCoder.ReadVarint(source, ref position);
+            if (wordBytes > source.Length - position || wordBytes % 2 != 0)
+            {
+                throw new WaferDataException($"token stream declares {wordBytes} bytes of rANS words, {source.Length - position} remain");
+            }
+
+            _words = source.Slice(position, (int)wordBytes);
+            position += (int)wordBytes;
+            uint bitBytes = ContextTokenCoder.ReadVarint(source, ref position);
+            if (bitBytes != source.Length - position)
+            {
+                throw new WaferDataException($"token stream declares {bitBytes} bytes of extra bits, {source.Length - position} remain");
+            }
+
+            _bits = source[position..];
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Decodes the next value, coded under <paramref name="context"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Next(int context)
+    {
+        if ((_presentMask & (1UL << context)) == 0)
+        {
+            throw new WaferDataException($"token stream uses context {context}, which has no table");
+        }
+
+        ref uint x = ref _parity == 0 ? ref _x0 : ref _x1;
+        _parity ^= 1;
+        uint slot = x & (ContextTokenCoder.Scale - 1);
+        int token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
+        int index = (context * _alphabet) + token;
+        x = (_frequencies![index] * (x >> ContextTokenCoder.ScaleBits)) + slot - _starts![index];
+        if (x < ContextTokenCoder.StateLow)
+        {
+            if (_wordPosition >= _words.Length)
+            {
+                throw new WaferDataException("token stream runs out of rANS words");
+            }
+
+            x = (x << 16) | BinaryPrimitives.ReadUInt16LittleEndian(_words[_wordPosition..]);
+            _wordPosition += 2;
+        }
+
+        int extraBits = ValueTokens.ExtraBits(token);
+        return ValueTokens.Value(token, extraBits == 0 ? 0 : ReadBits(extraBits));
+    }
+
+    /// <summary>Checks that the whole stream was consumed and the states returned to where the encoder began.</summary>
+    public readonly void Finish()
+    {
+        if (_x0 != ContextTokenCoder.StateLow || _x1 != ContextTokenCoder.StateLow || _wordPosition != _words.Length)
+        {
+            throw new WaferDataException("token stream does not end where its values do");
+        }
+
+        if (_bitPosition != _bits.Length || _bitCount >= 8)
+        {
+            throw new WaferDataException("token stream has unread extra bits");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_symbols is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_symbols);
+            _symbols = null;
+        }
+
+        if (_frequencies is not null)
+        {
+            ArrayPool<ushort>.Shared.Return(_frequencies);
+            _frequencies = null;
+        }
+
+        if (_starts is not null)
+        {
+            ArrayPool<ushort>.Shared.Return(_starts);
+            _starts = null;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint ReadBits(int count)
+    {
+        if (_bitCount < count)
+        {
+            Refill(count);
+        }
+
+        uint value = (uint)_bitBuffer & ((1u << count) - 1);
+        _bitBuffer >>= count;
+        _bitCount -= count;
+        return value;
+    }
+
+    private void Refill(int needed)
+    {
+        while (_bitCount <= 56 && _bitPosition < _bits.Length)
+        {
+            _bitBuffer |= (ulong)_bits[_bitPosition++] << _bitCount;
+            _bitCount += 8;
+        }
+
+        if (_bitCount < needed)
+        {
+            throw new WaferDataException("token stream runs out of extra bits");
+        }
+    }
+
+    private void ReadTable(ReadOnlySpan<byte> source, ref int position, int context)
+    {
+        uint used = ContextTokenCoder.ReadVarint(source, ref position);
+        if (used == 0)
+        {
+            return;
+        }
+
+        if (used > _alphabet)
+        {
+            throw new WaferDataException($"token table {context} lists {used} symbols, the alphabet has {_alphabet}");
+        }
+
+        int row = context * _alphabet;
+        _frequencies.AsSpan(row, _alphabet).Clear();
+        Span<byte> symbols = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
+        int symbol = -1;
+        int start = 0;
+        for (uint i = 0; i < used; i++)
+        {
+            uint gap = ContextTokenCoder.ReadVarint(source, ref position);
+            if (gap >= _alphabet - symbol - 1)
+            {
+                throw new WaferDataException($"token table {context} names a symbol past the alphabet");
+            }
+
+            symbol += (int)gap + 1;
+            uint frequency = used == 1 ? ContextTokenCoder.Scale : ContextTokenCoder.ReadVarint(source, ref position) + 1;
+            if (frequency > ContextTokenCoder.Scale - start)
+            {
+                throw new WaferDataException($"token table {context}: frequencies exceed {ContextTokenCoder.Scale}");
+            }
+
+            _frequencies![row + symbol] = (ushort)frequency;
+            _starts![row + symbol] = (ushort)start;
+            symbols.Slice(start, (int)frequency).Fill((byte)symbol);
+            start += (int)frequency;
+        }
+
+        if (start != ContextTokenCoder.Scale)
+        {
+            throw new WaferDataException($"token table {context}: frequencies sum to {start}, expected {ContextTokenCoder.Scale}");
+        }
+
+        _presentMask |= 1UL << context;
+    }
+}

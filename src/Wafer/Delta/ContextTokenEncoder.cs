@@ -1,0 +1,238 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// Collects (context, value) pairs, then writes them as one token stream (layout in docs/PATCH.md). One
+/// instance per thread, reused across chunks; its buffers grow to the largest chunk seen.
+/// </summary>
+internal sealed class ContextTokenEncoder : IDisposable
+{
+    private static readonly double[] s_costBits = BuildCostTable();
+
+    private readonly int[] _counts = new int[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly ushort[] _frequencies = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly ushort[] _starts = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private byte[] _tokens = [];
+    private byte[] _contexts = [];
+    private byte[] _bits = [];
+    private int _count;
+    private int _contextCount;
+    private int _alphabet;
+    private ulong _bitBuffer;
+    private int _bitCount;
+    private int _bitBytes;
+    private long _extraBits;
+
+    /// <summary>Starts a stream of at most <paramref name="capacity"/> values.</summary>
+    public void Reset(int contexts, int alphabet, int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(contexts, ContextTokenCoder.MaxContexts);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(alphabet, ContextTokenCoder.MaxAlphabet);
+        _contextCount = contexts;
+        _alphabet = alphabet;
+        _count = 0;
+        _bitBuffer = 0;
+        _bitCount = 0;
+        _bitBytes = 0;
+        _extraBits = 0;
+        Array.Clear(_counts);
+        Grow(ref _tokens, capacity);
+        Grow(ref _contexts, capacity);
+        Grow(ref _bits, (capacity * 4) + 16);
+    }
+
+    public int Count => _count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(int context, uint value)
+    {
+        int token = ValueTokens.Token(value, out int extraBits);
+        _tokens[_count] = (byte)token;
+        _contexts[_count] = (byte)context;
+        _count++;
+        _counts[(context * ContextTokenCoder.MaxAlphabet) + token]++;
+        if (extraBits > 0)
+        {
+            AppendBits(value & ((1u << extraBits) - 1), extraBits);
+        }
+    }
+
+    /// <summary>Estimated stream size in bytes from the histograms (the entropy under the normalised tables, plus tables and extras).</summary>
+    public long EstimateBytes()
+    {
+        double bits = 0;
+        long tableBytes = 0;
+        Span<ushort> frequencies = stackalloc ushort[ContextTokenCoder.MaxAlphabet];
+        for (int c = 0; c < _contextCount; c++)
+        {
+            ReadOnlySpan<int> counts = _counts.AsSpan(c * ContextTokenCoder.MaxAlphabet, _alphabet);
+            ContextTokenCoder.Normalize(counts, frequencies[.._alphabet]);
+            tableBytes++;
+            for (int s = 0; s < _alphabet; s++)
+            {
+                if (counts[s] != 0)
+                {
+                    bits += counts[s] * s_costBits[frequencies[s]];
+                    tableBytes += 3;
+                }
+            }
+        }
+
+        return (long)Math.Ceiling(bits / 8) + tableBytes + ((_extraBits + 7) / 8) + 16;
+    }
+
+    /// <summary>Writes the stream; the number of bytes, or -1 when it does not fit <paramref name="destination"/>.</summary>
+    public int Write(Span<byte> destination)
+    {
+        FlushBits();
+        int position = 0;
+        int[] counts = _counts;
+        ushort[] frequencies = _frequencies;
+        ushort[] starts = _starts;
+        Span<byte> scratch = stackalloc byte[(ContextTokenCoder.MaxAlphabet * 8) + 8];
+        for (int c = 0; c < _contextCount; c++)
+        {
+            int row = c * ContextTokenCoder.MaxAlphabet;
+            ContextTokenCoder.Normalize(counts.AsSpan(row, _alphabet), frequencies.AsSpan(row, _alphabet));
+            int used = 0;
+            int start = 0;
+            for (int s = 0; s < _alphabet; s++)
+            {
+                starts[row + s] = (ushort)start;
+                start += frequencies[row + s];
+                used += frequencies[row + s] != 0 ? 1 : 0;
+            }
+
+            // Table: count of used symbols; one symbol alone; or (gap to previous symbol, frequency - 1) pairs.
+            int t = ContextTokenCoder.WriteVarint(scratch, 0, (uint)used);
+            int previous = -1;
+            for (int s = 0; s < _alphabet && used > 0; s++)
+            {
+                if (frequencies[row + s] == 0)
+                {
+                    continue;
+                }
+
+                t = ContextTokenCoder.WriteVarint(scratch, t, (uint)(s - previous - 1));
+                if (used > 1)
+                {
+                    t = ContextTokenCoder.WriteVarint(scratch, t, (uint)(frequencies[row + s] - 1));
+                }
+
+                previous = s;
+            }
+
+            if (position + t > destination.Length)
+            {
+                return -1;
+            }
+
+            scratch[..t].CopyTo(destination[position..]);
+            position += t;
+        }
+
+        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 2);
+        try
+        {
+            int wordStart = words.Length;
+            uint x0 = ContextTokenCoder.StateLow;
+            uint x1 = ContextTokenCoder.StateLow;
+            byte[] tokens = _tokens;
+            byte[] contexts = _contexts;
+            for (int i = _count - 1; i >= 0; i--)
+            {
+                int index = (contexts[i] * ContextTokenCoder.MaxAlphabet) + tokens[i];
+                uint f = frequencies[index];
+                ref uint x = ref (i & 1) == 0 ? ref x0 : ref x1;
+                if (x >= (ulong)f << 20)
+                {
+                    words[--wordStart] = (ushort)x;
+                    x >>= 16;
+                }
+
+                x = ((x / f) << ContextTokenCoder.ScaleBits) + (x % f) + starts[index];
+            }
+
+            int wordBytes = (words.Length - wordStart) * 2;
+            if (position + 8 + 10 + wordBytes + 5 + _bitBytes > destination.Length)
+            {
+                return -1;
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], x0);
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 4)..], x1);
+            position += 8;
+            position = ContextTokenCoder.WriteVarint(destination, position, (uint)wordBytes);
+            for (int w = wordStart; w < words.Length; w++)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(destination[position..], words[w]);
+                position += 2;
+            }
+
+            position = ContextTokenCoder.WriteVarint(destination, position, (uint)_bitBytes);
+            _bits.AsSpan(0, _bitBytes).CopyTo(destination[position..]);
+            return position + _bitBytes;
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(words);
+        }
+    }
+
+    public void Dispose()
+    {
+        _tokens = [];
+        _contexts = [];
+        _bits = [];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AppendBits(uint value, int count)
+    {
+        _extraBits += count;
+        _bitBuffer |= (ulong)value << _bitCount;
+        _bitCount += count;
+        if (_bitCount >= 32)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(_bits.AsSpan(_bitBytes), (uint)_bitBuffer);
+            _bitBytes += 4;
+            _bitBuffer >>= 32;
+            _bitCount -= 32;
+        }
+    }
+
+    private void FlushBits()
+    {
+        while (_bitCount > 0)
+        {
+            _bits[_bitBytes++] = (byte)_bitBuffer;
+            _bitBuffer >>= 8;
+            _bitCount -= 8;
+        }
+
+        _bitCount = 0;
+        _bitBuffer = 0;
+    }
+
+    private static void Grow(ref byte[] buffer, int size)
+    {
+        if (buffer.Length < size)
+        {
+            buffer = new byte[Math.Max(size, buffer.Length * 2)];
+        }
+    }
+
+    private static double[] BuildCostTable()
+    {
+        var table = new double[ContextTokenCoder.Scale + 1];
+        for (int f = 1; f <= ContextTokenCoder.Scale; f++)
+        {
+            table[f] = ContextTokenCoder.ScaleBits - Math.Log2(f);
+        }
+
+        return table;
+    }
+}

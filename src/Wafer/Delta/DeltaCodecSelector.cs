@@ -1,0 +1,87 @@
+using Wafer.Archive;
+using Wafer.Codecs;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// Picks the codec for a patch chunk that has base bytes: <c>same</c> when equal; for floats, the cheaper of
+/// <c>delta-ord</c> and <c>delta-xor</c> by their exact histogram cost; for other bytes <c>zstd-ref</c>; and the
+/// best standalone codec (<see cref="CodecSelector"/>) whenever the delta does not clearly pay. Deterministic:
+/// the choice depends only on the bytes. Never returns more than the raw chunk.
+/// </summary>
+internal static class DeltaCodecSelector
+{
+    [ThreadStatic]
+    private static ContextTokenEncoder? t_ordered;
+
+    [ThreadStatic]
+    private static ContextTokenEncoder? t_xor;
+
+    /// <summary>Encodes a tensor chunk against its aligned base bytes (same length).</summary>
+    public static (ChunkCodec Codec, int Length) EncodeTensor(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, Span<byte> destination)
+    {
+        if (target.SequenceEqual(reference))
+        {
+            return (SameAsBaseCodec.Instance, 0);
+        }
+
+        ContextTokenEncoder ordered = t_ordered ??= new ContextTokenEncoder();
+        ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
+        int length = -1;
+        ChunkCodec codec = RawCodec.Instance;
+        if (OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out int orderedAnchor) &&
+            XorFieldDeltaCodec.TryFill(target, reference, dtype, xor, out int xorAnchor))
+        {
+            bool useXor = xor.EstimateBytes() < ordered.EstimateBytes();
+            Span<byte> room = destination[..Math.Min(destination.Length, target.Length)];
+            length = useXor ? OrderedDeltaCodec.WriteFilled(xor, xorAnchor, room) : OrderedDeltaCodec.WriteFilled(ordered, orderedAnchor, room);
+            codec = useXor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;
+        }
+
+        return length >= 0 && length <= target.Length / 2 ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination);
+    }
+
+    /// <summary>
+    /// Encodes a non-tensor chunk: <paramref name="aligned"/> is the base bytes at the same offset (same length or
+    /// empty), <paramref name="region"/> the whole base region used as a zstd reference prefix (or empty).
+    /// </summary>
+    public static (ChunkCodec Codec, int Length) EncodeBytes(ReadOnlySpan<byte> target, ReadOnlySpan<byte> aligned, ReadOnlySpan<byte> region, Span<byte> destination)
+    {
+        if (aligned.Length == target.Length && target.SequenceEqual(aligned))
+        {
+            return (SameAsBaseCodec.Instance, 0);
+        }
+
+        int length = -1;
+        if (!region.IsEmpty && region.Length <= ArchiveFormat.MaxChunkSize)
+        {
+            length = ZstdReferenceCodec.Instance.Encode(target, new ChunkContext(DType.Opaque, region), destination[..Math.Min(destination.Length, target.Length)]);
+        }
+
+        return KeepSmaller(ZstdReferenceCodec.Instance, length, target, DType.Opaque, destination);
+    }
+
+    private static (ChunkCodec Codec, int Length) KeepSmaller(ChunkCodec codec, int length, ReadOnlySpan<byte> target, DType dtype, Span<byte> destination)
+    {
+        if (length < 0)
+        {
+            return CodecSelector.Encode(target, dtype, CodecChoice.Auto, destination);
+        }
+
+        // The standalone candidate goes after the delta payload; the winner ends up at the start of destination.
+        Span<byte> spare = destination[length..];
+        if (spare.Length < target.Length + CodecSelector.Slack)
+        {
+            return (codec, length);
+        }
+
+        (ChunkCodec standalone, int standaloneLength) = CodecSelector.Encode(target, dtype, CodecChoice.Auto, spare);
+        if (standaloneLength >= length)
+        {
+            return (codec, length);
+        }
+
+        spare[..standaloneLength].CopyTo(destination);
+        return (standalone, standaloneLength);
+    }
+}

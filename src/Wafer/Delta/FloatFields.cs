@@ -1,0 +1,117 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// Where sign and exponent sit in a float dtype, and the helpers the delta codecs share: reading an element
+/// as an unsigned integer, mapping it to a monotone ("ordered") integer, and bucketing the base's exponent.
+/// </summary>
+internal readonly struct FloatFields
+{
+    /// <summary>Exponent buckets the delta codecs condition on: distance below the chunk's largest finite exponent, capped.</summary>
+    public const int ExponentBuckets = 16;
+
+    private FloatFields(int width, int exponentShift, uint exponentMask)
+    {
+        Width = width;
+        Bits = width * 8;
+        ExponentShift = exponentShift;
+        ExponentMask = exponentMask;
+        ValueMask = Bits == 32 ? uint.MaxValue : (1u << Bits) - 1;
+        SignBit = 1u << (Bits - 1);
+    }
+
+    public int Width { get; }
+
+    public int Bits { get; }
+
+    public int ExponentShift { get; }
+
+    public uint ExponentMask { get; }
+
+    public uint ValueMask { get; }
+
+    public uint SignBit { get; }
+
+    /// <summary>The fields of <paramref name="dtype"/>; false for types the float delta codecs do not take (F64, integers, opaque).</summary>
+    public static bool TryGet(DType dtype, out FloatFields fields)
+    {
+        fields = dtype switch
+        {
+            DType.BF16 => new FloatFields(2, 7, 0xFF),
+            DType.F16 => new FloatFields(2, 10, 0x1F),
+            DType.F32 => new FloatFields(4, 23, 0xFF),
+            DType.F8E4M3 => new FloatFields(1, 3, 0xF),
+            DType.F8E5M2 => new FloatFields(1, 2, 0x1F),
+            _ => default,
+        };
+        return fields.Width != 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Read(ReadOnlySpan<byte> data, int index) => Width switch
+    {
+        2 => BinaryPrimitives.ReadUInt16LittleEndian(data[(index * 2)..]),
+        4 => BinaryPrimitives.ReadUInt32LittleEndian(data[(index * 4)..]),
+        _ => data[index],
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(Span<byte> data, int index, uint value)
+    {
+        switch (Width)
+        {
+            case 2:
+                BinaryPrimitives.WriteUInt16LittleEndian(data[(index * 2)..], (ushort)value);
+                break;
+            case 4:
+                BinaryPrimitives.WriteUInt32LittleEndian(data[(index * 4)..], value);
+                break;
+            default:
+                data[index] = (byte)value;
+                break;
+        }
+    }
+
+    /// <summary>Sign-magnitude bits to an integer with the same order as the values (-NaN lowest, +NaN highest, -0 just below +0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ToOrdered(uint bits) => bits ^ ((bits & SignBit) != 0 ? ValueMask : SignBit);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint FromOrdered(uint ordered) => ordered ^ ((ordered & SignBit) != 0 ? SignBit : ValueMask);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Exponent(uint bits) => (bits >> ExponentShift) & ExponentMask;
+
+    /// <summary>Largest exponent below the all-ones (inf/NaN) one among the base's elements: the bucket anchor.</summary>
+    public int Anchor(ReadOnlySpan<byte> reference)
+    {
+        uint anchor = 0;
+        int count = reference.Length / Width;
+        for (int i = 0; i < count; i++)
+        {
+            uint e = Exponent(Read(reference, i));
+            if (e > anchor && e != ExponentMask)
+            {
+                anchor = e;
+            }
+        }
+
+        return (int)anchor;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Bucket(int anchor, uint exponent)
+    {
+        int below = anchor - (int)exponent;
+        return below <= 0 ? 0 : Math.Min(below, ExponentBuckets - 1);
+    }
+
+    /// <summary>Signed difference (wrapping in the element width) to zig-zag form: small magnitudes give small values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ZigZag(uint difference) => ((difference << 1) ^ (0u - (difference >> (Bits - 1)))) & ValueMask;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint UnZigZag(uint value) => ((value >> 1) ^ (0u - (value & 1))) & ValueMask;
+}

@@ -1,0 +1,311 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using Wafer.Archive;
+using Wafer.Archive.Manifest;
+using Wafer.Codecs;
+using Wafer.IO;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// One run of <c>apply</c>: validates the patch, checks that the base is the one the patch was made against
+/// (every base tensor's XXH3-128, every base file's size and SHA-256) before writing anything, then rebuilds
+/// the target in a staged folder: chunks decoded in parallel against their base bytes, written in order, each
+/// file's SHA-256 checked before the folder gets its final name.
+/// </summary>
+internal sealed class PatchApplier
+{
+    private readonly MappedFile _patch;
+    private readonly ManifestDocument _manifest;
+    private readonly ModelSource _base;
+    private readonly int[] _baseFile;
+
+    private PatchApplier(MappedFile patch, ManifestDocument manifest, ModelSource baseModel)
+    {
+        _patch = patch;
+        _manifest = manifest;
+        _base = baseModel;
+        _baseFile = new int[manifest.BaseFiles!.Count];
+    }
+
+    public static ApplyResult Run(string baseModel, string patchPath, string output, ApplyOptions options, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        string final = Path.TrimEndingDirectorySeparator(Path.GetFullPath(output));
+        CheckOutput(output, final, options);
+        MappedFile patch = MappedFile.Open(patchPath);
+        try
+        {
+            ManifestDocument manifest = ArchiveReader.ReadManifest(patch);
+            PatchManifestValidator.Validate(patch.Path, manifest);
+            using ModelSource baseSource = ModelSource.Open(baseModel);
+            var applier = new PatchApplier(patch, manifest, baseSource);
+            applier.CheckBase(cancellationToken);
+            long bytes = manifest.Files.Sum(f => f.Size);
+            if (options.AsArchive)
+            {
+                using StagedOutput folder = StagedOutput.ForDirectory(final + ".tree");
+                applier.Rebuild(folder.TemporaryPath, options.EffectiveThreads, progress, cancellationToken);
+                WaferPacker.Pack(folder.TemporaryPath, final, new PackOptions { Threads = options.Threads, Overwrite = options.Overwrite }, null, cancellationToken);
+                return new ApplyResult(final, manifest.Files.Count, bytes);
+            }
+
+            bool exists = Directory.Exists(final);
+            using StagedOutput staging = StagedOutput.ForDirectory(final);
+            applier.Rebuild(staging.TemporaryPath, options.EffectiveThreads, progress, cancellationToken);
+            if (!exists)
+            {
+                staging.Commit(overwrite: false);
+            }
+            else
+            {
+                foreach (FileEntry file in manifest.Files)
+                {
+                    string target = SafeRelativePath.Resolve(final, file.Path);
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Move(SafeRelativePath.Resolve(staging.TemporaryPath, file.Path), target, overwrite: true);
+                }
+            }
+
+            return new ApplyResult(final, manifest.Files.Count, bytes);
+        }
+        finally
+        {
+            patch.Dispose();
+        }
+    }
+
+    private static void CheckOutput(string output, string final, ApplyOptions options)
+    {
+        if (options.AsArchive)
+        {
+            if (File.Exists(final) && !options.Overwrite)
+            {
+                throw new IOException($"{output}: already exists (use --force to replace it).");
+            }
+
+            return;
+        }
+
+        if (Directory.Exists(final) && Directory.EnumerateFileSystemEntries(final).Any() && !options.Overwrite)
+        {
+            throw new IOException($"{output}: the folder is not empty (use --force to restore into it).");
+        }
+
+        if (File.Exists(final))
+        {
+            throw new IOException($"{output}: a file exists under that name.");
+        }
+    }
+
+    /// <summary>Finds every base file and tensor the patch needs and checks their hashes; throws naming the first mismatch.</summary>
+    private void CheckBase(CancellationToken cancellationToken)
+    {
+        var byPath = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int f = 0; f < _base.Files.Count; f++)
+        {
+            byPath[_base.Files[f].Path] = f;
+        }
+
+        List<BaseFileEntry> files = _manifest.BaseFiles!;
+        for (int i = 0; i < files.Count; i++)
+        {
+            if (!byPath.TryGetValue(files[i].Path, out int f))
+            {
+                throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: it has no file '{files[i].Path}'.");
+            }
+
+            if (_base.Files[f].Size != files[i].Size)
+            {
+                throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: file '{files[i].Path}' has {_base.Files[f].Size} bytes, the patch expects {files[i].Size}.");
+            }
+
+            _baseFile[i] = f;
+        }
+
+        // Tensors first: a mismatch there names the tensor, which says more than a file hash.
+        foreach (BaseTensorEntry tensor in _manifest.BaseTensors!)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string actual = PatchPlanner.HexOf(PatchPlanner.HashRange(_base, _baseFile[tensor.File], tensor.Offset, tensor.Size));
+            if (actual != tensor.Xxh128)
+            {
+                throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: tensor '{tensor.Name}' in '{files[tensor.File].Path}' has XXH3-128 {actual}, the patch expects {tensor.Xxh128}.");
+            }
+        }
+
+        for (int i = 0; i < files.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string actual = _base.Sha256(_baseFile[i]);
+            if (actual != files[i].Sha256)
+            {
+                throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: file '{files[i].Path}' has SHA-256 {actual}, the patch expects {files[i].Sha256}.");
+            }
+        }
+    }
+
+    private void Rebuild(string root, int threads, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        List<Item> items = BuildPlan();
+        using var writer = new VerifiedFileWriter(_patch.Path, _manifest.Files, root);
+        long total = _manifest.Files.Sum(f => f.Size);
+        long done = 0;
+        OrderedPipeline.Run(
+            items.Count,
+            threads,
+            index => Decode(items[index]),
+            (index, buffer) =>
+            {
+                try
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Item item = items[index];
+                    writer.Write(item.File, item.Offset, buffer.AsSpan(0, item.Chunk.Size));
+                    done += item.Chunk.Size;
+                    progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            },
+            buffer => ArrayPool<byte>.Shared.Return(buffer),
+            cancellationToken);
+        writer.Complete();
+    }
+
+    private byte[] Decode(Item item)
+    {
+        ChunkCodec codec = CodecRegistry.Find(item.Chunk.Codec)!;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Chunk.Size);
+        byte[]? scratch = null;
+        try
+        {
+            ReadOnlySpan<byte> reference = default;
+            if (codec.NeedsReference)
+            {
+                (int file, long offset, int length) = codec is ZstdReferenceCodec
+                    ? (item.BaseFile, item.RegionOffset, item.RegionLength)
+                    : (item.BaseFile, item.AlignedOffset, item.Chunk.Size);
+                scratch = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+                reference = _base.Read(_baseFile[file], offset, length, scratch);
+            }
+
+            ChunkDecoder.Decode(_patch, item.Chunk, item.DType, reference, buffer.AsSpan(0, item.Chunk.Size), item.What);
+            return buffer;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+    }
+
+    /// <summary>Every chunk in file then offset order, with the base bytes it decodes against (validated in range).</summary>
+    private List<Item> BuildPlan()
+    {
+        var items = new List<Item>();
+        foreach (TensorEntry tensor in _manifest.Tensors)
+        {
+            DType dtype = DTypes.TryParse(tensor.Dtype, out DType known) ? known : DType.Opaque;
+            BaseTensorEntry? reference = tensor.Base is int b ? _manifest.BaseTensors![b] : null;
+            long at = 0;
+            for (int i = 0; i < tensor.Chunks.Count; i++)
+            {
+                ChunkEntry chunk = tensor.Chunks[i];
+                string what = tensor.Chunks.Count == 1 ? $"tensor '{tensor.Name}'" : $"tensor '{tensor.Name}' chunk {i}";
+                items.Add(new Item(tensor.File, tensor.Offset + at, chunk, dtype, what, reference?.File ?? 0, reference is null ? 0 : reference.Offset + at, 0, 0));
+                at += chunk.Size;
+            }
+        }
+
+        foreach (BlobEntry blob in _manifest.Blobs)
+        {
+            BaseBlobEntry? reference = blob.Base is int b ? _manifest.BaseBlobs![b] : null;
+            long at = 0;
+            for (int i = 0; i < blob.Chunks.Count; i++)
+            {
+                ChunkEntry chunk = blob.Chunks[i];
+                string what = $"file '{_manifest.Files[blob.File].Path}' bytes at {blob.Offset + at}";
+                items.Add(new Item(blob.File, blob.Offset + at, chunk, DType.Opaque, what, reference?.File ?? 0, reference is null ? 0 : reference.Offset + at, reference?.Offset ?? 0, (int)(reference?.Size ?? 0)));
+                at += chunk.Size;
+            }
+        }
+
+        items.Sort(static (a, b) => a.File != b.File ? a.File.CompareTo(b.File) : a.Offset.CompareTo(b.Offset));
+        return items;
+    }
+
+    private readonly record struct Item(int File, long Offset, ChunkEntry Chunk, DType DType, string What, int BaseFile, long AlignedOffset, long RegionOffset, int RegionLength);
+
+    /// <summary>Writes files sequentially as their chunks arrive in order, checking each file's SHA-256 when it is complete.</summary>
+    private sealed class VerifiedFileWriter(string patchPath, List<FileEntry> files, string root) : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private SafeFileHandle? _handle;
+        private int _open = -1;
+        private int _next;
+
+        public void Write(int file, long offset, ReadOnlySpan<byte> data)
+        {
+            while (_next <= file)
+            {
+                Open(_next++);
+            }
+
+            RandomAccess.Write(_handle!, data, offset);
+            _hash.AppendData(data);
+        }
+
+        public void Complete()
+        {
+            while (_next < files.Count)
+            {
+                Open(_next++);
+            }
+
+            Close();
+        }
+
+        private void Open(int file)
+        {
+            Close();
+            FileEntry entry = files[file];
+            string path = SafeRelativePath.Resolve(root, entry.Path);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
+            _open = file;
+        }
+
+        private void Close()
+        {
+            if (_handle is null)
+            {
+                return;
+            }
+
+            _handle.Dispose();
+            _handle = null;
+            FileEntry entry = files[_open];
+            string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            if (actual != entry.Sha256)
+            {
+                throw new WaferIntegrityException($"{patchPath}: rebuilt file '{entry.Path}' has SHA-256 {actual}, the patch recorded {entry.Sha256}.");
+            }
+        }
+
+        public void Dispose()
+        {
+            _handle?.Dispose();
+            _hash.Dispose();
+        }
+    }
+}

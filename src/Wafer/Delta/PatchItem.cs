@@ -1,0 +1,21 @@
+using Wafer.Archive.Manifest;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// One target chunk to encode: where it lies in its target file, and the base bytes it may be coded against.
+/// <paramref name="AlignedOffset"/> is the absolute offset in base file <paramref name="BaseFile"/> of the base bytes
+/// lying opposite the chunk (-1 when none); <paramref name="RegionOffset"/>/<paramref name="RegionLength"/> the
+/// whole base region a <c>zstd-ref</c> chunk uses (length 0 when none).
+/// </summary>
+internal readonly record struct PatchItem(
+    int File,
+    long Offset,
+    int Length,
+    DType DType,
+    bool IsTensor,
+    List<ChunkEntry> Chunks,
+    int BaseFile,
+    long AlignedOffset,
+    long RegionOffset,
+    int RegionLength);

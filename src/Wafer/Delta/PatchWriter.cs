@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Wafer.Archive;
+using Wafer.Archive.Manifest;
+using Wafer.Codecs;
+using Wafer.IO;
+using Wafer.Layout;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// One run of <c>diff</c>: matches the target's tensors and files to the base's (<see cref="PatchPlanner"/>),
+/// encodes every target chunk against its base bytes in parallel, and writes them in order as a Wafer archive of
+/// kind <c>patch</c> whose manifest names every base file and tensor it needs by hash.
+/// </summary>
+internal sealed class PatchWriter
+{
+    private static readonly byte[] s_zeros = new byte[ArchiveFormat.Alignment];
+
+    private readonly ModelSource _base;
+    private readonly ModelSource _target;
+    private readonly PatchPlanner _plan;
+    private readonly PatchOptions _options;
+
+    private PatchWriter(ModelSource baseModel, ModelSource target, PatchPlanner plan, PatchOptions options)
+    {
+        _base = baseModel;
+        _target = target;
+        _plan = plan;
+        _options = options;
+    }
+
+    public static PatchResult Run(string baseModel, string targetModel, string patchPath, PatchOptions options, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        string finalPath = Path.GetFullPath(patchPath);
+        if (File.Exists(finalPath) && !options.Overwrite)
+        {
+            throw new IOException($"{patchPath}: already exists (use --force to replace it).");
+        }
+
+        using ModelSource baseSource = ModelSource.Open(baseModel);
+        using ModelSource targetSource = ModelSource.Open(targetModel);
+        var plan = PatchPlanner.Plan(baseSource, targetSource, options.ChunkSize);
+        var writer = new PatchWriter(baseSource, targetSource, plan, options);
+        using StagedOutput output = StagedOutput.ForFile(finalPath);
+        long bytes = writer.Write(output.TemporaryPath, progress, cancellationToken);
+        output.Commit(options.Overwrite);
+        return new PatchResult(finalPath, bytes, plan.Manifest.Files.Sum(f => f.Size), plan.TensorChanges, plan.FileChanges);
+    }
+
+    private long Write(string temporaryPath, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        ManifestDocument manifest = _plan.Manifest;
+        List<PatchItem> items = _plan.Items;
+        using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+        Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
+        ArchiveFormat.WritePreamble(preamble);
+        output.Write(preamble);
+        long position = ArchiveFormat.PreambleLength;
+        long total = manifest.Files.Sum(f => f.Size);
+        long done = 0;
+        var firstByContent = new Dictionary<(ulong Hash, int Length, DType DType), ChunkEntry>();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        int hashedFile = 0;
+
+        void FinishFilesBefore(int file)
+        {
+            for (; hashedFile < file; hashedFile++)
+            {
+                manifest.Files[hashedFile].Sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+        }
+
+        OrderedPipeline.Run(
+            items.Count,
+            _options.EffectiveThreads,
+            index => Encode(items[index]),
+            (index, encoded) =>
+            {
+                try
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    PatchItem item = items[index];
+                    FinishFilesBefore(item.File);
+                    hash.AppendData(encoded.Buffer, encoded.RawAt, item.Length);
+                    var key = (encoded.Xxh3, item.Length, item.DType);
+                    ChunkEntry chunk;
+                    if (!encoded.Codec.NeedsReference && firstByContent.TryGetValue(key, out ChunkEntry? first) && first.Codec == encoded.Codec.Name &&
+                        first.Stored == encoded.Length && SamePayload(temporaryPath, output, first, encoded))
+                    {
+                        chunk = new ChunkEntry { At = first.At, Stored = first.Stored, Size = item.Length, Codec = first.Codec, Xxh3 = first.Xxh3 };
+                    }
+                    else
+                    {
+                        int padding = encoded.Length == 0 ? 0 : ArchiveFormat.PaddingAfter(position);
+                        output.Write(s_zeros, 0, padding);
+                        position += padding;
+                        output.Write(encoded.Buffer, 0, encoded.Length);
+                        chunk = new ChunkEntry { At = position, Stored = encoded.Length, Size = item.Length, Codec = encoded.Codec.Name, Xxh3 = encoded.Xxh3.ToString("x16") };
+                        position += encoded.Length;
+                        if (!encoded.Codec.NeedsReference)
+                        {
+                            firstByContent.TryAdd(key, chunk);
+                        }
+                    }
+
+                    item.Chunks.Add(chunk);
+                    done += item.Length;
+                    progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                }
+            },
+            encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+            cancellationToken);
+
+        FinishFilesBefore(manifest.Files.Count);
+        _plan.SettleFileChanges();
+        int manifestPadding = ArchiveFormat.PaddingAfter(position);
+        output.Write(s_zeros, 0, manifestPadding);
+        position += manifestPadding;
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.ManifestDocument);
+        output.Write(json);
+        Span<byte> trailer = stackalloc byte[ArchiveFormat.TrailerLength];
+        ArchiveFormat.WriteTrailer(trailer, position, json.Length, XxHash3.HashToUInt64(json));
+        output.Write(trailer);
+        output.Flush(flushToDisk: true);
+        return output.Length;
+    }
+
+    /// <summary>Two chunks with equal decoded checksums share a payload only if the stored bytes are equal too.</summary>
+    private static bool SamePayload(string path, FileStream output, ChunkEntry first, EncodedChunk encoded)
+    {
+        output.Flush();
+        byte[] stored = ArrayPool<byte>.Shared.Rent(Math.Max(1, first.Stored));
+        try
+        {
+            using var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            reader.Position = first.At;
+            reader.ReadExactly(stored, 0, first.Stored);
+            return stored.AsSpan(0, first.Stored).SequenceEqual(encoded.Buffer.AsSpan(0, encoded.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(stored);
+        }
+    }
+
+    private EncodedChunk Encode(PatchItem item)
+    {
+        // Layout of the rented buffer: [payload room: 2 × length + slack][target copy][base copy][base region copy].
+        int room = (2 * item.Length) + CodecSelector.Slack;
+        int alignedLength = item.AlignedOffset >= 0 ? item.Length : 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(room + item.Length + alignedLength + item.RegionLength);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(item.Length, item.RegionLength));
+        try
+        {
+            Span<byte> rawCopy = buffer.AsSpan(room, item.Length);
+            _target.Read(item.File, item.Offset, item.Length, scratch).CopyTo(rawCopy);
+            ReadOnlySpan<byte> aligned = default;
+            if (alignedLength > 0)
+            {
+                Span<byte> alignedCopy = buffer.AsSpan(room + item.Length, alignedLength);
+                _base.Read(item.BaseFile, item.AlignedOffset, alignedLength, scratch).CopyTo(alignedCopy);
+                aligned = alignedCopy;
+            }
+
+            ReadOnlySpan<byte> region = default;
+            if (item.RegionLength > 0)
+            {
+                Span<byte> regionCopy = buffer.AsSpan(room + item.Length + alignedLength, item.RegionLength);
+                _base.Read(item.BaseFile, item.RegionOffset, item.RegionLength, scratch).CopyTo(regionCopy);
+                region = regionCopy;
+            }
+
+            (ChunkCodec codec, int length) = item.IsTensor && alignedLength > 0
+                ? DeltaCodecSelector.EncodeTensor(rawCopy, aligned, item.DType, buffer.AsSpan(0, room))
+                : item.IsTensor || (alignedLength == 0 && region.IsEmpty)
+                    ? CodecSelector.Encode(rawCopy, item.DType, CodecChoice.Auto, buffer.AsSpan(0, room))
+                    : DeltaCodecSelector.EncodeBytes(rawCopy, aligned, region, buffer.AsSpan(0, room));
+            return new EncodedChunk(buffer, length, room, codec, XxHash3.HashToUInt64(rawCopy));
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private readonly record struct EncodedChunk(byte[] Buffer, int Length, int RawAt, ChunkCodec Codec, ulong Xxh3);
+}

@@ -1,0 +1,219 @@
+using System.Buffers.Binary;
+using CsCheck;
+using Wafer.Codecs;
+using Wafer.Delta;
+
+namespace Wafer.Tests.Delta;
+
+public class DeltaCodecTests
+{
+    private static readonly DType[] s_floatTypes = [DType.BF16, DType.F16, DType.F32, DType.F8E4M3, DType.F8E5M2];
+
+    /// <summary>Bit patterns every float codec must carry exactly: ±0, ±inf, NaNs with payloads, subnormals, extremes.</summary>
+    private static uint[] Specials(DType dtype) => dtype switch
+    {
+        DType.BF16 => [0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0xFFC1, 0x7F81, 0x0001, 0x807F, 0x7F7F, 0xFF7F, 0x3F80],
+        DType.F16 => [0x0000, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0xFE01, 0x7C01, 0x0001, 0x83FF, 0x7BFF, 0xFBFF, 0x3C00],
+        DType.F32 => [0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001, 1, 0x807FFFFF, 0x7F7FFFFF, 0xFF7FFFFF, 0x3F800000],
+        DType.F8E4M3 => [0x00, 0x80, 0x7F, 0xFF, 0x01, 0x87, 0x7E, 0xFE, 0x38],
+        _ => [0x00, 0x80, 0x7C, 0xFC, 0x7D, 0xFF, 0x01, 0x83, 0x7B, 0x3C],
+    };
+
+    /// <summary>Base and target chunks: random and special patterns, targets mostly near their base, some equal, some wild.</summary>
+    private static readonly Gen<(DType DType, byte[] Base, byte[] Target)> s_pairs =
+        from dtype in Gen.Int[0, s_floatTypes.Length - 1].Select(i => s_floatTypes[i])
+        from seeds in Gen.ULong.Array[0, 700]
+        select Build(dtype, seeds);
+
+    private static (DType, byte[], byte[]) Build(DType dtype, ulong[] seeds)
+    {
+        int width = DTypes.Size(dtype);
+        uint mask = width == 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
+        uint[] specials = Specials(dtype);
+        byte[] b = new byte[seeds.Length * width];
+        byte[] t = new byte[seeds.Length * width];
+        for (int i = 0; i < seeds.Length; i++)
+        {
+            ulong s = seeds[i];
+            uint baseBits = (s % 5) == 0 ? specials[(int)((s >> 8) % (ulong)specials.Length)] : (uint)(s >> 16) & mask;
+            uint targetBits = ((s >> 3) % 6) switch
+            {
+                0 => baseBits,
+                1 => specials[(int)((s >> 40) % (ulong)specials.Length)],
+                2 => (uint)(s >> 32) & mask,
+                _ => (uint)(baseBits + (int)((s >> 48) % 9) - 4) & mask,
+            };
+            Write(b, i, width, baseBits);
+            Write(t, i, width, targetBits);
+        }
+
+        return (dtype, b, t);
+    }
+
+    private static void Write(byte[] data, int index, int width, uint value)
+    {
+        switch (width)
+        {
+            case 1: data[index] = (byte)value; break;
+            case 2: BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(index * 2), (ushort)value); break;
+            default: BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(index * 4), value); break;
+        }
+    }
+
+    private static byte[] RoundTrip(ChunkCodec codec, DType dtype, byte[] baseBytes, byte[] target)
+    {
+        byte[] payload = new byte[(target.Length * 2) + CodecSelector.Slack];
+        int length = codec.Encode(target, new ChunkContext(dtype, baseBytes), payload);
+        Assert.True(length >= 0, $"{codec.Name} refused a {target.Length}-byte {dtype} chunk");
+        byte[] decoded = new byte[target.Length];
+        codec.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, baseBytes), decoded);
+        return decoded;
+    }
+
+    [Fact]
+    public void Ordered_delta_is_bit_exact_for_every_float_pattern() =>
+        s_pairs.Sample(p => Assert.Equal(p.Target, RoundTrip(OrderedDeltaCodec.Instance, p.DType, p.Base, p.Target)), iter: 300);
+
+    [Fact]
+    public void Xor_delta_is_bit_exact_for_every_float_pattern() =>
+        s_pairs.Sample(p => Assert.Equal(p.Target, RoundTrip(XorFieldDeltaCodec.Instance, p.DType, p.Base, p.Target)), iter: 300);
+
+    [Fact]
+    public void Selector_output_decodes_with_the_codec_it_names() =>
+        s_pairs.Sample(p =>
+        {
+            byte[] payload = new byte[(p.Target.Length * 2) + CodecSelector.Slack];
+            (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(p.Target, p.Base, p.DType, payload);
+            Assert.True(length <= p.Target.Length, "a chunk is never stored larger than raw");
+            byte[] decoded = new byte[p.Target.Length];
+            codec.Decode(payload.AsSpan(0, length), new ChunkContext(p.DType, p.Base), decoded);
+            Assert.Equal(p.Target, decoded);
+        }, iter: 200);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(31)]
+    [InlineData(33)]
+    [InlineData(4095)]
+    [InlineData(4097)]
+    [InlineData(65537)]
+    public void Awkward_sizes_round_trip_through_both_delta_codecs(int count)
+    {
+        var random = new Random(count);
+        foreach (DType dtype in s_floatTypes)
+        {
+            ulong[] seeds = new ulong[count];
+            for (int i = 0; i < count; i++)
+            {
+                seeds[i] = (ulong)random.NextInt64();
+            }
+
+            (_, byte[] b, byte[] t) = Build(dtype, seeds);
+            Assert.Equal(t, RoundTrip(OrderedDeltaCodec.Instance, dtype, b, t));
+            Assert.Equal(t, RoundTrip(XorFieldDeltaCodec.Instance, dtype, b, t));
+        }
+    }
+
+    [Fact]
+    public void Unchanged_values_cost_almost_nothing()
+    {
+        var random = new Random(7);
+        byte[] b = TestModel.Bf16(random, 100_000, 0.02);
+        byte[] t = (byte[])b.Clone();
+        t[1001] ^= 1;
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.BF16, b), payload);
+        Assert.InRange(length, 1, 400);
+        Assert.Equal(0, SameAsBaseCodec.Instance.Encode(b, new ChunkContext(DType.BF16, b), payload));
+        Assert.Equal(-1, SameAsBaseCodec.Instance.Encode(t, new ChunkContext(DType.BF16, b), payload));
+    }
+
+    [Fact]
+    public void Ordered_delta_beats_the_xor_delta_on_fine_tune_like_changes()
+    {
+        var random = new Random(11);
+        byte[] b = TestModel.Bf16(random, 200_000, 0.03);
+        byte[] t = TestModel.FineTuneBf16(random, b, 0.002);
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int ordered = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.BF16, b), payload);
+        int xor = XorFieldDeltaCodec.Instance.Encode(t, new ChunkContext(DType.BF16, b), payload);
+        Assert.True(ordered < xor, $"delta-ord {ordered} bytes, delta-xor {xor}");
+        Assert.True(ordered < t.Length / 2, $"delta-ord {ordered} bytes of {t.Length}");
+    }
+
+    [Fact]
+    public void Damaged_payloads_fail_cleanly_or_decode_to_other_bytes()
+    {
+        var random = new Random(3);
+        byte[] b = TestModel.Bf16(random, 5000, 0.02);
+        byte[] t = TestModel.FineTuneBf16(random, b, 0.002);
+        foreach (ChunkCodec codec in new ChunkCodec[] { OrderedDeltaCodec.Instance, XorFieldDeltaCodec.Instance })
+        {
+            byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+            int length = codec.Encode(t, new ChunkContext(DType.BF16, b), payload);
+            byte[] decoded = new byte[t.Length];
+            for (int cut = 0; cut < length; cut += 1 + (length / 97))
+            {
+                Assert.Throws<WaferDataException>(() => codec.Decode(payload.AsSpan(0, cut), new ChunkContext(DType.BF16, b), decoded));
+            }
+
+            for (int i = 0; i < length; i += 1 + (length / 113))
+            {
+                byte[] damaged = payload.AsSpan(0, length).ToArray();
+                damaged[i] ^= (byte)(1 << (i % 8));
+                try
+                {
+                    codec.Decode(damaged, new ChunkContext(DType.BF16, b), decoded);
+                    Assert.NotEqual(t, decoded);
+                }
+                catch (WaferDataException)
+                {
+                }
+            }
+
+            Assert.Throws<WaferDataException>(() => codec.Decode(payload.AsSpan(0, length), new ChunkContext(DType.BF16, b.AsSpan(2).ToArray()), decoded.AsSpan(2).ToArray()));
+            Assert.Throws<WaferDataException>(() => codec.Decode(payload.AsSpan(0, length), new ChunkContext(DType.BF16, b.AsSpan(0, b.Length - 2)), decoded));
+        }
+    }
+
+    [Fact]
+    public void Zstd_reference_codec_round_trips_and_uses_the_base()
+    {
+        byte[] b = new byte[50_000];
+        new Random(5).NextBytes(b);
+        byte[] t = (byte[])b.Clone();
+        t[100] ^= 0xFF;
+        t[40_000] ^= 0x0F;
+        byte[] payload = new byte[t.Length + CodecSelector.Slack];
+        int length = ZstdReferenceCodec.Instance.Encode(t, new ChunkContext(DType.Opaque, b), payload);
+        Assert.InRange(length, 1, 200);
+        byte[] decoded = new byte[t.Length];
+        ZstdReferenceCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.Opaque, b), decoded);
+        Assert.Equal(t, decoded);
+        byte[] other = (byte[])b.Clone();
+        other[7] ^= 1;
+        Assert.ThrowsAny<Exception>(() =>
+        {
+            ZstdReferenceCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.Opaque, other), decoded);
+            Assert.Equal(t, decoded);
+        });
+    }
+
+    [Fact]
+    public void Value_tokens_round_trip_every_width()
+    {
+        foreach (int bits in new[] { 8, 16, 32 })
+        {
+            foreach (uint value in new uint[] { 0, 1, 31, 32, 33, 63, 64, 1000, 65535 }.Where(v => bits == 32 || v < 1u << bits).Append(bits == 32 ? uint.MaxValue : (1u << bits) - 1))
+            {
+                int token = ValueTokens.Token(value, out int extra);
+                Assert.InRange(token, 0, ValueTokens.AlphabetSize(bits) - 1);
+                Assert.Equal(extra, ValueTokens.ExtraBits(token));
+                Assert.Equal(value, ValueTokens.Value(token, extra == 0 ? 0 : value & ((1u << extra) - 1)));
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using Wafer.Cli;
+
+namespace Wafer.Tests.Delta;
+
+public class PatchBadInputTests
+{
+    private static readonly PatchOptions s_small = new() { ChunkSize = PatchFixture.ChunkSize, Threads = 2 };
+
+    private static PatchFixture WithPatch()
+    {
+        var fixture = new PatchFixture();
+        WaferPatch.Diff(fixture.Base, fixture.Target, fixture["update.wpatch"], s_small);
+        return fixture;
+    }
+
+    private static void AssertNothingWritten(PatchFixture fixture, string output)
+    {
+        Assert.False(Directory.Exists(fixture[output]), "the output folder exists after a failed apply");
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(fixture[output])!), p => p.Contains("wafer-partial", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Applying_to_another_model_names_what_differs_and_writes_nothing()
+    {
+        using PatchFixture fixture = WithPatch();
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Target, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains("is not the base this patch was made against", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void One_flipped_bit_in_a_base_tensor_is_caught_before_writing()
+    {
+        using PatchFixture fixture = WithPatch();
+        string shard = Path.Combine(fixture.Base, "model-1.safetensors");
+        byte[] bytes = File.ReadAllBytes(shard);
+        bytes[^3] ^= 0x10;
+        File.WriteAllBytes(shard, bytes);
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains("tensor 'moved.weight' in 'model-1.safetensors' has XXH3-128", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void A_changed_base_file_is_caught_by_its_hash()
+    {
+        using PatchFixture fixture = WithPatch();
+        File.WriteAllText(Path.Combine(fixture.Base, "config.json"), "{\"hidden\": 33, \"vocab\": 64, \"name\": \"base\"}");
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains("file 'config.json' has SHA-256", e.Message, StringComparison.Ordinal);
+        File.Delete(Path.Combine(fixture.Base, "config.json"));
+        e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains("has no file 'config.json'", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void A_truncated_patch_is_refused()
+    {
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = File.ReadAllBytes(fixture["update.wpatch"]);
+        foreach (int cut in new[] { 0, 10, bytes.Length / 2, bytes.Length - 1 })
+        {
+            File.WriteAllBytes(fixture["cut.wpatch"], bytes.AsSpan(0, cut).ToArray());
+            Assert.ThrowsAny<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["cut.wpatch"], fixture["out"]));
+            AssertNothingWritten(fixture, "out");
+        }
+    }
+
+    [Fact]
+    public void A_corrupted_chunk_is_caught_and_leaves_no_output()
+    {
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = File.ReadAllBytes(fixture["update.wpatch"]);
+        long at;
+        using (WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]))
+        {
+            at = patch.Manifest.Tensors.Single(t => t.Name == "layers.0.q.weight").Chunks[0].At;
+        }
+
+        bytes[at + 20] ^= 0x04;
+        File.WriteAllBytes(fixture["bad.wpatch"], bytes);
+        var e = Assert.Throws<WaferIntegrityException>(() => WaferPatch.Apply(fixture.Base, fixture["bad.wpatch"], fixture["out"]));
+        Assert.Contains("layers.0.q.weight", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void An_archive_is_not_a_patch()
+    {
+        using PatchFixture fixture = WithPatch();
+        WaferPacker.Pack(fixture.Target, fixture["target.wafer"]);
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["target.wafer"], fixture["out"]));
+        Assert.Contains("not a patch", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void The_cli_maps_failures_to_exit_codes_and_succeeds_on_good_input()
+    {
+        using PatchFixture fixture = WithPatch();
+        Assert.Equal(ExitCodes.Success, WaferCommandLine.Run(["diff", fixture.Base, fixture.Target, "-o", fixture["cli.wpatch"], "-q", "--chunk-size", "4KiB"]));
+        Assert.Equal(ExitCodes.Success, WaferCommandLine.Run(["apply", fixture.Base, fixture["cli.wpatch"], "-o", fixture["cli-out"], "-q"]));
+        TestModel.AssertSameTree(fixture.Target, fixture["cli-out"]);
+
+        Assert.Equal(ExitCodes.BadInput, WaferCommandLine.Run(["apply", fixture.Target, fixture["cli.wpatch"], "-o", fixture["wrong"], "-q"]));
+        AssertNothingWritten(fixture, "wrong");
+
+        byte[] bytes = File.ReadAllBytes(fixture["cli.wpatch"]);
+        File.WriteAllBytes(fixture["cut.wpatch"], bytes.AsSpan(0, bytes.Length - 7).ToArray());
+        Assert.Equal(ExitCodes.BadInput, WaferCommandLine.Run(["apply", fixture.Base, fixture["cut.wpatch"], "-o", fixture["cut"], "-q"]));
+        AssertNothingWritten(fixture, "cut");
+
+        Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["apply", fixture.Base, fixture["missing.wpatch"], "-o", fixture["gone"], "-q"]));
+        Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["diff", fixture.Base, fixture.Target, "-o", fixture["cli.wpatch"], "-q"]));
+    }
+}

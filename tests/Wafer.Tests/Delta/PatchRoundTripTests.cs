@@ -1,0 +1,101 @@
+namespace Wafer.Tests.Delta;
+
+public class PatchRoundTripTests
+{
+    private static readonly PatchOptions s_small = new() { ChunkSize = PatchFixture.ChunkSize, Threads = 2 };
+
+    [Fact]
+    public void Diff_then_apply_rebuilds_the_target_byte_for_byte()
+    {
+        using var fixture = new PatchFixture();
+        PatchResult result = WaferPatch.Diff(fixture.Base, fixture.Target, fixture["update.wpatch"], s_small);
+        WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]);
+        TestModel.AssertSameTree(fixture.Target, fixture["out"]);
+
+        Assert.Equal(new PatchChanges(Unchanged: 2, Modified: 4, Reshaped: 1, Added: 1, Removed: 1, Renamed: 2), result.Tensors);
+        Assert.Equal(1, result.Files.Added);
+        Assert.Equal(1, result.Files.Renamed);
+        Assert.Equal(1, result.Files.Removed);
+        Assert.Equal(1, result.Files.Unchanged);
+        Assert.Equal(4, result.Files.Modified);
+        Assert.True(result.PatchBytes < result.TargetBytes, $"patch {result.PatchBytes} bytes, target {result.TargetBytes}");
+    }
+
+    [Fact]
+    public void Patch_records_change_kinds_and_codes_unchanged_tensors_as_same()
+    {
+        using var fixture = new PatchFixture();
+        WaferPatch.Diff(fixture.Base, fixture.Target, fixture["update.wpatch"], s_small);
+        using WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]);
+        Assert.True(patch.IsPatch);
+        global::Wafer.Archive.Manifest.ManifestDocument manifest = patch.Manifest;
+        Assert.Equal("reshaped", manifest.Tensors.Single(t => t.Name == "embed.weight").Change);
+        Assert.Equal("renamed", manifest.Tensors.Single(t => t.Name == "new_name.weight").Change);
+        Assert.Equal("renamed", manifest.Tensors.Single(t => t.Name == "moved.weight").Change);
+        Assert.Equal("added", manifest.Tensors.Single(t => t.Name == "added.weight").Change);
+        Assert.All(manifest.Tensors.Single(t => t.Name == "layers.0.k.weight").Chunks, c => Assert.Equal("same", c.Codec));
+        Assert.All(manifest.Tensors.Single(t => t.Name == "new_name.weight").Chunks, c => Assert.Equal(0, c.Stored));
+
+        // The grown embedding: the 64 common rows against the base, the 8 new rows standalone.
+        var embed = manifest.Tensors.Single(t => t.Name == "embed.weight");
+        Assert.Contains(embed.Chunks, c => c.Codec.StartsWith("delta-", StringComparison.Ordinal));
+        Assert.Equal(64 * 32 * 2, embed.Chunks.TakeWhile(c => c.Codec.StartsWith("delta-", StringComparison.Ordinal) || c.Codec == "same").Sum(c => (long)c.Size));
+        Assert.Throws<WaferDataException>(() => patch.Unpack(fixture["nope"]));
+        Assert.False(Directory.Exists(fixture["nope"]));
+    }
+
+    [Fact]
+    public void Base_and_target_may_be_archives_and_apply_may_write_an_archive()
+    {
+        using var fixture = new PatchFixture();
+        WaferPacker.Pack(fixture.Base, fixture["base.wafer"]);
+        WaferPacker.Pack(fixture.Target, fixture["target.wafer"]);
+        WaferPatch.Diff(fixture["base.wafer"], fixture["target.wafer"], fixture["update.wpatch"], s_small);
+        WaferPatch.Apply(fixture["base.wafer"], fixture["update.wpatch"], fixture["rebuilt.wafer"], new ApplyOptions { AsArchive = true });
+        using (WaferArchive rebuilt = WaferArchive.Open(fixture["rebuilt.wafer"]))
+        {
+            rebuilt.Unpack(fixture["out"]);
+        }
+
+        TestModel.AssertSameTree(fixture.Target, fixture["out"]);
+
+        // The same patch from folders applies to the base folder too: the patch does not depend on the containers.
+        WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out2"]);
+        TestModel.AssertSameTree(fixture.Target, fixture["out2"]);
+    }
+
+    [Fact]
+    public void Patch_bytes_do_not_depend_on_the_thread_count()
+    {
+        using var fixture = new PatchFixture();
+        WaferPatch.Diff(fixture.Base, fixture.Target, fixture["one.wpatch"], new PatchOptions { ChunkSize = PatchFixture.ChunkSize, Threads = 1 });
+        WaferPatch.Diff(fixture.Base, fixture.Target, fixture["two.wpatch"], new PatchOptions { ChunkSize = PatchFixture.ChunkSize, Threads = 2 });
+        Assert.Equal(File.ReadAllBytes(fixture["one.wpatch"]), File.ReadAllBytes(fixture["two.wpatch"]));
+    }
+
+    [Fact]
+    public void A_model_diffed_against_itself_is_all_same_chunks()
+    {
+        using var fixture = new PatchFixture();
+        PatchResult result = WaferPatch.Diff(fixture.Base, fixture.Base, fixture["self.wpatch"], s_small);
+        Assert.Equal(0, result.Tensors.Modified + result.Tensors.Added + result.Tensors.Removed + result.Tensors.Renamed);
+        using (WaferArchive patch = WaferArchive.Open(fixture["self.wpatch"]))
+        {
+            Assert.All(patch.GetCodecUsage(), row => Assert.Equal(0, row.StoredBytes));
+        }
+
+        WaferPatch.Apply(fixture.Base, fixture["self.wpatch"], fixture["out"]);
+        TestModel.AssertSameTree(fixture.Base, fixture["out"]);
+    }
+
+    [RealDataFact("bytelm-base", "bytelm-ft-doc")]
+    public void Real_fine_tune_round_trips_byte_identical()
+    {
+        using var folder = new TemporaryFolder();
+        string root = RealDataFactAttribute.Root;
+        PatchResult result = WaferPatch.Diff(Path.Combine(root, "bytelm-base"), Path.Combine(root, "bytelm-ft-doc"), folder["doc.wpatch"]);
+        WaferPatch.Apply(Path.Combine(root, "bytelm-base"), folder["doc.wpatch"], folder["out"]);
+        TestModel.AssertSameTree(Path.Combine(root, "bytelm-ft-doc"), folder["out"]);
+        Assert.True(result.PatchBytes < result.TargetBytes * 0.40, $"patch is {100.0 * result.PatchBytes / result.TargetBytes:0.0}% of the target");
+    }
+}
