@@ -17,6 +17,7 @@ internal static class WaferCommandLine
         VerifyCommand.Create(),
         DiffCommand.Create(),
         ApplyCommand.Create(),
+        ChainCommand.Create(),
     };
 
     public static int Run(string[] args)

@@ -54,7 +54,7 @@ internal sealed class PatchWriter
     {
         ManifestDocument manifest = _plan.Manifest;
         List<PatchItem> items = _plan.Items;
-        using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+        using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
         Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
         ArchiveFormat.WritePreamble(preamble);
         output.Write(preamble);
