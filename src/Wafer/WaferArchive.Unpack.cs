@@ -41,6 +41,12 @@ public sealed partial class WaferArchive
             return;
         }
 
+        // Check every destination before moving anything, so a refusal leaves the folder as it was.
+        foreach (FileEntry file in _manifest.Files)
+        {
+            RejectLinkedFolders(final, SafeRelativePath.Resolve(final, file.Path));
+        }
+
         foreach (FileEntry file in _manifest.Files)
         {
             string target = SafeRelativePath.Resolve(final, file.Path);
@@ -54,6 +60,23 @@ public sealed partial class WaferArchive
         if (IsPatch)
         {
             throw new WaferDataException($"{Path}: is a patch, not an archive: rebuild the model with 'wafer apply BASE {Path} -o FOLDER'.");
+        }
+    }
+
+    /// <summary>A symbolic link already inside the output folder could redirect a restored file outside it.</summary>
+    private static void RejectLinkedFolders(string root, string target)
+    {
+        for (string? folder = System.IO.Path.GetDirectoryName(target); folder is not null && folder.Length > root.Length; folder = System.IO.Path.GetDirectoryName(folder))
+        {
+            if (Directory.Exists(folder) && new DirectoryInfo(folder).LinkTarget is not null)
+            {
+                throw new WaferDataException($"{folder}: is a symbolic link inside the output folder; refusing to restore through it.");
+            }
+        }
+
+        if (System.IO.File.Exists(target) && new FileInfo(target).LinkTarget is not null)
+        {
+            throw new WaferDataException($"{target}: is a symbolic link; refusing to replace it.");
         }
     }
 

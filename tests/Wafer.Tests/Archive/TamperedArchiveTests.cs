@@ -224,6 +224,20 @@ public sealed class TamperedArchiveTests : IDisposable
     }
 
     [Fact]
+    public void Unpack_with_overwrite_refuses_to_follow_a_symlinked_folder_out_of_the_output()
+    {
+        Directory.CreateDirectory(_temp["restored"]);
+        Directory.CreateDirectory(_temp["elsewhere"]);
+        Directory.CreateSymbolicLink(_temp["restored/nested"], _temp["elsewhere"]);
+        using WaferArchive archive = WaferArchive.Open(_temp["a.wafer"]);
+
+        var error = Assert.ThrowsAny<WaferDataException>(() => archive.Unpack(_temp["restored"], new UnpackOptions { Overwrite = true }));
+
+        Assert.Contains("symbolic link", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_temp["elsewhere"]));
+    }
+
+    [Fact]
     public void A_bad_safetensors_file_fails_pack_naming_it_and_leaves_nothing()
     {
         File.WriteAllBytes(_temp["model/broken.safetensors"], SafetensorsBuilder.FromHeader("""{"x":{"dtype":"F32","shape":[9],"data_offsets":[0,4]}}""", new byte[4]));
