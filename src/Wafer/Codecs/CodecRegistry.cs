@@ -9,6 +9,7 @@ internal static class CodecRegistry
     {
         RawCodec.Instance,
         ZstdCodec.Instance,
+        FloatSplitCodec.Instance,
     }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>The codec named <paramref name="name"/>, or null when this build does not know it.</summary>

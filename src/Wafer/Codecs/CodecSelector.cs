@@ -14,6 +14,15 @@ internal static class CodecSelector
     public static (ChunkCodec Codec, int Length) Encode(ReadOnlySpan<byte> source, DType dtype, CodecChoice choice, Span<byte> destination)
     {
         var context = new ChunkContext(dtype);
+        if (choice == CodecChoice.Auto && DTypes.IsFloat(dtype) && source.Length > 0)
+        {
+            int written = FloatSplitCodec.Instance.Encode(source, context, destination[..source.Length]);
+            if (written >= 0 && written < source.Length)
+            {
+                return (FloatSplitCodec.Instance, written);
+            }
+        }
+
         if (choice != CodecChoice.Raw && source.Length > 0)
         {
             int written = ZstdCodec.Instance.Encode(source, context, destination[..source.Length]);
