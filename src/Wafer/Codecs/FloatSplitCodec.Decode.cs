@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Wafer.Codecs.Entropy;
 using Wafer.Codecs.Fields;
 
@@ -6,6 +8,14 @@ namespace Wafer.Codecs;
 
 internal sealed partial class FloatSplitCodec
 {
+    /// <summary>Per symbol: the value bits it fixes, how many raw bits follow and where the low ones go.</summary>
+    private struct SymbolInfo
+    {
+        public ulong Prefix;
+        public int RawBits;
+        public int Dropped;
+    }
+
     private static unsafe void DecodeCore<TE>(ReadOnlySpan<byte> source, FloatLayout layout, Span<byte> destination)
         where TE : struct, IElementAccess
     {
@@ -26,34 +36,34 @@ internal sealed partial class FloatSplitCodec
             return;
         }
 
-        if (source.Length < 6)
+        if (source.Length < 5)
         {
             throw new WaferDataException($"float-split payload is {source.Length} bytes, shorter than its header");
         }
 
         int mode = source[1];
-        int dropped = source[2];
-        int k1 = source[3];
-        int k2 = source[4];
+        int k1 = source[2];
+        int k2 = source[3];
         if (mode > ModePreviousExponent)
         {
             throw new WaferDataException($"float-split payload has unknown context mode {mode}");
         }
 
-        if (k1 > 8 || k2 > 8 || dropped + k1 + k2 > m)
+        if (k1 > 8 || k2 > 8 || k1 + k2 > m)
         {
-            throw new WaferDataException($"float-split fields (dropped {dropped}, joint {k1}, second {k2}) exceed the {m} mantissa bits");
+            throw new WaferDataException($"float-split coded mantissa bits (joint {k1}, second {k2}) exceed the {m} mantissa bits");
         }
 
-        int pos = 5;
+        int pos = 4;
         int prefixBits = layout.ExponentBits + k1;
+        int secondShift = m - k1 - k2;
         int alphabet = VarInt.ReadInt(source, ref pos, MaxAlphabet, "float-split alphabet size");
         if (alphabet == 0)
         {
             throw new WaferDataException("float-split alphabet is empty");
         }
 
-        Span<ulong> prefixValue = stackalloc ulong[MaxAlphabet];
+        Span<SymbolInfo> info = stackalloc SymbolInfo[MaxAlphabet];
         Span<int> prefixExponent = stackalloc int[MaxAlphabet];
         long prefix = -1;
         for (int a = 0; a < alphabet; a++)
@@ -65,8 +75,25 @@ internal sealed partial class FloatSplitCodec
                 throw new WaferDataException($"float-split prefix {prefix} does not fit {prefixBits} bits");
             }
 
-            prefixValue[a] = (ulong)prefix << (m - k1);
+            info[a].Prefix = (ulong)prefix << (m - k1);
             prefixExponent[a] = (int)(prefix >> k1);
+        }
+
+        if (source.Length - pos < alphabet)
+        {
+            throw new WaferDataException("float-split payload ends inside its dropped-bit counts");
+        }
+
+        for (int a = 0; a < alphabet; a++)
+        {
+            int d = source[pos++];
+            if (d > secondShift)
+            {
+                throw new WaferDataException($"float-split symbol {a} drops {d} mantissa bits of {secondShift}");
+            }
+
+            info[a].Dropped = d;
+            info[a].RawBits = 1 + secondShift - d;
         }
 
         int contexts = 1;
@@ -78,9 +105,6 @@ internal sealed partial class FloatSplitCodec
         }
 
         int secondCount = 1 << k2;
-        int rawBits = 1 + m - dropped - k1 - k2;
-        long rawBytes = (((long)n * rawBits) + 7) / 8;
-
         ushort[] freqArray = ArrayPool<ushort>.Shared.Rent(Math.Max(alphabet, secondCount));
         uint[] tableArray = ArrayPool<uint>.Shared.Rent((contexts + MaxSecondContexts) * Rans.Total);
         try
@@ -131,25 +155,26 @@ internal sealed partial class FloatSplitCodec
             int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, "float-split rANS stream length");
             ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
             pos += streamLength;
-            if (source.Length - pos != rawBytes)
-            {
-                throw new WaferDataException($"float-split raw stream is {source.Length - pos} bytes, expected {rawBytes} for {n} values of {rawBits} bits");
-            }
-
-            var fields = new Fields(layout, dropped, rawBits);
-            var raw = new BitReader(source[pos..]);
+            ReadOnlySpan<byte> rawStream = source[pos..];
             Span<uint> x = stackalloc uint[Rans.Lanes];
             Rans.ReadStates(stream, x);
             int end;
+            long rawBits;
             fixed (byte* dst = destination)
-            fixed (ulong* pv = prefixValue)
+            fixed (SymbolInfo* si = info)
+            fixed (byte* rs = rawStream)
             {
-                end = mode == ModeJoint && k2 == 0
-                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, pv, fields, ref raw, dst, n)
-                    : DecodeWithContexts<TE>(stream, tables, x, pv, contextOf, secondOf, contexts, k2, m - k1 - k2, mode == ModePreviousExponent ? Bucket(center, center) : 0, fields, ref raw, dst, n);
+                var raw = new RawBitReader(rs, rs + rawStream.Length);
+                (end, rawBits) = mode == ModeJoint && k2 == 0
+                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, layout.Bits - 1, raw, rs, dst, n)
+                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, raw, rs, dst, n);
             }
 
             Rans.CheckFinal(x, end, stream.Length);
+            if ((rawBits + 7) / 8 != rawStream.Length)
+            {
+                throw new WaferDataException($"float-split raw stream is {rawStream.Length} bytes but its values use {rawBits} bits");
+            }
         }
         finally
         {
@@ -158,57 +183,168 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
-    /// <summary>Hot loop for the joint mode: one symbol per value, eight states in registers.</summary>
-    private static unsafe int DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, ulong* prefixValue, Fields fields, ref BitReader raw, byte* dst, int n)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Assemble(SymbolInfo* info, uint symbol, ref RawBitReader raw, int signShift)
+    {
+        SymbolInfo* s = info + symbol;
+        ulong r = raw.Read(s->RawBits);
+        return s->Prefix | ((r >> 1) << s->Dropped) | ((r & 1) << signShift);
+    }
+
+    /// <summary>Values decoded per block in the joint loop: symbols first (rANS only), then the raw fields.</summary>
+    private const int JointBlock = 2048;
+
+    private const uint SlotMask = Rans.Total - 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint Word(byte* p)
+    {
+        ushort w = *(ushort*)p;
+        return BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Load64(byte* p)
+    {
+        ulong w = *(ulong*)p;
+        return BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w);
+    }
+
+    /// <summary>
+    /// Hot loop for the joint mode. Each block runs two tight passes rather than one long one: the rANS pass keeps
+    /// its eight states in registers, the assembly pass keeps the bit reader in registers. The steps are written out
+    /// by hand (no ref helpers) because a by-ref local is not kept in a register by the JIT, and renormalisation is
+    /// arithmetic (r is 1 when the state fell below 2^16) because the JIT does not turn branches in loops into cmov.
+    /// </summary>
+    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int signShift, RawBitReader raw, byte* rawStart, byte* dst, int n)
         where TE : struct, IElementAccess
     {
-        int i = 0;
+        byte* symbols = stackalloc byte[JointBlock];
         nint p = Rans.StateBytes;
         fixed (byte* s = stream)
         fixed (uint* t = table)
         {
-            uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
             nint safeEnd = stream.Length - 16;
-            while (i + 8 <= n && p <= safeEnd)
+            for (int b0 = 0; b0 < n; b0 += JointBlock)
             {
-                TE.Store(dst, i, prefixValue[RansStep.Unchecked(ref x0, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 1, prefixValue[RansStep.Unchecked(ref x1, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 2, prefixValue[RansStep.Unchecked(ref x2, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 3, prefixValue[RansStep.Unchecked(ref x3, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 4, prefixValue[RansStep.Unchecked(ref x4, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 5, prefixValue[RansStep.Unchecked(ref x5, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 6, prefixValue[RansStep.Unchecked(ref x6, t, s, ref p)] | fields.Assemble(ref raw));
-                TE.Store(dst, i + 7, prefixValue[RansStep.Unchecked(ref x7, t, s, ref p)] | fields.Assemble(ref raw));
-                i += 8;
+                int count = Math.Min(JointBlock, n - b0);
+                int j = 0;
+                uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+                while (j + 8 <= count && p <= safeEnd)
+                {
+                    uint e0 = t[x0 & SlotMask];
+                    uint y0 = Rans.Advance(x0, e0);
+                    uint r0 = ((y0 >> 16) - 1) >> 31;
+                    x0 = (y0 << (int)(r0 << 4)) | (Word(s + p) & (0u - r0));
+                    p += (nint)(r0 << 1);
+                    symbols[j + 0] = (byte)e0;
+                    uint e1 = t[x1 & SlotMask];
+                    uint y1 = Rans.Advance(x1, e1);
+                    uint r1 = ((y1 >> 16) - 1) >> 31;
+                    x1 = (y1 << (int)(r1 << 4)) | (Word(s + p) & (0u - r1));
+                    p += (nint)(r1 << 1);
+                    symbols[j + 1] = (byte)e1;
+                    uint e2 = t[x2 & SlotMask];
+                    uint y2 = Rans.Advance(x2, e2);
+                    uint r2 = ((y2 >> 16) - 1) >> 31;
+                    x2 = (y2 << (int)(r2 << 4)) | (Word(s + p) & (0u - r2));
+                    p += (nint)(r2 << 1);
+                    symbols[j + 2] = (byte)e2;
+                    uint e3 = t[x3 & SlotMask];
+                    uint y3 = Rans.Advance(x3, e3);
+                    uint r3 = ((y3 >> 16) - 1) >> 31;
+                    x3 = (y3 << (int)(r3 << 4)) | (Word(s + p) & (0u - r3));
+                    p += (nint)(r3 << 1);
+                    symbols[j + 3] = (byte)e3;
+                    uint e4 = t[x4 & SlotMask];
+                    uint y4 = Rans.Advance(x4, e4);
+                    uint r4 = ((y4 >> 16) - 1) >> 31;
+                    x4 = (y4 << (int)(r4 << 4)) | (Word(s + p) & (0u - r4));
+                    p += (nint)(r4 << 1);
+                    symbols[j + 4] = (byte)e4;
+                    uint e5 = t[x5 & SlotMask];
+                    uint y5 = Rans.Advance(x5, e5);
+                    uint r5 = ((y5 >> 16) - 1) >> 31;
+                    x5 = (y5 << (int)(r5 << 4)) | (Word(s + p) & (0u - r5));
+                    p += (nint)(r5 << 1);
+                    symbols[j + 5] = (byte)e5;
+                    uint e6 = t[x6 & SlotMask];
+                    uint y6 = Rans.Advance(x6, e6);
+                    uint r6 = ((y6 >> 16) - 1) >> 31;
+                    x6 = (y6 << (int)(r6 << 4)) | (Word(s + p) & (0u - r6));
+                    p += (nint)(r6 << 1);
+                    symbols[j + 6] = (byte)e6;
+                    uint e7 = t[x7 & SlotMask];
+                    uint y7 = Rans.Advance(x7, e7);
+                    uint r7 = ((y7 >> 16) - 1) >> 31;
+                    x7 = (y7 << (int)(r7 << 4)) | (Word(s + p) & (0u - r7));
+                    p += (nint)(r7 << 1);
+                    symbols[j + 7] = (byte)e7;
+                    j += 8;
+                }
+
+                x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
+                if (j < count)
+                {
+                    int q = (int)p;
+                    for (; j < count; j++)
+                    {
+                        symbols[j] = (byte)RansStep.Checked(ref x[(b0 + j) & (Rans.Lanes - 1)], table, stream, ref q);
+                    }
+
+                    p = q;
+                }
+
+                byte* d = dst + ((nint)b0 * TE.Size);
+                int k = 0;
+                if (raw.CanReadFast(8 * count + 8))
+                {
+                    // The whole block's raw fields lie inside the stream: a branch-free refill per value.
+                    ulong buffer = raw.Buffer;
+                    int bits = raw.Bits;
+                    byte* rp = raw.Position;
+                    for (; k < count; k++)
+                    {
+                        SymbolInfo* si = info + symbols[k];
+                        buffer |= Load64(rp) << bits;
+                        int bytes = (63 - bits) >> 3;
+                        rp += bytes;
+                        bits += bytes << 3;
+                        int c = si->RawBits;
+                        ulong r = buffer & ((1UL << c) - 1);
+                        buffer >>= c;
+                        bits -= c;
+                        TE.Store(d, k, si->Prefix | ((r >> 1) << si->Dropped) | ((r & 1) << signShift));
+                    }
+
+                    raw.Attach(buffer, bits, rp);
+                }
+
+                for (; k < count; k++)
+                {
+                    TE.Store(d, k, Assemble(info, symbols[k], ref raw, signShift));
+                }
             }
-
-            x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
         }
 
-        int q = (int)p;
-        for (; i < n; i++)
-        {
-            uint a = RansStep.Checked(ref x[i & (Rans.Lanes - 1)], table, stream, ref q);
-            TE.Store(dst, i, prefixValue[a] | fields.Assemble(ref raw));
-        }
-
-        return q;
+        return ((int)p, raw.Consumed(rawStart));
     }
 
-    /// <summary>General loop: exponent symbol in the previous exponent's context, then an optional mantissa symbol.</summary>
-    private static unsafe int DecodeWithContexts<TE>(
+    /// <summary>General loop: the symbol in the previous exponent's context, then an optional mantissa symbol.</summary>
+    private static unsafe (int End, long RawBits) DecodeWithContexts<TE>(
         ReadOnlySpan<byte> stream,
         ReadOnlySpan<uint> tables,
         scoped Span<uint> x,
-        ulong* prefixValue,
+        SymbolInfo* info,
         scoped ReadOnlySpan<byte> contextOf,
         scoped ReadOnlySpan<byte> secondOf,
         int contexts,
         int k2,
         int secondShift,
         int firstContext,
-        Fields fields,
-        ref BitReader raw,
+        int signShift,
+        RawBitReader raw,
+        byte* rawStart,
         byte* dst,
         int n)
         where TE : struct, IElementAccess
@@ -218,20 +354,20 @@ internal sealed partial class FloatSplitCodec
         int ctx = firstContext;
         for (int i = 0; i < n; i++)
         {
-            int a = (int)RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
+            uint a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
             lane = (lane + 1) & (Rans.Lanes - 1);
-            ulong v = prefixValue[a];
+            ulong v = Assemble(info, a, ref raw, signShift);
             if (k2 > 0)
             {
-                uint b = RansStep.Checked(ref x[lane], tables.Slice((contexts + secondOf[a]) * Rans.Total, Rans.Total), stream, ref q);
+                uint b = RansStep.Checked(ref x[lane], tables.Slice((contexts + secondOf[(int)a]) * Rans.Total, Rans.Total), stream, ref q);
                 lane = (lane + 1) & (Rans.Lanes - 1);
                 v |= (ulong)b << secondShift;
             }
 
-            TE.Store(dst, i, v | fields.Assemble(ref raw));
-            ctx = contextOf[a];
+            TE.Store(dst, i, v);
+            ctx = contextOf[(int)a];
         }
 
-        return q;
+        return (q, raw.Consumed(rawStart));
     }
 }

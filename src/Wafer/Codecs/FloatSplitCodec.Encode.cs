@@ -56,7 +56,7 @@ internal sealed partial class FloatSplitCodec
 
             fixed (byte* src = source)
             {
-                return Write<TE>(src, n, layout, plan, symbols.AsSpan(0, 2 * n), destination);
+                return Write<TE>(src, n, layout, plan, histTop, topBits, symbols.AsSpan(0, 2 * n), destination);
             }
         }
         finally
@@ -243,42 +243,46 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>Builds symbols and tables for <paramref name="plan"/> and writes the payload.</summary>
-    private static unsafe int Write<TE>(byte* src, int n, FloatLayout layout, Plan plan, Span<byte> symbols, Span<byte> destination)
+    private static unsafe int Write<TE>(byte* src, int n, FloatLayout layout, Plan plan, ReadOnlySpan<uint> histTop, int topBits, Span<byte> symbols, Span<byte> destination)
         where TE : struct, IElementAccess
     {
         int m = layout.MantissaBits;
-        int expMask = (1 << layout.ExponentBits) - 1;
         ulong mantMask = (1UL << m) - 1;
         int k1 = plan.JointBits;
         int k2 = plan.SecondBits;
         int prefixShift = m - k1;
         int prefixSpace = 1 << (layout.ExponentBits + k1);
 
-        // Prefix (exponent and k1 mantissa bits) -> dense symbol.
+        // The alphabet is every (exponent, k1 mantissa bits) prefix the histogram saw, in increasing order.
         int[] mapArray = ArrayPool<int>.Shared.Rent(prefixSpace);
         try
         {
             Span<int> map = mapArray.AsSpan(0, prefixSpace);
-            map.Fill(-1);
-            for (int i = 0; i < n; i++)
-            {
-                map[(int)(TE.Load(src, i) >> prefixShift) & (prefixSpace - 1)] = 0;
-            }
-
             Span<int> prefixes = stackalloc int[MaxAlphabet];
             int alphabet = 0;
+            int group = 1 << (topBits - k1);
             for (int p = 0; p < prefixSpace; p++)
             {
-                if (map[p] == 0)
+                uint c = 0;
+                int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                for (int g = 0; g < group; g++)
                 {
-                    if (alphabet == MaxAlphabet)
-                    {
-                        return -1;
-                    }
-
-                    map[p] = alphabet;
-                    prefixes[alphabet++] = p;
+                    c += histTop[baseIndex + g];
                 }
+
+                if (c == 0)
+                {
+                    map[p] = -1;
+                    continue;
+                }
+
+                if (alphabet == MaxAlphabet)
+                {
+                    return -1;
+                }
+
+                map[p] = alphabet;
+                prefixes[alphabet++] = p;
             }
 
             prefixes = prefixes[..alphabet];
@@ -291,10 +295,13 @@ internal sealed partial class FloatSplitCodec
 
             int firstContext = plan.Mode == ModePreviousExponent ? Bucket(plan.Center, plan.Center) : 0;
 
-            // Symbols and exact counts.
+            // Symbols, exact counts, and per symbol the low mantissa bits that are zero in all its values.
             Span<byte> symA = symbols[..n];
             Span<byte> symB = symbols.Slice(n, n);
             int secondCount = 1 << k2;
+            int secondShift = m - k1 - k2;
+            int secondMask = secondCount - 1;
+            ulong lowMask = (1UL << secondShift) - 1;
             uint[] countArray = ArrayPool<uint>.Shared.Rent((contexts * alphabet) + (alphabet * secondCount));
             try
             {
@@ -302,19 +309,45 @@ internal sealed partial class FloatSplitCodec
                 Span<uint> countsBySymbol = countArray.AsSpan(contexts * alphabet, alphabet * secondCount);
                 countsA.Clear();
                 countsBySymbol.Clear();
-                int ctx = firstContext;
-                int secondShift = m - k1 - k2;
-                int secondMask = secondCount - 1;
-                for (int i = 0; i < n; i++)
+                Span<ulong> lowOr = stackalloc ulong[alphabet];
+                lowOr.Clear();
+                fixed (int* mp = map)
+                fixed (byte* sa = symA)
+                fixed (byte* sb = symB)
+                fixed (uint* ca = countsA)
+                fixed (uint* cb = countsBySymbol)
+                fixed (ulong* lo = lowOr)
                 {
-                    ulong v = TE.Load(src, i);
-                    int a = map[(int)(v >> prefixShift) & (prefixSpace - 1)];
-                    int b = (int)(v >> secondShift) & secondMask;
-                    symA[i] = (byte)a;
-                    symB[i] = (byte)b;
-                    countsA[(ctx * alphabet) + a]++;
-                    countsBySymbol[(a * secondCount) + b]++;
-                    ctx = contextOf[a];
+                    int ctx = firstContext;
+                    for (int i = 0; i < n; i++)
+                    {
+                        ulong v = TE.Load(src, i);
+                        int a = mp[(int)(v >> prefixShift) & (prefixSpace - 1)];
+                        int b = (int)(v >> secondShift) & secondMask;
+                        sa[i] = (byte)a;
+                        sb[i] = (byte)b;
+                        ca[(ctx * alphabet) + a]++;
+                        cb[(a * secondCount) + b]++;
+                        lo[a] |= v & lowMask;
+                        ctx = contextOf[a];
+                    }
+                }
+
+                Span<byte> dropped = stackalloc byte[alphabet];
+                Span<byte> rawBits = stackalloc byte[alphabet];
+                long totalRawBits = 0;
+                for (int a = 0; a < alphabet; a++)
+                {
+                    int d = lowOr[a] == 0 ? secondShift : BitOperations.TrailingZeroCount(lowOr[a]);
+                    dropped[a] = (byte)d;
+                    rawBits[a] = (byte)(1 + secondShift - d);
+                    uint total = 0;
+                    for (int b = 0; b < secondCount; b++)
+                    {
+                        total += countsBySymbol[(a * secondCount) + b];
+                    }
+
+                    totalRawBits += (long)total * rawBits[a];
                 }
 
                 // Second-symbol contexts: the commonest exponents get their own table, the rest share the last.
@@ -373,15 +406,13 @@ internal sealed partial class FloatSplitCodec
 
                 // Header.
                 int pos = 0;
-                int rawBits = 1 + m - plan.DroppedBits - k1 - k2;
-                if (destination.Length < 8)
+                if (destination.Length < 8 + alphabet)
                 {
                     return -1;
                 }
 
                 destination[pos++] = Version;
                 destination[pos++] = (byte)plan.Mode;
-                destination[pos++] = (byte)plan.DroppedBits;
                 destination[pos++] = (byte)k1;
                 destination[pos++] = (byte)k2;
                 if (!VarInt.TryWrite(destination, ref pos, (ulong)alphabet))
@@ -398,26 +429,29 @@ internal sealed partial class FloatSplitCodec
                     }
                 }
 
+                if (!dropped.TryCopyTo(destination[pos..]))
+                {
+                    return -1;
+                }
+
+                pos += alphabet;
                 if (plan.Mode == ModePreviousExponent && !VarInt.TryWrite(destination, ref pos, (ulong)plan.Center))
                 {
                     return -1;
                 }
 
-                ushort[] tableArray = ArrayPool<ushort>.Shared.Rent(2 * ((contexts * alphabet) + (secondContexts * secondCount)));
+                int sizeA = contexts * alphabet;
+                int sizeB = secondContexts * secondCount;
+                ushort[] freqArray = ArrayPool<ushort>.Shared.Rent(Math.Max(alphabet, secondCount));
+                RansEncodeSymbol[] encArray = ArrayPool<RansEncodeSymbol>.Shared.Rent(sizeA + sizeB);
                 try
                 {
-                    int sizeA = contexts * alphabet;
-                    int sizeB = secondContexts * secondCount;
-                    Span<ushort> freqA = tableArray.AsSpan(0, sizeA);
-                    Span<ushort> startA = tableArray.AsSpan(sizeA, sizeA);
-                    Span<ushort> freqB = tableArray.AsSpan(2 * sizeA, sizeB);
-                    Span<ushort> startB = tableArray.AsSpan((2 * sizeA) + sizeB, sizeB);
+                    Span<ushort> f = freqArray.AsSpan();
+                    Span<RansEncodeSymbol> encA = encArray.AsSpan(0, sizeA);
+                    Span<RansEncodeSymbol> encB = encArray.AsSpan(sizeA, sizeB);
                     for (int c = 0; c < contexts; c++)
                     {
-                        Span<ushort> f = freqA.Slice(c * alphabet, alphabet);
-                        FrequencyTable.Normalize(countsA.Slice(c * alphabet, alphabet), f);
-                        FrequencyTable.Starts(f, startA.Slice(c * alphabet, alphabet));
-                        if (!FrequencyTable.TryWrite(f, destination, ref pos))
+                        if (!WriteTable(countsA.Slice(c * alphabet, alphabet), f[..alphabet], encA.Slice(c * alphabet, alphabet), destination, ref pos))
                         {
                             return -1;
                         }
@@ -425,108 +459,83 @@ internal sealed partial class FloatSplitCodec
 
                     if (k2 > 0)
                     {
-                        if (!VarInt.TryWrite(destination, ref pos, (ulong)secondContexts) || pos + alphabet > destination.Length)
+                        if (!VarInt.TryWrite(destination, ref pos, (ulong)secondContexts) || !secondOf.TryCopyTo(destination[pos..]))
                         {
                             return -1;
                         }
 
-                        secondOf.CopyTo(destination[pos..]);
                         pos += alphabet;
                         for (int c = 0; c < secondContexts; c++)
                         {
-                            Span<ushort> f = freqB.Slice(c * secondCount, secondCount);
-                            FrequencyTable.Normalize(countsB.Slice(c * secondCount, secondCount), f);
-                            FrequencyTable.Starts(f, startB.Slice(c * secondCount, secondCount));
-                            if (!FrequencyTable.TryWrite(f, destination, ref pos))
+                            if (!WriteTable(countsB.Slice(c * secondCount, secondCount), f[..secondCount], encB.Slice(c * secondCount, secondCount), destination, ref pos))
                             {
                                 return -1;
                             }
                         }
                     }
 
-                    long rawBytes = (((long)n * rawBits) + 7) / 8;
+                    long rawBytes = (totalRawBits + 7) / 8;
                     const int LengthField = 5;
-                    long room = destination.Length - pos - LengthField - rawBytes;
-                    if (room < Rans.StateBytes)
+
+                    // The raw writer stores 8 bytes at a time: keep 8 bytes of room past the raw stream.
+                    long room = destination.Length - pos - LengthField - rawBytes - 8;
+
+                    // Every symbol emits at most one 2-byte word.
+                    long worst = Rans.StateBytes + (2L * n * (k2 > 0 ? 2 : 1));
+                    if (room < Math.Min(worst, Rans.StateBytes + 16))
                     {
                         return -1;
                     }
 
-                    // rANS backwards into the space the raw stream does not need, then slide it into place.
-                    Span<byte> area = destination.Slice(pos + LengthField, (int)room);
-                    int wp = area.Length;
-                    Span<uint> x = stackalloc uint[Rans.Lanes];
-                    x.Fill(Rans.LowerBound);
-                    int perValue = k2 > 0 ? 2 : 1;
-                    for (int i = n - 1; i >= 0; i--)
+                    int streamLength;
+                    fixed (byte* d = destination)
+                    fixed (byte* sa = symA)
+                    fixed (byte* sb = symB)
+                    fixed (RansEncodeSymbol* ea = encA)
+                    fixed (RansEncodeSymbol* eb = encB)
+                    fixed (byte* co = contextOf)
+                    fixed (byte* so = secondOf)
                     {
-                        int a = symA[i];
-                        int lane = (i * perValue) & (Rans.Lanes - 1);
-                        if (k2 > 0)
-                        {
-                            int tb = (secondOf[a] * secondCount) + symB[i];
-                            if (!Rans.Encode(ref x[(lane + 1) & (Rans.Lanes - 1)], ref wp, area, freqB[tb], startB[tb]))
-                            {
-                                return -1;
-                            }
-                        }
-
-                        int context = i == 0 ? firstContext : contextOf[symA[i - 1]];
-                        int ta = (context * alphabet) + a;
-                        if (!Rans.Encode(ref x[lane], ref wp, area, freqA[ta], startA[ta]))
+                        byte* areaStart = d + pos + LengthField;
+                        byte* areaEnd = areaStart + room;
+                        streamLength = k2 == 0 && contexts == 1
+                            ? EncodeJoint(sa, n, ea, areaStart, areaEnd)
+                            : EncodeWithContexts(sa, sb, n, ea, eb, co, so, alphabet, secondCount, firstContext, k2 > 0, areaStart, areaEnd);
+                        if (streamLength < 0)
                         {
                             return -1;
                         }
-                    }
 
-                    if (wp < Rans.StateBytes)
-                    {
-                        return -1;
-                    }
+                        VarInt.TryWrite(destination, ref pos, (ulong)streamLength);
+                        Buffer.MemoryCopy(areaEnd - streamLength, d + pos, streamLength, streamLength);
+                        pos += streamLength;
 
-                    wp -= Rans.StateBytes;
-                    Rans.WriteStates(x, area[wp..]);
-                    int streamLength = area.Length - wp;
-                    VarInt.TryWrite(destination, ref pos, (ulong)streamLength);
-                    area[wp..].CopyTo(destination[pos..]);
-                    pos += streamLength;
-
-                    // Raw stream: low mantissa bits, then the sign above them.
-                    int low = rawBits - 1;
-                    ulong lowMask = (1UL << low) - 1;
-                    int dropped = plan.DroppedBits;
-                    int signShift = layout.Bits - 1;
-                    var bits = new BitWriter(destination.Slice(pos, (int)rawBytes + 8 <= destination.Length - pos ? (int)rawBytes + 8 : destination.Length - pos));
-                    if (rawBits <= 32)
-                    {
-                        for (int i = 0; i < n; i++)
+                        // Raw stream: per value the sign, then the low mantissa bits its symbol keeps.
+                        var bits = new RawBitWriter(d + pos);
+                        int signShift = layout.Bits - 1;
+                        fixed (byte* dr = dropped)
+                        fixed (byte* rb = rawBits)
                         {
-                            ulong v = TE.Load(src, i);
-                            bits.Write((((v & mantMask) >> dropped) & lowMask) | ((v >> signShift) << low), rawBits);
+                            for (int i = 0; i < n; i++)
+                            {
+                                ulong v = TE.Load(src, i);
+                                int a = sa[i];
+                                bits.Write((((v & lowMask) >> dr[a]) << 1) | (v >> signShift), rb[a]);
+                            }
                         }
-                    }
-                    else
-                    {
-                        for (int i = 0; i < n; i++)
-                        {
-                            ulong v = TE.Load(src, i);
-                            ulong raw = (((v & mantMask) >> dropped) & lowMask) | ((v >> signShift) << low);
-                            bits.Write(raw & 0xFFFF_FFFF, 32);
-                            bits.Write(raw >> 32, rawBits - 32);
-                        }
-                    }
 
-                    bits.Flush();
-                    if (bits.Position != rawBytes)
-                    {
-                        throw new InvalidOperationException("raw stream length mismatch");
+                        if (bits.End != d + pos + rawBytes)
+                        {
+                            throw new InvalidOperationException("float-split raw stream length disagrees with its count");
+                        }
                     }
 
                     return pos + (int)rawBytes;
                 }
                 finally
                 {
-                    ArrayPool<ushort>.Shared.Return(tableArray);
+                    ArrayPool<ushort>.Shared.Return(freqArray);
+                    ArrayPool<RansEncodeSymbol>.Shared.Return(encArray);
                 }
             }
             finally
@@ -538,5 +547,105 @@ internal sealed partial class FloatSplitCodec
         {
             ArrayPool<int>.Shared.Return(mapArray);
         }
+    }
+
+    private static bool WriteTable(ReadOnlySpan<uint> counts, Span<ushort> freqs, Span<RansEncodeSymbol> symbols, Span<byte> destination, ref int pos)
+    {
+        FrequencyTable.Normalize(counts, freqs);
+        int start = 0;
+        for (int s = 0; s < freqs.Length; s++)
+        {
+            symbols[s] = new RansEncodeSymbol(freqs[s], start);
+            start += freqs[s];
+        }
+
+        return FrequencyTable.TryWrite(freqs, destination, ref pos);
+    }
+
+    /// <summary>Joint mode: one symbol per value, states in registers, eight values per step.</summary>
+    /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
+    private static unsafe int EncodeJoint(byte* symbols, int n, RansEncodeSymbol* table, byte* areaStart, byte* areaEnd)
+    {
+        uint x0 = Rans.LowerBound, x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0;
+        byte* p = areaEnd;
+        int i = n;
+
+        // Values above the last multiple of eight first, so the blocks below start at lane 0.
+        Span<uint> tail = stackalloc uint[Rans.Lanes];
+        tail.Fill(Rans.LowerBound);
+        while ((i & 7) != 0)
+        {
+            i--;
+            if (p - areaStart < 2)
+            {
+                return -1;
+            }
+
+            table[symbols[i]].Encode(ref tail[i & 7], ref p);
+        }
+
+        x0 = tail[0]; x1 = tail[1]; x2 = tail[2]; x3 = tail[3]; x4 = tail[4]; x5 = tail[5]; x6 = tail[6]; x7 = tail[7];
+        while (i > 0)
+        {
+            if (p - areaStart < 16)
+            {
+                return -1;
+            }
+
+            i -= 8;
+            byte* s = symbols + i;
+            table[s[7]].Encode(ref x7, ref p);
+            table[s[6]].Encode(ref x6, ref p);
+            table[s[5]].Encode(ref x5, ref p);
+            table[s[4]].Encode(ref x4, ref p);
+            table[s[3]].Encode(ref x3, ref p);
+            table[s[2]].Encode(ref x2, ref p);
+            table[s[1]].Encode(ref x1, ref p);
+            table[s[0]].Encode(ref x0, ref p);
+        }
+
+        return FinishStates(x0, x1, x2, x3, x4, x5, x6, x7, p, areaStart, areaEnd);
+    }
+
+    private static unsafe int FinishStates(uint x0, uint x1, uint x2, uint x3, uint x4, uint x5, uint x6, uint x7, byte* p, byte* areaStart, byte* areaEnd)
+    {
+        if (p - areaStart < Rans.StateBytes)
+        {
+            return -1;
+        }
+
+        p -= Rans.StateBytes;
+        Span<uint> states = [x0, x1, x2, x3, x4, x5, x6, x7];
+        Rans.WriteStates(states, new Span<byte>(p, Rans.StateBytes));
+        return (int)(areaEnd - p);
+    }
+
+    /// <summary>Context mode: the value's symbol in its previous-exponent context, then the optional mantissa symbol.</summary>
+    private static unsafe int EncodeWithContexts(
+        byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, int alphabet, int secondCount, int firstContext, bool hasSecond, byte* areaStart, byte* areaEnd)
+    {
+        Span<uint> x = stackalloc uint[Rans.Lanes];
+        x.Fill(Rans.LowerBound);
+        byte* p = areaEnd;
+        int perValue = hasSecond ? 2 : 1;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            if (p - areaStart < 4)
+            {
+                return -1;
+            }
+
+            int a = symA[i];
+            int lane = (i * perValue) & (Rans.Lanes - 1);
+            if (hasSecond)
+            {
+                tableB[(secondOf[a] * secondCount) + symB[i]].Encode(ref x[(lane + 1) & (Rans.Lanes - 1)], ref p);
+            }
+
+            int context = i == 0 ? firstContext : contextOf[symA[i - 1]];
+            tableA[(context * alphabet) + a].Encode(ref x[lane], ref p);
+        }
+
+        return FinishStates(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], p, areaStart, areaEnd);
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
 namespace Wafer.Codecs.Entropy;
@@ -8,19 +9,18 @@ namespace Wafer.Codecs.Entropy;
 /// </summary>
 internal static unsafe class RansStep
 {
-    /// <summary>Decodes one symbol without a bounds check; at most 2 bytes are read at <paramref name="p"/>.</summary>
+    /// <summary>Decodes one symbol without a bounds check; the caller guarantees 2 readable bytes at <paramref name="p"/>.</summary>
+    /// <remarks>Renormalisation is branch-free: whether a word is needed is data-dependent and unpredictable.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Unchecked(ref uint x, uint* table, byte* stream, ref nint p)
     {
         uint entry = table[x & (Rans.Total - 1)];
         uint y = Rans.Advance(x, entry);
-        if (y < Rans.LowerBound)
-        {
-            y = (y << 16) | *(ushort*)(stream + p);
-            p += 2;
-        }
-
-        x = y;
+        ushort w = *(ushort*)(stream + p);
+        uint word = BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w);
+        bool renormalise = y < Rans.LowerBound;
+        x = renormalise ? (y << 16) | word : y;
+        p += renormalise ? 2 : 0;
         return entry & 0xFF;
     }
 

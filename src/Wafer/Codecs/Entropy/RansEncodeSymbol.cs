@@ -1,0 +1,45 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace Wafer.Codecs.Entropy;
+
+/// <summary>
+/// A symbol prepared for fast encoding: the division by the frequency becomes a 64×64→128-bit multiply by a
+/// reciprocal (exact for every 32-bit state), and the state update becomes one multiply-add.
+/// </summary>
+internal readonly struct RansEncodeSymbol
+{
+    private readonly ulong _reciprocal;
+    private readonly ulong _limit;
+    private readonly uint _bias;
+    private readonly uint _complement;
+    private readonly uint _unitMask;
+
+    public RansEncodeSymbol(int freq, int start)
+    {
+        // q = floor(x * ceil'(2^64 / f) / 2^64) equals floor(x / f) for x < 2^32; f = 1 has no 64-bit
+        // reciprocal, so it uses q = x through the mask instead.
+        _reciprocal = freq <= 1 ? 0 : (ulong.MaxValue / (ulong)freq) + 1;
+        _unitMask = freq == 1 ? uint.MaxValue : 0;
+        _limit = freq == 0 ? 0 : (ulong)freq << (32 - Rans.ScaleBits);
+        _bias = (uint)start;
+        _complement = (uint)(Rans.Total - freq);
+    }
+
+    /// <summary>True for a symbol that has a frequency (can be coded).</summary>
+    public bool IsCodable => _limit != 0;
+
+    /// <summary>Encodes into <paramref name="x"/>; the caller guarantees 2 writable bytes below <paramref name="p"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Encode(ref uint x, ref byte* p)
+    {
+        // Branch-free renormalisation: the word is always stored, and kept only when the state needed it.
+        uint s = x;
+        bool emit = s >= _limit;
+        *(ushort*)(p - 2) = BitConverter.IsLittleEndian ? (ushort)s : BinaryPrimitives.ReverseEndianness((ushort)s);
+        p -= emit ? 2 : 0;
+        s = emit ? s >> 16 : s;
+        uint q = (uint)Math.BigMul(s, _reciprocal, out _) + (s & _unitMask);
+        x = s + _bias + (q * _complement);
+    }
+}
