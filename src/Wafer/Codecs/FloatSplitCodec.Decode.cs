@@ -14,6 +14,7 @@ internal sealed partial class FloatSplitCodec
         public ulong Prefix;
         public int RawBits;
         public int Dropped;
+        public int SignRaw;
     }
 
     private static unsafe void DecodeCore<TE>(ReadOnlySpan<byte> source, FloatLayout layout, Span<byte> destination)
@@ -65,35 +66,60 @@ internal sealed partial class FloatSplitCodec
 
         Span<SymbolInfo> info = stackalloc SymbolInfo[MaxAlphabet];
         Span<int> prefixExponent = stackalloc int[MaxAlphabet];
-        long prefix = -1;
-        for (int a = 0; a < alphabet; a++)
+        int first = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - 1, "float-split first prefix");
+        int span = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - first, "float-split prefix span");
+        if (source.Length - pos < (span + 7) / 8)
         {
-            long delta = (long)VarInt.Read(source, ref pos, 1UL << prefixBits, "float-split prefix");
-            prefix = a == 0 ? delta : prefix + delta + 1;
-            if (prefix >= 1L << prefixBits)
-            {
-                throw new WaferDataException($"float-split prefix {prefix} does not fit {prefixBits} bits");
-            }
-
-            info[a].Prefix = (ulong)prefix << (m - k1);
-            prefixExponent[a] = (int)(prefix >> k1);
+            throw new WaferDataException("float-split payload ends inside its prefix bitmap");
         }
 
-        if (source.Length - pos < alphabet)
+        int found = 0;
+        for (int i = 0; i < span; i++)
         {
-            throw new WaferDataException("float-split payload ends inside its dropped-bit counts");
-        }
-
-        for (int a = 0; a < alphabet; a++)
-        {
-            int d = source[pos++];
-            if (d > secondShift)
+            if ((source[pos + (i >> 3)] & (1 << (i & 7))) == 0)
             {
-                throw new WaferDataException($"float-split symbol {a} drops {d} mantissa bits of {secondShift}");
+                continue;
             }
 
-            info[a].Dropped = d;
-            info[a].RawBits = 1 + secondShift - d;
+            if (found == alphabet)
+            {
+                throw new WaferDataException($"float-split prefix bitmap holds more than the {alphabet} declared symbols");
+            }
+
+            int prefix = first + i;
+            info[found].Prefix = (ulong)prefix << (m - k1);
+            prefixExponent[found++] = prefix >> k1;
+        }
+
+        if (found != alphabet)
+        {
+            throw new WaferDataException($"float-split prefix bitmap holds {found} symbols, {alphabet} declared");
+        }
+
+        pos += (span + 7) / 8;
+        for (int a = 0; a < alphabet;)
+        {
+            int run = VarInt.ReadInt(source, ref pos, alphabet - a - 1, "float-split attribute run") + 1;
+            if (pos >= source.Length)
+            {
+                throw new WaferDataException("float-split payload ends inside its symbol attributes");
+            }
+
+            int attribute = source[pos++];
+            int d = attribute & 63;
+            int signMode = attribute >> 6;
+            if (d > secondShift || signMode > SignNegative)
+            {
+                throw new WaferDataException($"float-split symbol attribute {attribute} is invalid (at most {secondShift} dropped bits, sign mode 0..2)");
+            }
+
+            for (int e = a + run; a < e; a++)
+            {
+                info[a].Dropped = d;
+                info[a].SignRaw = signMode == SignRaw ? 1 : 0;
+                info[a].RawBits = info[a].SignRaw + secondShift - d;
+                info[a].Prefix |= signMode == SignNegative ? 1UL << (layout.Bits - 1) : 0;
+            }
         }
 
         int contexts = 1;
@@ -188,7 +214,7 @@ internal sealed partial class FloatSplitCodec
     {
         SymbolInfo* s = info + symbol;
         ulong r = raw.Read(s->RawBits);
-        return s->Prefix | ((r >> 1) << s->Dropped) | ((r & 1) << signShift);
+        return s->Prefix | ((r >> s->SignRaw) << s->Dropped) | ((r & (ulong)s->SignRaw) << signShift);
     }
 
     /// <summary>Values decoded per block in the joint loop: symbols first (rANS only), then the raw fields.</summary>
@@ -314,7 +340,7 @@ internal sealed partial class FloatSplitCodec
                         ulong r = buffer & ((1UL << c) - 1);
                         buffer >>= c;
                         bits -= c;
-                        TE.Store(d, k, si->Prefix | ((r >> 1) << si->Dropped) | ((r & 1) << signShift));
+                        TE.Store(d, k, si->Prefix | ((r >> si->SignRaw) << si->Dropped) | ((r & (ulong)si->SignRaw) << signShift));
                     }
 
                     raw.Attach(buffer, bits, rp);

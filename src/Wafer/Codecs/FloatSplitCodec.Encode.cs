@@ -309,8 +309,11 @@ internal sealed partial class FloatSplitCodec
                 Span<uint> countsBySymbol = countArray.AsSpan(contexts * alphabet, alphabet * secondCount);
                 countsA.Clear();
                 countsBySymbol.Clear();
+                // Per symbol: OR of the low mantissa bits (bits 0..51), whether a negative (bit 62) and a
+                // positive (bit 63) value occurred.
                 Span<ulong> lowOr = stackalloc ulong[alphabet];
                 lowOr.Clear();
+                int signShift = layout.Bits - 1;
                 fixed (int* mp = map)
                 fixed (byte* sa = symA)
                 fixed (byte* sb = symB)
@@ -328,19 +331,28 @@ internal sealed partial class FloatSplitCodec
                         sb[i] = (byte)b;
                         ca[(ctx * alphabet) + a]++;
                         cb[(a * secondCount) + b]++;
-                        lo[a] |= v & lowMask;
+                        ulong sign = v >> signShift;
+                        lo[a] |= (v & lowMask) | (sign << 62) | ((sign ^ 1) << 63);
                         ctx = contextOf[a];
                     }
                 }
 
                 Span<byte> dropped = stackalloc byte[alphabet];
+                Span<byte> signRaw = stackalloc byte[alphabet];
+                Span<byte> attributes = stackalloc byte[alphabet];
                 Span<byte> rawBits = stackalloc byte[alphabet];
                 long totalRawBits = 0;
                 for (int a = 0; a < alphabet; a++)
                 {
-                    int d = lowOr[a] == 0 ? secondShift : BitOperations.TrailingZeroCount(lowOr[a]);
+                    ulong low = lowOr[a] & ((1UL << 62) - 1);
+                    int d = low == 0 ? secondShift : BitOperations.TrailingZeroCount(low);
+                    bool anyNegative = (lowOr[a] & (1UL << 62)) != 0;
+                    bool anyPositive = (lowOr[a] & (1UL << 63)) != 0;
+                    int signMode = anyNegative && anyPositive ? SignRaw : anyNegative ? SignNegative : SignPositive;
                     dropped[a] = (byte)d;
-                    rawBits[a] = (byte)(1 + secondShift - d);
+                    signRaw[a] = (byte)(signMode == SignRaw ? 1 : 0);
+                    attributes[a] = (byte)(d | (signMode << 6));
+                    rawBits[a] = (byte)(signRaw[a] + secondShift - d);
                     uint total = 0;
                     for (int b = 0; b < secondCount; b++)
                     {
@@ -420,21 +432,11 @@ internal sealed partial class FloatSplitCodec
                     return -1;
                 }
 
-                for (int a = 0; a < alphabet; a++)
-                {
-                    ulong delta = a == 0 ? (ulong)prefixes[0] : (ulong)(prefixes[a] - prefixes[a - 1] - 1);
-                    if (!VarInt.TryWrite(destination, ref pos, delta))
-                    {
-                        return -1;
-                    }
-                }
-
-                if (!dropped.TryCopyTo(destination[pos..]))
+                if (!WritePrefixes(prefixes, destination, ref pos) || !WriteRuns(attributes, destination, ref pos))
                 {
                     return -1;
                 }
 
-                pos += alphabet;
                 if (plan.Mode == ModePreviousExponent && !VarInt.TryWrite(destination, ref pos, (ulong)plan.Center))
                 {
                     return -1;
@@ -512,15 +514,16 @@ internal sealed partial class FloatSplitCodec
 
                         // Raw stream: per value the sign, then the low mantissa bits its symbol keeps.
                         var bits = new RawBitWriter(d + pos);
-                        int signShift = layout.Bits - 1;
                         fixed (byte* dr = dropped)
+                        fixed (byte* sr = signRaw)
                         fixed (byte* rb = rawBits)
                         {
                             for (int i = 0; i < n; i++)
                             {
                                 ulong v = TE.Load(src, i);
                                 int a = sa[i];
-                                bits.Write((((v & lowMask) >> dr[a]) << 1) | (v >> signShift), rb[a]);
+                                ulong keep = sr[a];
+                                bits.Write((((v & lowMask) >> dr[a]) << (int)keep) | ((v >> signShift) & keep), rb[a]);
                             }
                         }
 
@@ -547,6 +550,57 @@ internal sealed partial class FloatSplitCodec
         {
             ArrayPool<int>.Shared.Return(mapArray);
         }
+    }
+
+    /// <summary>The alphabet as the first prefix, the span it covers and a bitmap of the prefixes present in it.</summary>
+    private static bool WritePrefixes(ReadOnlySpan<int> prefixes, Span<byte> destination, ref int pos)
+    {
+        int first = prefixes[0];
+        int span = prefixes[^1] - first + 1;
+        if (!VarInt.TryWrite(destination, ref pos, (ulong)first) || !VarInt.TryWrite(destination, ref pos, (ulong)span))
+        {
+            return false;
+        }
+
+        int bytes = (span + 7) / 8;
+        if (destination.Length - pos < bytes)
+        {
+            return false;
+        }
+
+        Span<byte> bitmap = destination.Slice(pos, bytes);
+        bitmap.Clear();
+        foreach (int p in prefixes)
+        {
+            bitmap[(p - first) >> 3] |= (byte)(1 << ((p - first) & 7));
+        }
+
+        pos += bytes;
+        return true;
+    }
+
+    /// <summary>Byte values as runs: LEB128 run length minus one, then the value.</summary>
+    private static bool WriteRuns(ReadOnlySpan<byte> values, Span<byte> destination, ref int pos)
+    {
+        int i = 0;
+        while (i < values.Length)
+        {
+            int run = 1;
+            while (i + run < values.Length && values[i + run] == values[i])
+            {
+                run++;
+            }
+
+            if (!VarInt.TryWrite(destination, ref pos, (ulong)(run - 1)) || pos >= destination.Length)
+            {
+                return false;
+            }
+
+            destination[pos++] = values[i];
+            i += run;
+        }
+
+        return true;
     }
 
     private static bool WriteTable(ReadOnlySpan<uint> counts, Span<ushort> freqs, Span<RansEncodeSymbol> symbols, Span<byte> destination, ref int pos)

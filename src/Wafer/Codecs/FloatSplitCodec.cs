@@ -33,6 +33,11 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
 
     private const int MaxAlphabet = 256;
 
+    /// <summary>Sign handling per symbol: a raw bit per value, or the same sign for every value of the symbol.</summary>
+    private const int SignRaw = 0;
+    private const int SignPositive = 1;
+    private const int SignNegative = 2;
+
     public override string Name => "float-split";
 
     public override int Encode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
