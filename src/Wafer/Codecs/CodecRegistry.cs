@@ -10,6 +10,10 @@ internal static class CodecRegistry
         RawCodec.Instance,
         ZstdCodec.Instance,
         FloatSplitCodec.Instance,
+        ConstantCodec.Instance,
+        PaletteCodec.Instance,
+        SparseCodec.Instance,
+        BytePlanesCodec.Instance,
     }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>The codec named <paramref name="name"/>, or null when this build does not know it.</summary>
