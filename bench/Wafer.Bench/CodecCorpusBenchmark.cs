@@ -210,7 +210,7 @@ internal static class CodecCorpusBenchmark
         long wafer = payloads.Sum(p => (long)p.Payload.Length);
         if (Environment.GetEnvironmentVariable("WAFER_BENCH_PLANS") == "1")
         {
-            Console.WriteLine(string.Join(" ", payloads.Where(p => p.Codec.Name == "float-split" && p.Payload.Length > 4).GroupBy(p => $"m{p.Payload[1]}k{p.Payload[2]}/{p.Payload[3]}").Select(g => $"{g.Key}:{g.Count()}")));
+            Console.WriteLine(string.Join(" ", payloads.Where(p => p.Codec.Name == "float-split" && p.Payload.Length > 8).Select(p => FloatSplitCodec.Describe(p.Payload)).GroupBy(d => $"m{d.Mode}k{d.JointBits}/{d.SecondBits}").Select(g => $"{g.Key}:{g.Count()}")));
         }
 
 

@@ -37,14 +37,21 @@ internal sealed partial class FloatSplitCodec
             return;
         }
 
-        if (source.Length < 5)
+        int pos = 1;
+        int declared = VarInt.ReadInt(source, ref pos, int.MaxValue, "float-split value count");
+        if (declared != n)
+        {
+            throw new WaferDataException($"float-split payload holds {declared} values, the chunk has {n}");
+        }
+
+        if (source.Length - pos < 3)
         {
             throw new WaferDataException($"float-split payload is {source.Length} bytes, shorter than its header");
         }
 
-        int mode = source[1];
-        int k1 = source[2];
-        int k2 = source[3];
+        int mode = source[pos++];
+        int k1 = source[pos++];
+        int k2 = source[pos++];
         if (mode > ModePreviousExponent)
         {
             throw new WaferDataException($"float-split payload has unknown context mode {mode}");
@@ -55,7 +62,6 @@ internal sealed partial class FloatSplitCodec
             throw new WaferDataException($"float-split coded mantissa bits (joint {k1}, second {k2}) exceed the {m} mantissa bits");
         }
 
-        int pos = 4;
         int prefixBits = layout.ExponentBits + k1;
         int secondShift = m - k1 - k2;
         int alphabet = VarInt.ReadInt(source, ref pos, MaxAlphabet, "float-split alphabet size");

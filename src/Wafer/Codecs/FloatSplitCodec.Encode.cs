@@ -418,12 +418,13 @@ internal sealed partial class FloatSplitCodec
 
                 // Header.
                 int pos = 0;
-                if (destination.Length < 8 + alphabet)
+                if (destination.Length < 16 + alphabet)
                 {
                     return -1;
                 }
 
                 destination[pos++] = Version;
+                VarInt.TryWrite(destination, ref pos, (ulong)n);
                 destination[pos++] = (byte)plan.Mode;
                 destination[pos++] = (byte)k1;
                 destination[pos++] = (byte)k2;

@@ -85,5 +85,13 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
         }
     }
 
+    /// <summary>The plan a payload was written with (context mode, joint and second mantissa bits), for reports and tests.</summary>
+    internal static (int Mode, int JointBits, int SecondBits) Describe(ReadOnlySpan<byte> payload)
+    {
+        int pos = 1;
+        Entropy.VarInt.Read(payload, ref pos, ulong.MaxValue, "float-split value count");
+        return payload.Length - pos < 3 ? (-1, 0, 0) : (payload[pos], payload[pos + 1], payload[pos + 2]);
+    }
+
     private static int Bucket(int exponent, int center) => Math.Clamp(exponent - center + BucketOffset, 0, ExponentContexts - 1);
 }

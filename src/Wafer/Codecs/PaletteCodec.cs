@@ -53,12 +53,13 @@ internal sealed class PaletteCodec : ChunkCodec
         }
 
         int pos = 0;
-        if (destination.Length < 1 + 2 + (entries * size))
+        if (destination.Length < 16 + (entries * size))
         {
             return -1;
         }
 
         destination[pos++] = Version;
+        VarInt.TryWrite(destination, ref pos, (ulong)n);
         VarInt.TryWrite(destination, ref pos, (ulong)entries);
         foreach (ulong v in palette)
         {
@@ -96,6 +97,13 @@ internal sealed class PaletteCodec : ChunkCodec
         }
 
         int pos = 1;
+        int n = destination.Length / size;
+        int declared = VarInt.ReadInt(source, ref pos, int.MaxValue, "palette element count");
+        if (declared != n)
+        {
+            throw new WaferDataException($"palette payload holds {declared} elements, the chunk has {n}");
+        }
+
         int entries = VarInt.ReadInt(source, ref pos, MaxEntries, "palette entry count");
         if (entries == 0 || source.Length - pos < entries * size)
         {
@@ -113,7 +121,6 @@ internal sealed class PaletteCodec : ChunkCodec
         }
 
         pos += entries * size;
-        int n = destination.Length / size;
         byte[] indices = ArrayPool<byte>.Shared.Rent(n);
         try
         {

@@ -57,6 +57,7 @@ internal sealed class SparseCodec : ChunkCodec
             }
 
             destination[pos++] = Version;
+            VarInt.TryWrite(destination, ref pos, (ulong)n);
             VarInt.TryWrite(destination, ref pos, (ulong)nonzero);
             if (!ByteStreamCoder.TryEncode(map, destination, ref pos) || destination.Length - pos < 2)
             {
@@ -116,6 +117,12 @@ internal sealed class SparseCodec : ChunkCodec
 
         int n = destination.Length / size;
         int pos = 1;
+        int declared = VarInt.ReadInt(source, ref pos, int.MaxValue, "sparse element count");
+        if (declared != n)
+        {
+            throw new WaferDataException($"sparse payload holds {declared} elements, the chunk has {n}");
+        }
+
         int nonzero = VarInt.ReadInt(source, ref pos, n, "sparse non-zero count");
         int bitmapBytes = (n + 7) / 8;
         byte[] bitmap = ArrayPool<byte>.Shared.Rent(bitmapBytes);
