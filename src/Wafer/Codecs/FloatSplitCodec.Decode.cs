@@ -15,6 +15,7 @@ internal sealed partial class FloatSplitCodec
         public int RawBits;
         public int Dropped;
         public int SignRaw;
+        public ulong Mask;
     }
 
     private static unsafe void DecodeCore<TE>(ReadOnlySpan<byte> source, FloatLayout layout, Span<byte> destination)
@@ -124,6 +125,7 @@ internal sealed partial class FloatSplitCodec
                 info[a].Dropped = d;
                 info[a].SignRaw = signMode == SignRaw ? 1 : 0;
                 info[a].RawBits = info[a].SignRaw + secondShift - d;
+                info[a].Mask = (1UL << info[a].RawBits) - 1;
                 info[a].Prefix |= signMode == SignNegative ? 1UL << (layout.Bits - 1) : 0;
             }
         }
@@ -194,12 +196,10 @@ internal sealed partial class FloatSplitCodec
             long rawBits;
             fixed (byte* dst = destination)
             fixed (SymbolInfo* si = info)
-            fixed (byte* rs = rawStream)
             {
-                var raw = new RawBitReader(rs, rs + rawStream.Length);
                 (end, rawBits) = mode == ModeJoint && k2 == 0
-                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, layout.Bits - 1, raw, rs, dst, n)
-                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, raw, rs, dst, n);
+                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, layout.Bits - 1, rawStream, dst, n)
+                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, rawStream, dst, n);
             }
 
             Rans.CheckFinal(x, end, stream.Length);
@@ -215,13 +215,23 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe ulong Assemble(SymbolInfo* info, uint symbol, ref RawBitReader raw, int signShift)
+    /// <summary>Raw field of <paramref name="count"/> bits at bit <paramref name="position"/>, zero bits past the end of the stream.</summary>
+    private static ulong ReadBitsChecked(ReadOnlySpan<byte> raw, long position, int count)
     {
-        SymbolInfo* s = info + symbol;
-        ulong r = raw.Read(s->RawBits);
-        return s->Prefix | ((r >> s->SignRaw) << s->Dropped) | ((r & (ulong)s->SignRaw) << signShift);
+        ulong value = 0;
+        long first = position >> 3;
+        for (int i = 0; i < 8; i++)
+        {
+            long at = first + i;
+            value |= at < raw.Length ? (ulong)raw[(int)at] << (8 * i) : 0;
+        }
+
+        return (value >> (int)(position & 7)) & ((1UL << count) - 1);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Assemble(SymbolInfo* s, ulong r, int signShift) =>
+        s->Prefix | ((r >> s->SignRaw) << s->Dropped) | ((r & (ulong)s->SignRaw) << signShift);
 
     /// <summary>Values decoded per block in the joint loop: symbols first (rANS only), then the raw fields.</summary>
     private const int JointBlock = 2048;
@@ -247,14 +257,18 @@ internal sealed partial class FloatSplitCodec
     /// its eight states in registers, the assembly pass keeps the bit reader in registers. The steps are written out
     /// by hand (no ref helpers) because a by-ref local is not kept in a register by the JIT, and renormalisation is
     /// arithmetic (r is 1 when the state fell below 2^16) because the JIT does not turn branches in loops into cmov.
+    /// The eight lanes share one word stream: each lane's word offset is a prefix sum of the lanes before it, so the
+    /// lanes do not wait on each other's full decode (a running pointer would serialise them).
     /// </summary>
-    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int signShift, RawBitReader raw, byte* rawStart, byte* dst, int n)
+    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
         where TE : struct, IElementAccess
     {
         byte* symbols = stackalloc byte[JointBlock];
         nint p = Rans.StateBytes;
+        long bitPosition = 0;
         fixed (byte* s = stream)
         fixed (uint* t = table)
+        fixed (byte* rs = raw)
         {
             nint safeEnd = stream.Length - 16;
             for (int b0 = 0; b0 < n; b0 += JointBlock)
@@ -265,52 +279,53 @@ internal sealed partial class FloatSplitCodec
                 while (j + 8 <= count && p <= safeEnd)
                 {
                     uint e0 = t[x0 & SlotMask];
-                    uint y0 = Rans.Advance(x0, e0);
-                    uint r0 = ((y0 >> 16) - 1) >> 31;
-                    x0 = (y0 << (int)(r0 << 4)) | (Word(s + p) & (0u - r0));
-                    p += (nint)(r0 << 1);
-                    symbols[j + 0] = (byte)e0;
                     uint e1 = t[x1 & SlotMask];
-                    uint y1 = Rans.Advance(x1, e1);
-                    uint r1 = ((y1 >> 16) - 1) >> 31;
-                    x1 = (y1 << (int)(r1 << 4)) | (Word(s + p) & (0u - r1));
-                    p += (nint)(r1 << 1);
-                    symbols[j + 1] = (byte)e1;
                     uint e2 = t[x2 & SlotMask];
-                    uint y2 = Rans.Advance(x2, e2);
-                    uint r2 = ((y2 >> 16) - 1) >> 31;
-                    x2 = (y2 << (int)(r2 << 4)) | (Word(s + p) & (0u - r2));
-                    p += (nint)(r2 << 1);
-                    symbols[j + 2] = (byte)e2;
                     uint e3 = t[x3 & SlotMask];
-                    uint y3 = Rans.Advance(x3, e3);
-                    uint r3 = ((y3 >> 16) - 1) >> 31;
-                    x3 = (y3 << (int)(r3 << 4)) | (Word(s + p) & (0u - r3));
-                    p += (nint)(r3 << 1);
-                    symbols[j + 3] = (byte)e3;
                     uint e4 = t[x4 & SlotMask];
-                    uint y4 = Rans.Advance(x4, e4);
-                    uint r4 = ((y4 >> 16) - 1) >> 31;
-                    x4 = (y4 << (int)(r4 << 4)) | (Word(s + p) & (0u - r4));
-                    p += (nint)(r4 << 1);
-                    symbols[j + 4] = (byte)e4;
                     uint e5 = t[x5 & SlotMask];
-                    uint y5 = Rans.Advance(x5, e5);
-                    uint r5 = ((y5 >> 16) - 1) >> 31;
-                    x5 = (y5 << (int)(r5 << 4)) | (Word(s + p) & (0u - r5));
-                    p += (nint)(r5 << 1);
-                    symbols[j + 5] = (byte)e5;
                     uint e6 = t[x6 & SlotMask];
-                    uint y6 = Rans.Advance(x6, e6);
-                    uint r6 = ((y6 >> 16) - 1) >> 31;
-                    x6 = (y6 << (int)(r6 << 4)) | (Word(s + p) & (0u - r6));
-                    p += (nint)(r6 << 1);
-                    symbols[j + 6] = (byte)e6;
                     uint e7 = t[x7 & SlotMask];
+                    uint y0 = Rans.Advance(x0, e0);
+                    uint y1 = Rans.Advance(x1, e1);
+                    uint y2 = Rans.Advance(x2, e2);
+                    uint y3 = Rans.Advance(x3, e3);
+                    uint y4 = Rans.Advance(x4, e4);
+                    uint y5 = Rans.Advance(x5, e5);
+                    uint y6 = Rans.Advance(x6, e6);
                     uint y7 = Rans.Advance(x7, e7);
+                    uint r0 = ((y0 >> 16) - 1) >> 31;
+                    uint r1 = ((y1 >> 16) - 1) >> 31;
+                    uint r2 = ((y2 >> 16) - 1) >> 31;
+                    uint r3 = ((y3 >> 16) - 1) >> 31;
+                    uint r4 = ((y4 >> 16) - 1) >> 31;
+                    uint r5 = ((y5 >> 16) - 1) >> 31;
+                    uint r6 = ((y6 >> 16) - 1) >> 31;
                     uint r7 = ((y7 >> 16) - 1) >> 31;
-                    x7 = (y7 << (int)(r7 << 4)) | (Word(s + p) & (0u - r7));
-                    p += (nint)(r7 << 1);
+                    nint o1 = (nint)r0;
+                    nint o2 = o1 + (nint)r1;
+                    nint o3 = o2 + (nint)r2;
+                    nint o4 = o3 + (nint)r3;
+                    nint o5 = o4 + (nint)r4;
+                    nint o6 = o5 + (nint)r5;
+                    nint o7 = o6 + (nint)r6;
+                    byte* w = s + p;
+                    x0 = (y0 << (int)(r0 << 4)) | (Word(w) & (0u - r0));
+                    x1 = (y1 << (int)(r1 << 4)) | (Word(w + (o1 * 2)) & (0u - r1));
+                    x2 = (y2 << (int)(r2 << 4)) | (Word(w + (o2 * 2)) & (0u - r2));
+                    x3 = (y3 << (int)(r3 << 4)) | (Word(w + (o3 * 2)) & (0u - r3));
+                    x4 = (y4 << (int)(r4 << 4)) | (Word(w + (o4 * 2)) & (0u - r4));
+                    x5 = (y5 << (int)(r5 << 4)) | (Word(w + (o5 * 2)) & (0u - r5));
+                    x6 = (y6 << (int)(r6 << 4)) | (Word(w + (o6 * 2)) & (0u - r6));
+                    x7 = (y7 << (int)(r7 << 4)) | (Word(w + (o7 * 2)) & (0u - r7));
+                    p += (o7 + (nint)r7) * 2;
+                    symbols[j + 0] = (byte)e0;
+                    symbols[j + 1] = (byte)e1;
+                    symbols[j + 2] = (byte)e2;
+                    symbols[j + 3] = (byte)e3;
+                    symbols[j + 4] = (byte)e4;
+                    symbols[j + 5] = (byte)e5;
+                    symbols[j + 6] = (byte)e6;
                     symbols[j + 7] = (byte)e7;
                     j += 8;
                 }
@@ -329,37 +344,23 @@ internal sealed partial class FloatSplitCodec
 
                 byte* d = dst + ((nint)b0 * TE.Size);
                 int k = 0;
-                if (raw.CanReadFast(8 * count + 8))
-                {
-                    // The whole block's raw fields lie inside the stream: a branch-free refill per value.
-                    ulong buffer = raw.Buffer;
-                    int bits = raw.Bits;
-                    byte* rp = raw.Position;
-                    for (; k < count; k++)
-                    {
-                        SymbolInfo* si = info + symbols[k];
-                        buffer |= Load64(rp) << bits;
-                        int bytes = (63 - bits) >> 3;
-                        rp += bytes;
-                        bits += bytes << 3;
-                        int c = si->RawBits;
-                        ulong r = buffer & ((1UL << c) - 1);
-                        buffer >>= c;
-                        bits -= c;
-                        TE.Store(d, k, si->Prefix | ((r >> si->SignRaw) << si->Dropped) | ((r & (ulong)si->SignRaw) << signShift));
-                    }
 
-                    raw.Attach(buffer, bits, rp);
-                }
-
+                // Fields are at most 56 bits: one unaligned load per value while 8 bytes remain. Positions are a
+                // running sum, so the loads of consecutive values are independent.
+                long fastLimit = ((long)raw.Length - 8) * 8;
                 for (; k < count; k++)
                 {
-                    TE.Store(d, k, Assemble(info, symbols[k], ref raw, signShift));
+                    SymbolInfo* si = info + symbols[k];
+                    ulong r = bitPosition <= fastLimit
+                        ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
+                        : ReadBitsChecked(raw, bitPosition, si->RawBits);
+                    bitPosition += si->RawBits;
+                    TE.Store(d, k, Assemble(si, r, signShift));
                 }
             }
         }
 
-        return ((int)p, raw.Consumed(rawStart));
+        return ((int)p, bitPosition);
     }
 
     /// <summary>General loop: the symbol in the previous exponent's context, then an optional mantissa symbol.</summary>
@@ -375,8 +376,7 @@ internal sealed partial class FloatSplitCodec
         int secondShift,
         int firstContext,
         int signShift,
-        RawBitReader raw,
-        byte* rawStart,
+        ReadOnlySpan<byte> raw,
         byte* dst,
         int n)
         where TE : struct, IElementAccess
@@ -384,11 +384,14 @@ internal sealed partial class FloatSplitCodec
         int q = Rans.StateBytes;
         int lane = 0;
         int ctx = firstContext;
+        long bitPosition = 0;
         for (int i = 0; i < n; i++)
         {
             uint a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
             lane = (lane + 1) & (Rans.Lanes - 1);
-            ulong v = Assemble(info, a, ref raw, signShift);
+            SymbolInfo* si = info + a;
+            ulong v = Assemble(si, ReadBitsChecked(raw, bitPosition, si->RawBits), signShift);
+            bitPosition += si->RawBits;
             if (k2 > 0)
             {
                 uint b = RansStep.Checked(ref x[lane], tables.Slice((contexts + secondOf[(int)a]) * Rans.Total, Rans.Total), stream, ref q);
@@ -400,6 +403,6 @@ internal sealed partial class FloatSplitCodec
             ctx = contextOf[(int)a];
         }
 
-        return (q, raw.Consumed(rawStart));
+        return (q, bitPosition);
     }
 }
