@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Buffers.Binary;
 using System.Buffers;
 using System.Numerics;
 using Wafer.Codecs.Entropy;
@@ -37,8 +39,10 @@ internal sealed partial class FloatSplitCodec
         int topCount = 1 << topBits;
         uint[] hist = ArrayPool<uint>.Shared.Rent((exponents * topCount) + (ExponentContexts * exponents));
         byte[] symbols = ArrayPool<byte>.Shared.Rent(2 * n);
+        ulong[] cellOr = ArrayPool<ulong>.Shared.Rent(exponents * topCount);
         try
         {
+            cellOr.AsSpan(0, exponents * topCount).Clear();
             Span<uint> histTop = hist.AsSpan(0, exponents * topCount);
             Span<uint> histContext = hist.AsSpan(exponents * topCount, ExponentContexts * exponents);
             histTop.Clear();
@@ -46,7 +50,7 @@ internal sealed partial class FloatSplitCodec
             Plan plan;
             fixed (byte* src = source)
             {
-                plan = Analyse<TE>(src, n, layout, topBits, histTop, histContext);
+                plan = Analyse<TE>(src, n, layout, topBits, histTop, histContext, cellOr);
             }
 
             if (plan.Mode < 0)
@@ -56,18 +60,19 @@ internal sealed partial class FloatSplitCodec
 
             fixed (byte* src = source)
             {
-                return Write<TE>(src, n, layout, plan, histTop, topBits, symbols.AsSpan(0, 2 * n), destination);
+                return Write<TE>(src, n, layout, plan, histTop, cellOr, topBits, symbols.AsSpan(0, 2 * n), destination);
             }
         }
         finally
         {
             ArrayPool<uint>.Shared.Return(hist);
             ArrayPool<byte>.Shared.Return(symbols);
+            ArrayPool<ulong>.Shared.Return(cellOr);
         }
     }
 
     /// <summary>One pass of histograms, then the cheapest plan by estimated size (entropy plus table bytes plus raw bits).</summary>
-    private static unsafe Plan Analyse<TE>(byte* src, int n, FloatLayout layout, int topBits, Span<uint> histTop, Span<uint> histContext)
+    private static unsafe Plan Analyse<TE>(byte* src, int n, FloatLayout layout, int topBits, Span<uint> histTop, Span<uint> histContext, ulong[] cellOr)
         where TE : struct, IElementAccess
     {
         int m = layout.MantissaBits;
@@ -97,20 +102,36 @@ internal sealed partial class FloatSplitCodec
             }
         }
 
+        // Per (exponent, top mantissa bits) cell: its count, the OR of the mantissa bits below the cell (which
+        // bits are dead) and whether negative (bit 62) and positive (bit 63) values occur; and the exponent
+        // counts per bucket of the previous exponent.
+        Span<byte> bucketOf = stackalloc byte[exponents];
+        for (int e = 0; e < exponents; e++)
+        {
+            bucketOf[e] = (byte)Bucket(e, center);
+        }
+
         ulong orMantissa = 0;
-        int previous = center;
+        int signShift = layout.Bits - 1;
+        ulong belowTop = (1UL << (m - topBits)) - 1;
+        int previousBucket = bucketOf[center] * exponents;
         fixed (uint* ht = histTop)
         fixed (uint* hc = histContext)
+        fixed (ulong* co = cellOr)
+        fixed (byte* bo = bucketOf)
         {
             for (int i = 0; i < n; i++)
             {
                 ulong v = TE.Load(src, i);
                 int e = (int)(v >> m) & expMask;
                 ulong mant = v & mantMask;
+                ulong sign = (v >> signShift) & 1;
                 orMantissa |= mant;
-                ht[(e << topBits) | (int)(mant >> (m - topBits))]++;
-                hc[(Bucket(previous, center) * exponents) + e]++;
-                previous = e;
+                int cell = (e << topBits) | (int)(mant >> (m - topBits));
+                ht[cell]++;
+                co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
+                hc[previousBucket + e]++;
+                previousBucket = bo[e] * exponents;
             }
         }
 
@@ -243,7 +264,7 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>Builds symbols and tables for <paramref name="plan"/> and writes the payload.</summary>
-    private static unsafe int Write<TE>(byte* src, int n, FloatLayout layout, Plan plan, ReadOnlySpan<uint> histTop, int topBits, Span<byte> symbols, Span<byte> destination)
+    private static unsafe int Write<TE>(byte* src, int n, FloatLayout layout, Plan plan, ReadOnlySpan<uint> histTop, ulong[] cellOr, int topBits, Span<byte> symbols, Span<byte> destination)
         where TE : struct, IElementAccess
     {
         int m = layout.MantissaBits;
@@ -314,26 +335,52 @@ internal sealed partial class FloatSplitCodec
                 Span<ulong> lowOr = stackalloc ulong[alphabet];
                 lowOr.Clear();
                 int signShift = layout.Bits - 1;
-                fixed (int* mp = map)
-                fixed (byte* sa = symA)
-                fixed (byte* sb = symB)
-                fixed (uint* ca = countsA)
-                fixed (uint* cb = countsBySymbol)
-                fixed (ulong* lo = lowOr)
+                // The joint mode takes its counts from the analysis histogram and codes straight from the
+                // source; the context modes need a symbol pass.
+                bool direct = plan.Mode == ModeJoint && k2 == 0;
+                Span<byte> symbolOf = stackalloc byte[direct ? prefixSpace : 0];
+                if (direct)
                 {
-                    int ctx = firstContext;
-                    for (int i = 0; i < n; i++)
+                    for (int a = 0; a < alphabet; a++)
                     {
-                        ulong v = TE.Load(src, i);
-                        int a = mp[(int)(v >> prefixShift) & (prefixSpace - 1)];
-                        int b = (int)(v >> secondShift) & secondMask;
-                        sa[i] = (byte)a;
-                        sb[i] = (byte)b;
-                        ca[(ctx * alphabet) + a]++;
-                        cb[(a * secondCount) + b]++;
-                        ulong sign = v >> signShift;
-                        lo[a] |= (v & lowMask) | (sign << 62) | ((sign ^ 1) << 63);
-                        ctx = contextOf[a];
+                        int p = prefixes[a];
+                        int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                        symbolOf[p] = (byte)a;
+                        for (int g = 0; g < group; g++)
+                        {
+                            uint c = histTop[baseIndex + g];
+                            if (c != 0)
+                            {
+                                countsA[a] += c;
+                                countsBySymbol[a] += c;
+                                lowOr[a] |= cellOr[baseIndex + g] | ((ulong)g << (m - topBits));
+                            }
+                        }
+                    }
+                }
+                else
+                {
+                    fixed (int* mp = map)
+                    fixed (byte* sa = symA)
+                    fixed (byte* sb = symB)
+                    fixed (uint* ca = countsA)
+                    fixed (uint* cb = countsBySymbol)
+                    fixed (ulong* lo = lowOr)
+                    {
+                        int ctx = firstContext;
+                        for (int i = 0; i < n; i++)
+                        {
+                            ulong v = TE.Load(src, i);
+                            int a = mp[(int)(v >> prefixShift) & (prefixSpace - 1)];
+                            int b = (int)(v >> secondShift) & secondMask;
+                            sa[i] = (byte)a;
+                            sb[i] = (byte)b;
+                            ca[(ctx * alphabet) + a]++;
+                            cb[(a * secondCount) + b]++;
+                            ulong sign = v >> signShift;
+                            lo[a] |= (v & lowMask) | (sign << 62) | ((sign ^ 1) << 63);
+                            ctx = contextOf[a];
+                        }
                     }
                 }
 
@@ -501,9 +548,13 @@ internal sealed partial class FloatSplitCodec
                     {
                         byte* areaStart = d + pos + LengthField;
                         byte* areaEnd = areaStart + room;
-                        streamLength = k2 == 0 && contexts == 1
-                            ? EncodeJoint(sa, n, ea, areaStart, areaEnd)
-                            : EncodeWithContexts(sa, sb, n, ea, eb, co, so, alphabet, secondCount, firstContext, k2 > 0, areaStart, areaEnd);
+                        fixed (byte* so0 = symbolOf)
+                        {
+                            streamLength = direct
+                                ? EncodeJoint<TE>(src, n, so0, prefixShift, prefixSpace - 1, ea, areaStart, areaEnd)
+                                : EncodeWithContexts(sa, sb, n, ea, eb, co, so, alphabet, secondCount, firstContext, k2 > 0, areaStart, areaEnd);
+                        }
+
                         if (streamLength < 0)
                         {
                             return -1;
@@ -514,21 +565,33 @@ internal sealed partial class FloatSplitCodec
                         pos += streamLength;
 
                         // Raw stream: per value the sign, then the low mantissa bits its symbol keeps.
-                        var bits = new RawBitWriter(d + pos);
+                        // The writer's state stays in locals; each value stores 8 bytes (room was reserved).
+                        ulong buffer = 0;
+                        int bitCount = 0;
+                        byte* wp = d + pos;
+                        fixed (byte* so0 = symbolOf)
                         fixed (byte* dr = dropped)
                         fixed (byte* sr = signRaw)
                         fixed (byte* rb = rawBits)
                         {
+                            int mask = prefixSpace - 1;
                             for (int i = 0; i < n; i++)
                             {
                                 ulong v = TE.Load(src, i);
-                                int a = sa[i];
+                                int a = direct ? so0[(int)(v >> prefixShift) & mask] : sa[i];
                                 ulong keep = sr[a];
-                                bits.Write((((v & lowMask) >> dr[a]) << (int)keep) | ((v >> signShift) & keep), rb[a]);
+                                ulong field = (((v & lowMask) >> dr[a]) << (int)keep) | ((v >> signShift) & keep);
+                                buffer |= field << bitCount;
+                                bitCount += rb[a];
+                                *(ulong*)wp = BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer);
+                                int whole = bitCount & ~7;
+                                wp += whole >> 3;
+                                buffer >>= whole;
+                                bitCount &= 7;
                             }
                         }
 
-                        if (bits.End != d + pos + rawBytes)
+                        if (wp + ((bitCount + 7) >> 3) != d + pos + rawBytes)
                         {
                             throw new InvalidOperationException("float-split raw stream length disagrees with its count");
                         }
@@ -617,11 +680,25 @@ internal sealed partial class FloatSplitCodec
         return FrequencyTable.TryWrite(freqs, destination, ref pos);
     }
 
-    /// <summary>Joint mode: one symbol per value, states in registers, eight values per step.</summary>
-    /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
-    private static unsafe int EncodeJoint(byte* symbols, int n, RansEncodeSymbol* table, byte* areaStart, byte* areaEnd)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort Word16(uint x) => BitConverter.IsLittleEndian ? (ushort)x : BinaryPrimitives.ReverseEndianness((ushort)x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint Advance(uint x, RansEncodeSymbol* s)
     {
-        uint x0 = Rans.LowerBound, x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0;
+        uint q = (uint)Math.BigMul(x, s->Reciprocal, out _) + (x & s->UnitMask);
+        return x + s->Bias + (q * s->Complement);
+    }
+
+    /// <summary>
+    /// Joint mode: one symbol per value, read straight from the source, eight states in locals. Renormalisation is
+    /// arithmetic (m is 1 when a lane emits a word): every lane stores its low word, and the write position moves
+    /// down only past the words that were emitted, so no lane waits on a branch.
+    /// </summary>
+    /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
+    private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, byte* areaStart, byte* areaEnd)
+        where TE : struct, IElementAccess
+    {
         byte* p = areaEnd;
         int i = n;
 
@@ -636,27 +713,58 @@ internal sealed partial class FloatSplitCodec
                 return -1;
             }
 
-            table[symbols[i]].Encode(ref tail[i & 7], ref p);
+            table[symbolOf[(int)(TE.Load(src, i) >> prefixShift) & prefixMask]].Encode(ref tail[i & 7], ref p);
         }
 
-        x0 = tail[0]; x1 = tail[1]; x2 = tail[2]; x3 = tail[3]; x4 = tail[4]; x5 = tail[5]; x6 = tail[6]; x7 = tail[7];
+        uint x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3], x4 = tail[4], x5 = tail[5], x6 = tail[6], x7 = tail[7];
         while (i > 0)
         {
-            if (p - areaStart < 16)
+            if (p - areaStart < 18)
             {
                 return -1;
             }
 
             i -= 8;
-            byte* s = symbols + i;
-            table[s[7]].Encode(ref x7, ref p);
-            table[s[6]].Encode(ref x6, ref p);
-            table[s[5]].Encode(ref x5, ref p);
-            table[s[4]].Encode(ref x4, ref p);
-            table[s[3]].Encode(ref x3, ref p);
-            table[s[2]].Encode(ref x2, ref p);
-            table[s[1]].Encode(ref x1, ref p);
-            table[s[0]].Encode(ref x0, ref p);
+            RansEncodeSymbol* s7 = table + symbolOf[(int)(TE.Load(src, i + 7) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s6 = table + symbolOf[(int)(TE.Load(src, i + 6) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s5 = table + symbolOf[(int)(TE.Load(src, i + 5) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s4 = table + symbolOf[(int)(TE.Load(src, i + 4) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s3 = table + symbolOf[(int)(TE.Load(src, i + 3) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s2 = table + symbolOf[(int)(TE.Load(src, i + 2) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s1 = table + symbolOf[(int)(TE.Load(src, i + 1) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s0 = table + symbolOf[(int)(TE.Load(src, i + 0) >> prefixShift) & prefixMask];
+            uint m7 = (uint)(((long)x7 - (long)s7->Limit) >> 63) + 1;
+            uint m6 = (uint)(((long)x6 - (long)s6->Limit) >> 63) + 1;
+            uint m5 = (uint)(((long)x5 - (long)s5->Limit) >> 63) + 1;
+            uint m4 = (uint)(((long)x4 - (long)s4->Limit) >> 63) + 1;
+            uint m3 = (uint)(((long)x3 - (long)s3->Limit) >> 63) + 1;
+            uint m2 = (uint)(((long)x2 - (long)s2->Limit) >> 63) + 1;
+            uint m1 = (uint)(((long)x1 - (long)s1->Limit) >> 63) + 1;
+            uint m0 = (uint)(((long)x0 - (long)s0->Limit) >> 63) + 1;
+            *(ushort*)(p - 2) = Word16(x7);
+            byte* p6 = p - (m7 * 2);
+            *(ushort*)(p6 - 2) = Word16(x6);
+            byte* p5 = p6 - (m6 * 2);
+            *(ushort*)(p5 - 2) = Word16(x5);
+            byte* p4 = p5 - (m5 * 2);
+            *(ushort*)(p4 - 2) = Word16(x4);
+            byte* p3 = p4 - (m4 * 2);
+            *(ushort*)(p3 - 2) = Word16(x3);
+            byte* p2 = p3 - (m3 * 2);
+            *(ushort*)(p2 - 2) = Word16(x2);
+            byte* p1 = p2 - (m2 * 2);
+            *(ushort*)(p1 - 2) = Word16(x1);
+            byte* p0 = p1 - (m1 * 2);
+            *(ushort*)(p0 - 2) = Word16(x0);
+            p = p0 - (m0 * 2);
+            x7 = Advance(x7 >> (int)(m7 << 4), s7);
+            x6 = Advance(x6 >> (int)(m6 << 4), s6);
+            x5 = Advance(x5 >> (int)(m5 << 4), s5);
+            x4 = Advance(x4 >> (int)(m4 << 4), s4);
+            x3 = Advance(x3 >> (int)(m3 << 4), s3);
+            x2 = Advance(x2 >> (int)(m2 << 4), s2);
+            x1 = Advance(x1 >> (int)(m1 << 4), s1);
+            x0 = Advance(x0 >> (int)(m0 << 4), s0);
         }
 
         return FinishStates(x0, x1, x2, x3, x4, x5, x6, x7, p, areaStart, areaEnd);

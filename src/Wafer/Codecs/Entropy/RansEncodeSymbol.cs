@@ -9,25 +9,34 @@ namespace Wafer.Codecs.Entropy;
 /// </summary>
 internal readonly struct RansEncodeSymbol
 {
-    private readonly ulong _reciprocal;
-    private readonly ulong _limit;
-    private readonly uint _bias;
-    private readonly uint _complement;
-    private readonly uint _unitMask;
+    /// <summary>ceil(2^64 / f), or 0 for f = 1 (then <see cref="UnitMask"/> supplies q = x).</summary>
+    public readonly ulong Reciprocal;
+
+    /// <summary>States at or above this emit a word before coding the symbol (f &lt;&lt; 20).</summary>
+    public readonly ulong Limit;
+
+    /// <summary>The symbol's cumulative start.</summary>
+    public readonly uint Bias;
+
+    /// <summary>4096 - f.</summary>
+    public readonly uint Complement;
+
+    /// <summary>All ones for f = 1, else 0.</summary>
+    public readonly uint UnitMask;
 
     public RansEncodeSymbol(int freq, int start)
     {
         // q = floor(x * ceil'(2^64 / f) / 2^64) equals floor(x / f) for x < 2^32; f = 1 has no 64-bit
         // reciprocal, so it uses q = x through the mask instead.
-        _reciprocal = freq <= 1 ? 0 : (ulong.MaxValue / (ulong)freq) + 1;
-        _unitMask = freq == 1 ? uint.MaxValue : 0;
-        _limit = freq == 0 ? 0 : (ulong)freq << (32 - Rans.ScaleBits);
-        _bias = (uint)start;
-        _complement = (uint)(Rans.Total - freq);
+        Reciprocal = freq <= 1 ? 0 : (ulong.MaxValue / (ulong)freq) + 1;
+        UnitMask = freq == 1 ? uint.MaxValue : 0;
+        Limit = freq == 0 ? 0 : (ulong)freq << (32 - Rans.ScaleBits);
+        Bias = (uint)start;
+        Complement = (uint)(Rans.Total - freq);
     }
 
     /// <summary>True for a symbol that has a frequency (can be coded).</summary>
-    public bool IsCodable => _limit != 0;
+    public bool IsCodable => Limit != 0;
 
     /// <summary>Encodes into <paramref name="x"/>; the caller guarantees 2 writable bytes below <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -35,11 +44,11 @@ internal readonly struct RansEncodeSymbol
     {
         // Branch-free renormalisation: the word is always stored, and kept only when the state needed it.
         uint s = x;
-        bool emit = s >= _limit;
+        bool emit = s >= Limit;
         *(ushort*)(p - 2) = BitConverter.IsLittleEndian ? (ushort)s : BinaryPrimitives.ReverseEndianness((ushort)s);
         p -= emit ? 2 : 0;
         s = emit ? s >> 16 : s;
-        uint q = (uint)Math.BigMul(s, _reciprocal, out _) + (s & _unitMask);
-        x = s + _bias + (q * _complement);
+        uint q = (uint)Math.BigMul(s, Reciprocal, out _) + (s & UnitMask);
+        x = s + Bias + (q * Complement);
     }
 }
