@@ -130,6 +130,12 @@ internal sealed partial class FloatSplitCodec
             }
         }
 
+        int widest = 1;
+        for (int a = 0; a < alphabet; a++)
+        {
+            widest = Math.Max(widest, info[a].RawBits);
+        }
+
         int contexts = 1;
         int center = 0;
         if (mode == ModePreviousExponent)
@@ -198,7 +204,7 @@ internal sealed partial class FloatSplitCodec
             fixed (SymbolInfo* si = info)
             {
                 (end, rawBits) = mode == ModeJoint && k2 == 0
-                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, layout.Bits - 1, rawStream, dst, n)
+                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, widest, layout.Bits - 1, rawStream, dst, n)
                     : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, rawStream, dst, n);
             }
 
@@ -260,7 +266,7 @@ internal sealed partial class FloatSplitCodec
     /// The eight lanes share one word stream: each lane's word offset is a prefix sum of the lanes before it, so the
     /// lanes do not wait on each other's full decode (a running pointer would serialise them).
     /// </summary>
-    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
+    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
         where TE : struct, IElementAccess
     {
         byte* symbols = stackalloc byte[JointBlock];
@@ -289,17 +295,31 @@ internal sealed partial class FloatSplitCodec
                 byte* d = dst + ((nint)b0 * TE.Size);
                 int k = 0;
 
-                // Fields are at most 56 bits: one unaligned load per value while 8 bytes remain. Positions are a
-                // running sum, so the loads of consecutive values are independent.
+                // One unaligned load per value while 8 bytes remain after the field's first byte; the check is
+                // hoisted: the next (limit - position) / widest + 1 fields surely start inside that range.
+                // Positions are a running sum, so the loads of consecutive values are independent.
                 long fastLimit = ((long)raw.Length - 8) * 8;
-                for (; k < count; k++)
+                while (k < count)
                 {
-                    SymbolInfo* si = info + symbols[k];
-                    ulong r = bitPosition <= fastLimit
-                        ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
-                        : ReadBitsChecked(raw, bitPosition, si->RawBits);
-                    bitPosition += si->RawBits;
-                    TE.Store(d, k, Assemble(si, r, signShift));
+                    long sure = bitPosition <= fastLimit ? ((fastLimit - bitPosition) / widest) + 1 : 0;
+                    if (sure == 0)
+                    {
+                        SymbolInfo* si = info + symbols[k];
+                        ulong r = ReadBitsChecked(raw, bitPosition, si->RawBits);
+                        bitPosition += si->RawBits;
+                        TE.Store(d, k, Assemble(si, r, signShift));
+                        k++;
+                        continue;
+                    }
+
+                    int end = (int)Math.Min(count, k + sure);
+                    for (; k < end; k++)
+                    {
+                        SymbolInfo* si = info + symbols[k];
+                        ulong r = (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask;
+                        bitPosition += si->RawBits;
+                        TE.Store(d, k, Assemble(si, r, signShift));
+                    }
                 }
             }
         }
