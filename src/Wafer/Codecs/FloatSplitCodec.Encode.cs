@@ -576,20 +576,25 @@ internal sealed partial class FloatSplitCodec
                         ulong buffer = 0;
                         int bitCount = 0;
                         byte* wp = d + pos;
+                        // Per symbol, packed for one load: dropped bits, whether the sign is raw, field width.
+                        Span<uint> fieldOf = stackalloc uint[alphabet];
+                        for (int a = 0; a < alphabet; a++)
+                        {
+                            fieldOf[a] = dropped[a] | ((uint)signRaw[a] << 8) | ((uint)rawBits[a] << 16);
+                        }
+
                         fixed (byte* so0 = symbolOf)
-                        fixed (byte* dr = dropped)
-                        fixed (byte* sr = signRaw)
-                        fixed (byte* rb = rawBits)
+                        fixed (uint* fo = fieldOf)
                         {
                             int mask = prefixSpace - 1;
                             for (int i = 0; i < n; i++)
                             {
                                 ulong v = TE.Load(src, i);
-                                int a = direct ? so0[(int)(v >> prefixShift) & mask] : sa[i];
-                                ulong keep = sr[a];
-                                ulong field = (((v & lowMask) >> dr[a]) << (int)keep) | ((v >> signShift) & keep);
+                                uint info = fo[direct ? so0[(int)(v >> prefixShift) & mask] : sa[i]];
+                                ulong keep = (info >> 8) & 1;
+                                ulong field = (((v & lowMask) >> (int)(info & 0xFF)) << (int)keep) | ((v >> signShift) & keep);
                                 buffer |= field << bitCount;
-                                bitCount += rb[a];
+                                bitCount += (int)(info >> 16);
                                 *(ulong*)wp = BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer);
                                 int whole = bitCount & ~7;
                                 wp += whole >> 3;
