@@ -345,28 +345,69 @@ internal sealed partial class FloatSplitCodec
         int n)
         where TE : struct, IElementAccess
     {
-        int q = Rans.StateBytes;
         int lane = 0;
         int ctx = firstContext;
         long bitPosition = 0;
-        for (int i = 0; i < n; i++)
+        long fastLimit = ((long)raw.Length - 8) * 8;
+        nint p = Rans.StateBytes;
+        nint safeEnd = stream.Length - 4;
+        fixed (byte* s = stream)
+        fixed (uint* t = tables)
+        fixed (byte* rs = raw)
+        fixed (byte* co = contextOf)
+        fixed (byte* so = secondOf)
         {
-            uint a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
-            lane = (lane + 1) & (Rans.Lanes - 1);
-            SymbolInfo* si = info + a;
-            ulong v = Assemble(si, ReadBitsChecked(raw, bitPosition, si->RawBits), signShift);
-            bitPosition += si->RawBits;
-            if (k2 > 0)
+            uint* second = t + ((nint)contexts * Rans.Total);
+            for (int i = 0; i < n; i++)
             {
-                uint b = RansStep.Checked(ref x[lane], tables.Slice((contexts + secondOf[(int)a]) * Rans.Total, Rans.Total), stream, ref q);
-                lane = (lane + 1) & (Rans.Lanes - 1);
-                v |= (ulong)b << secondShift;
-            }
+                uint a;
+                uint b = 0;
+                if (p <= safeEnd)
+                {
+                    // A value reads at most two words (4 bytes): no per-word check needed.
+                    a = StepUnchecked(ref x[lane], t + ((nint)ctx * Rans.Total), s, ref p);
+                    lane = (lane + 1) & (Rans.Lanes - 1);
+                    if (k2 > 0)
+                    {
+                        b = StepUnchecked(ref x[lane], second + ((nint)so[a] * Rans.Total), s, ref p);
+                        lane = (lane + 1) & (Rans.Lanes - 1);
+                    }
+                }
+                else
+                {
+                    int q = (int)p;
+                    a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
+                    lane = (lane + 1) & (Rans.Lanes - 1);
+                    if (k2 > 0)
+                    {
+                        b = RansStep.Checked(ref x[lane], tables.Slice((contexts + so[a]) * Rans.Total, Rans.Total), stream, ref q);
+                        lane = (lane + 1) & (Rans.Lanes - 1);
+                    }
 
-            TE.Store(dst, i, v);
-            ctx = contextOf[(int)a];
+                    p = q;
+                }
+
+                SymbolInfo* si = info + a;
+                ulong r = bitPosition <= fastLimit
+                    ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
+                    : ReadBitsChecked(raw, bitPosition, si->RawBits);
+                bitPosition += si->RawBits;
+                TE.Store(dst, i, Assemble(si, r, signShift) | ((ulong)b << secondShift));
+                ctx = co[a];
+            }
         }
 
-        return (q, bitPosition);
+        return ((int)p, bitPosition);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint StepUnchecked(ref uint x, uint* table, byte* stream, ref nint p)
+    {
+        uint entry = table[x & SlotMask];
+        uint y = Rans.Advance(x, entry);
+        uint r = ((y >> 16) - 1) >> 31;
+        x = (y << (int)(r << 4)) | (Word(stream + p) & (0u - r));
+        p += (nint)(r << 1);
+        return entry & 0xFF;
     }
 }
