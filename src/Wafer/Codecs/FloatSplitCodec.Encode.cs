@@ -38,7 +38,7 @@ internal sealed partial class FloatSplitCodec
         int topBits = Math.Min(MaxCodedMantissaBits, layout.MantissaBits);
         int topCount = 1 << topBits;
         uint[] hist = ArrayPool<uint>.Shared.Rent((exponents * topCount) + (ExponentContexts * exponents));
-        byte[] symbols = ArrayPool<byte>.Shared.Rent(2 * n);
+        byte[]? symbols = null;
         ulong[] cellOr = ArrayPool<ulong>.Shared.Rent(exponents * topCount);
         try
         {
@@ -58,15 +58,22 @@ internal sealed partial class FloatSplitCodec
                 return -1;
             }
 
+            // Only the context modes keep per-value symbols; the joint mode codes straight from the source.
+            bool keepsSymbols = plan.Mode != ModeJoint || plan.SecondBits > 0;
+            symbols = keepsSymbols ? ArrayPool<byte>.Shared.Rent(2 * n) : null;
             fixed (byte* src = source)
             {
-                return Write<TE>(src, n, layout, plan, histTop, cellOr, topBits, symbols.AsSpan(0, 2 * n), destination);
+                return Write<TE>(src, n, layout, plan, histTop, cellOr, topBits, keepsSymbols ? symbols.AsSpan(0, 2 * n) : [], destination);
             }
         }
         finally
         {
             ArrayPool<uint>.Shared.Return(hist);
-            ArrayPool<byte>.Shared.Return(symbols);
+            if (symbols is not null)
+            {
+                ArrayPool<byte>.Shared.Return(symbols);
+            }
+
             ArrayPool<ulong>.Shared.Return(cellOr);
         }
     }
@@ -324,8 +331,8 @@ internal sealed partial class FloatSplitCodec
             int firstContext = plan.Mode == ModePreviousExponent ? Bucket(plan.Center, plan.Center) : 0;
 
             // Symbols, exact counts, and per symbol the low mantissa bits that are zero in all its values.
-            Span<byte> symA = symbols[..n];
-            Span<byte> symB = symbols.Slice(n, n);
+            Span<byte> symA = symbols.IsEmpty ? [] : symbols[..n];
+            Span<byte> symB = symbols.IsEmpty ? [] : symbols.Slice(n, n);
             int secondCount = 1 << k2;
             int secondShift = m - k1 - k2;
             int secondMask = secondCount - 1;
