@@ -14,6 +14,11 @@ internal static class CodecRegistry
         OrderedDeltaCodec.Instance,
         XorFieldDeltaCodec.Instance,
         ZstdReferenceCodec.Instance,
+        FloatSplitCodec.Instance,
+        ConstantCodec.Instance,
+        PaletteCodec.Instance,
+        SparseCodec.Instance,
+        BytePlanesCodec.Instance,
     }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>The codec named <paramref name="name"/>, or null when this build does not know it.</summary>
