@@ -5,6 +5,7 @@ internal static class CorpusSuites
 {
     private static readonly Dictionary<string, Func<string[], int>> s_suites = new(StringComparer.Ordinal)
     {
+        ["patch"] = PatchCorpusBenchmark.Run,
     };
 
     public static bool TryRun(string name, string[] args, out int exitCode)

@@ -9,14 +9,13 @@ namespace Wafer.Delta;
 /// context the caller derives from what it has already decoded. Every read is bounds-checked: a hostile stream
 /// throws <see cref="WaferDataException"/>, never reads outside its payload. Call <see cref="Dispose"/> in a finally.
 /// </summary>
-internal ref struct ContextTokenDecoder
+internal ref partial struct ContextTokenDecoder
 {
     private readonly ReadOnlySpan<byte> _words;
     private readonly ReadOnlySpan<byte> _bits;
     private readonly int _alphabet;
-    private byte[]? _symbols;
-    private ushort[]? _frequencies;
-    private ushort[]? _starts;
+    // Per context and 12-bit slot: symbol | (frequency - 1) << 8 | (slot - start) << 20.
+    private uint[]? _packed;
     private ulong _presentMask;
     private int _wordPosition;
     private int _bitPosition;
@@ -29,9 +28,7 @@ internal ref struct ContextTokenDecoder
     public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet)
     {
         _alphabet = alphabet;
-        _symbols = ArrayPool<byte>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
-        _frequencies = ArrayPool<ushort>.Shared.Rent(contexts * alphabet);
-        _starts = ArrayPool<ushort>.Shared.Rent(contexts * alphabet);
+        _packed = ArrayPool<uint>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
         int position = 0;
         try
         {
@@ -82,10 +79,9 @@ internal ref struct ContextTokenDecoder
 
         ref uint x = ref _parity == 0 ? ref _x0 : ref _x1;
         _parity ^= 1;
-        uint slot = x & (ContextTokenCoder.Scale - 1);
-        int token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
-        int index = (context * _alphabet) + token;
-        x = (_frequencies![index] * (x >> ContextTokenCoder.ScaleBits)) + slot - _starts![index];
+        uint entry = _packed![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
+        int token = (int)(entry & 0xFF);
+        x = ((((entry >> 8) & 0xFFF) + 1) * (x >> ContextTokenCoder.ScaleBits)) + (entry >> 20);
         if (x < ContextTokenCoder.StateLow)
         {
             if (_wordPosition >= _words.Length)
@@ -117,22 +113,10 @@ internal ref struct ContextTokenDecoder
 
     public void Dispose()
     {
-        if (_symbols is not null)
+        if (_packed is not null)
         {
-            ArrayPool<byte>.Shared.Return(_symbols);
-            _symbols = null;
-        }
-
-        if (_frequencies is not null)
-        {
-            ArrayPool<ushort>.Shared.Return(_frequencies);
-            _frequencies = null;
-        }
-
-        if (_starts is not null)
-        {
-            ArrayPool<ushort>.Shared.Return(_starts);
-            _starts = null;
+            ArrayPool<uint>.Shared.Return(_packed);
+            _packed = null;
         }
     }
 
@@ -177,9 +161,7 @@ internal ref struct ContextTokenDecoder
             throw new WaferDataException($"token table {context} lists {used} symbols, the alphabet has {_alphabet}");
         }
 
-        int row = context * _alphabet;
-        _frequencies.AsSpan(row, _alphabet).Clear();
-        Span<byte> symbols = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
+        Span<uint> slots = _packed.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
         int symbol = -1;
         int start = 0;
         for (uint i = 0; i < used; i++)
@@ -197,9 +179,10 @@ internal ref struct ContextTokenDecoder
                 throw new WaferDataException($"token table {context}: frequencies exceed {ContextTokenCoder.Scale}");
             }
 
-            _frequencies![row + symbol] = (ushort)frequency;
-            _starts![row + symbol] = (ushort)start;
-            symbols.Slice(start, (int)frequency).Fill((byte)symbol);
+            for (int slot = start; slot < start + (int)frequency; slot++)
+            {
+                slots[slot] = (uint)symbol | ((frequency - 1) << 8) | ((uint)(slot - start) << 20);
+            }
             start += (int)frequency;
         }
 

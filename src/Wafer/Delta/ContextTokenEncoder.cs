@@ -41,23 +41,30 @@ internal sealed class ContextTokenEncoder : IDisposable
         Array.Clear(_counts);
         Grow(ref _tokens, capacity);
         Grow(ref _contexts, capacity);
-        Grow(ref _bits, (capacity * 4) + 16);
+        Grow(ref _bits, (capacity * 4) + 24);
     }
 
     public int Count => _count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Add(int context, uint value)
+    public int Add(int context, uint value)
     {
         int token = ValueTokens.Token(value, out int extraBits);
         _tokens[_count] = (byte)token;
         _contexts[_count] = (byte)context;
         _count++;
         _counts[(context * ContextTokenCoder.MaxAlphabet) + token]++;
-        if (extraBits > 0)
-        {
-            AppendBits(value & ((1u << extraBits) - 1), extraBits);
-        }
+
+        // Branch-free bit writer: append, store 8 bytes, advance by the whole bytes filled.
+        _extraBits += extraBits;
+        _bitBuffer |= (ulong)(value & (uint)((1UL << extraBits) - 1)) << _bitCount;
+        _bitCount += extraBits;
+        BinaryPrimitives.WriteUInt64LittleEndian(_bits.AsSpan(_bitBytes, 8), _bitBuffer);
+        int bytes = _bitCount >> 3;
+        _bitBytes += bytes;
+        _bitBuffer >>= bytes * 8;
+        _bitCount &= 7;
+        return token;
     }
 
     /// <summary>Estimated stream size in bytes from the histograms (the entropy under the normalised tables, plus tables and extras).</summary>
@@ -134,10 +141,11 @@ internal sealed class ContextTokenEncoder : IDisposable
             position += t;
         }
 
-        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 2);
+        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 3);
         try
         {
             int wordStart = words.Length;
+            words[^1] = 0;
             uint x0 = ContextTokenCoder.StateLow;
             uint x1 = ContextTokenCoder.StateLow;
             byte[] tokens = _tokens;
@@ -147,11 +155,10 @@ internal sealed class ContextTokenEncoder : IDisposable
                 int index = (contexts[i] * ContextTokenCoder.MaxAlphabet) + tokens[i];
                 uint f = frequencies[index];
                 ref uint x = ref (i & 1) == 0 ? ref x0 : ref x1;
-                if (x >= (ulong)f << 20)
-                {
-                    words[--wordStart] = (ushort)x;
-                    x >>= 16;
-                }
+                int emit = (int)(((((ulong)f << 20) - 1) - x) >> 63);
+                words[wordStart - 1] = (ushort)x;
+                wordStart -= emit;
+                x >>= emit * 16;
 
                 x = ((x / f) << ContextTokenCoder.ScaleBits) + (x % f) + starts[index];
             }
@@ -187,21 +194,6 @@ internal sealed class ContextTokenEncoder : IDisposable
         _tokens = [];
         _contexts = [];
         _bits = [];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AppendBits(uint value, int count)
-    {
-        _extraBits += count;
-        _bitBuffer |= (ulong)value << _bitCount;
-        _bitCount += count;
-        if (_bitCount >= 32)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(_bits.AsSpan(_bitBytes), (uint)_bitBuffer);
-            _bitBytes += 4;
-            _bitBuffer >>= 32;
-            _bitCount -= 32;
-        }
     }
 
     private void FlushBits()
