@@ -20,7 +20,8 @@ internal ref partial struct ContextTokenDecoder
             throw new ArgumentException("reference or context table too short", nameof(reference));
         }
 
-        ref uint table = ref MemoryMarshal.GetArrayDataReference(_packed!);
+        ref byte symbols = ref MemoryMarshal.GetArrayDataReference(_symbols!);
+        ref uint symbolInfo = ref MemoryMarshal.GetArrayDataReference(_symbolInfo!);
         ref byte contexts = ref MemoryMarshal.GetReference(contextBase);
         ReadOnlySpan<byte> words = _words;
         ReadOnlySpan<byte> bits = _bits;
@@ -49,9 +50,10 @@ internal ref partial struct ContextTokenDecoder
             }
 
             uint x = xa;
-            uint entry = Unsafe.Add(ref table, (context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1)));
-            int token = (int)(entry & 0xFF);
-            x = ((((entry >> 8) & 0xFFF) + 1) * (x >> ContextTokenCoder.ScaleBits)) + (entry >> 20);
+            uint slot = x & (ContextTokenCoder.Scale - 1);
+            int token = Unsafe.Add(ref symbols, (context << ContextTokenCoder.ScaleBits) | (int)slot);
+            uint info = Unsafe.Add(ref symbolInfo, (context << 8) | token);
+            x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
 
             // Renormalise without a data-dependent branch while two word bytes remain; the checked path near the end.
             if (wordPosition <= words.Length - 2)

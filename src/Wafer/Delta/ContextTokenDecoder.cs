@@ -14,8 +14,11 @@ internal ref partial struct ContextTokenDecoder
     private readonly ReadOnlySpan<byte> _words;
     private readonly ReadOnlySpan<byte> _bits;
     private readonly int _alphabet;
-    // Per context and 12-bit slot: symbol | (frequency - 1) << 8 | (slot - start) << 20.
-    private uint[]? _packed;
+    // Per context and 12-bit slot: the symbol (4 KiB per context, so the used ones stay in cache).
+    private byte[]? _symbols;
+
+    // Per context and symbol (context << 8 | symbol): frequency | start << 16.
+    private uint[]? _symbolInfo;
     private ulong _presentMask;
     private int _wordPosition;
     private int _bitPosition;
@@ -28,7 +31,8 @@ internal ref partial struct ContextTokenDecoder
     public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet)
     {
         _alphabet = alphabet;
-        _packed = ArrayPool<uint>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
+        _symbols = ArrayPool<byte>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
+        _symbolInfo = ArrayPool<uint>.Shared.Rent(contexts << 8);
         int position = 0;
         try
         {
@@ -79,9 +83,10 @@ internal ref partial struct ContextTokenDecoder
 
         ref uint x = ref _parity == 0 ? ref _x0 : ref _x1;
         _parity ^= 1;
-        uint entry = _packed![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
-        int token = (int)(entry & 0xFF);
-        x = ((((entry >> 8) & 0xFFF) + 1) * (x >> ContextTokenCoder.ScaleBits)) + (entry >> 20);
+        uint slot = x & (ContextTokenCoder.Scale - 1);
+        int token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
+        uint info = _symbolInfo![(context << 8) | token];
+        x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
         if (x < ContextTokenCoder.StateLow)
         {
             if (_wordPosition >= _words.Length)
@@ -113,10 +118,16 @@ internal ref partial struct ContextTokenDecoder
 
     public void Dispose()
     {
-        if (_packed is not null)
+        if (_symbols is not null)
         {
-            ArrayPool<uint>.Shared.Return(_packed);
-            _packed = null;
+            ArrayPool<byte>.Shared.Return(_symbols);
+            _symbols = null;
+        }
+
+        if (_symbolInfo is not null)
+        {
+            ArrayPool<uint>.Shared.Return(_symbolInfo);
+            _symbolInfo = null;
         }
     }
 
@@ -161,7 +172,7 @@ internal ref partial struct ContextTokenDecoder
             throw new WaferDataException($"token table {context} lists {used} symbols, the alphabet has {_alphabet}");
         }
 
-        Span<uint> slots = _packed.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
+        Span<byte> slots = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
         int symbol = -1;
         int start = 0;
         for (uint i = 0; i < used; i++)
@@ -179,10 +190,8 @@ internal ref partial struct ContextTokenDecoder
                 throw new WaferDataException($"token table {context}: frequencies exceed {ContextTokenCoder.Scale}");
             }
 
-            for (int slot = start; slot < start + (int)frequency; slot++)
-            {
-                slots[slot] = (uint)symbol | ((frequency - 1) << 8) | ((uint)(slot - start) << 20);
-            }
+            slots.Slice(start, (int)frequency).Fill((byte)symbol);
+            _symbolInfo![(context << 8) | symbol] = frequency | ((uint)start << 16);
             start += (int)frequency;
         }
 

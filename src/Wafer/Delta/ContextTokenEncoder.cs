@@ -15,6 +15,9 @@ internal sealed class ContextTokenEncoder : IDisposable
     private readonly int[] _counts = new int[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _frequencies = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _starts = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly uint[] _reciprocals = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly byte[] _shifts = new byte[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly uint[] _biases = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private byte[] _tokens = [];
     private byte[] _contexts = [];
     private byte[] _bits = [];
@@ -150,17 +153,22 @@ internal sealed class ContextTokenEncoder : IDisposable
             uint x1 = ContextTokenCoder.StateLow;
             byte[] tokens = _tokens;
             byte[] contexts = _contexts;
+            PrepareReciprocals();
+            uint[] reciprocals = _reciprocals;
+            byte[] shifts = _shifts;
             for (int i = _count - 1; i >= 0; i--)
             {
                 int index = (contexts[i] * ContextTokenCoder.MaxAlphabet) + tokens[i];
                 uint f = frequencies[index];
                 ref uint x = ref (i & 1) == 0 ? ref x0 : ref x1;
-                int emit = (int)(((((ulong)f << 20) - 1) - x) >> 63);
+                int emit = (int)(((((ulong)f << 19) - 1) - x) >> 63);
                 words[wordStart - 1] = (ushort)x;
                 wordStart -= emit;
                 x >>= emit * 16;
 
-                x = ((x / f) << ContextTokenCoder.ScaleBits) + (x % f) + starts[index];
+                // x / f by multiplication with a rounded-up reciprocal (exact for x < 2^31), as in ryg's rans_byte.
+                uint q = (uint)(((ulong)x * reciprocals[index]) >> 32) >> shifts[index];
+                x += _biases[index] + (q * (uint)(ContextTokenCoder.Scale - f));
             }
 
             int wordBytes = (words.Length - wordStart) * 2;
@@ -186,6 +194,40 @@ internal sealed class ContextTokenEncoder : IDisposable
         finally
         {
             ArrayPool<ushort>.Shared.Return(words);
+        }
+    }
+
+    private void PrepareReciprocals()
+    {
+        for (int c = 0; c < _contextCount; c++)
+        {
+            for (int s = 0; s < _alphabet; s++)
+            {
+                int index = (c * ContextTokenCoder.MaxAlphabet) + s;
+                uint f = _frequencies[index];
+                if (f == 0)
+                {
+                    continue;
+                }
+
+                if (f == 1)
+                {
+                    _reciprocals[index] = uint.MaxValue;
+                    _shifts[index] = 0;
+                    _biases[index] = (uint)(_starts[index] + ContextTokenCoder.Scale - 1);
+                    continue;
+                }
+
+                int shift = 0;
+                while (f > 1u << shift)
+                {
+                    shift++;
+                }
+
+                _reciprocals[index] = (uint)(((1UL << (shift + 31)) + f - 1) / f);
+                _shifts[index] = (byte)(shift - 1);
+                _biases[index] = _starts[index];
+            }
         }
     }
 
