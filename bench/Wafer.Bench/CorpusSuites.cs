@@ -5,6 +5,7 @@ internal static class CorpusSuites
 {
     private static readonly Dictionary<string, Func<string[], int>> s_suites = new(StringComparer.Ordinal)
     {
+        ["codecs"] = CodecCorpusBenchmark.Run,
         ["patch"] = PatchCorpusBenchmark.Run,
     };
 

@@ -10,6 +10,11 @@ internal static class CodecRegistry
     {
         RawCodec.Instance,
         ZstdCodec.Instance,
+        FloatSplitCodec.Instance,
+        ConstantCodec.Instance,
+        PaletteCodec.Instance,
+        SparseCodec.Instance,
+        BytePlanesCodec.Instance,
         SameAsBaseCodec.Instance,
         OrderedDeltaCodec.Instance,
         XorFieldDeltaCodec.Instance,

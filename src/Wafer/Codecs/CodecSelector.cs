@@ -1,20 +1,42 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Wafer.Codecs.Kernels;
+
 namespace Wafer.Codecs;
 
 /// <summary>
 /// Picks and runs the codec for one chunk. Deterministic: the choice depends only on the chunk's bytes, its
 /// dtype and the <see cref="CodecChoice"/>. Never returns a payload larger than the raw chunk.
 /// </summary>
+/// <remarks>
+/// <see cref="CodecChoice.Auto"/> decides from cheap whole-chunk scans (constant, share of zero elements, distinct
+/// values in a sample) which few codecs can win, runs only those and keeps the smallest payload: float-split for
+/// float data, palette when the sample has at most 256 distinct values, sparse when at least half the elements are
+/// zero, byte-planes and zstd for integers, zstd for everything else, raw when nothing is smaller.
+/// </remarks>
 internal static class CodecSelector
 {
     /// <summary>Bytes a destination buffer needs beyond the raw size so that any codec's worst case fits.</summary>
     public const int Slack = 1024;
+
+    /// <summary>Elements sampled when estimating whether a chunk has few distinct values.</summary>
+    private const int PaletteSample = 4096;
 
     /// <summary>Encodes <paramref name="source"/> into <paramref name="destination"/> (at least source + <see cref="Slack"/> bytes).</summary>
     /// <returns>The codec used and the payload length.</returns>
     public static (ChunkCodec Codec, int Length) Encode(ReadOnlySpan<byte> source, DType dtype, CodecChoice choice, Span<byte> destination)
     {
         var context = new ChunkContext(dtype);
-        if (choice != CodecChoice.Raw && source.Length > 0)
+        int size = DTypes.Size(dtype);
+        if (source.Length > 0 && choice == CodecChoice.Auto && source.Length % size == 0)
+        {
+            (ChunkCodec? codec, int length) = EncodeAuto(source, context, size, destination);
+            if (codec is not null)
+            {
+                return (codec, length);
+            }
+        }
+        else if (source.Length > 0 && choice != CodecChoice.Raw)
         {
             int written = ZstdCodec.Instance.Encode(source, context, destination[..source.Length]);
             if (written >= 0 && written < source.Length)
@@ -25,5 +47,90 @@ internal static class CodecSelector
 
         source.CopyTo(destination);
         return (RawCodec.Instance, source.Length);
+    }
+
+    /// <summary>The smallest payload among the plausible codecs, or null when none beats raw.</summary>
+    private static (ChunkCodec? Codec, int Length) EncodeAuto(ReadOnlySpan<byte> source, scoped in ChunkContext context, int size, Span<byte> destination)
+    {
+        if (ChunkKernels.IsConstant(source, size))
+        {
+            return (ConstantCodec.Instance, ConstantCodec.Instance.Encode(source, context, destination));
+        }
+
+        int n = source.Length / size;
+        bool isFloat = DTypes.IsFloat(context.DType);
+        bool isInteger = !isFloat && context.DType != DType.Opaque && size > 1;
+        bool mostlyZero = ChunkKernels.CountZeroElements(source, size) * 2 >= n;
+        bool fewValues = (isFloat || isInteger) && SampleHasFewValues(source, size, n);
+
+        ChunkCodec? best = null;
+        int bestLength = source.Length;
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(source.Length + Slack);
+        try
+        {
+            // Each candidate writes to the scratch buffer; the best so far is kept in the destination.
+            void Try(ChunkCodec codec, ReadOnlySpan<byte> src, scoped in ChunkContext ctx, Span<byte> dst, byte[] buffer)
+            {
+                int written = codec.Encode(src, ctx, buffer.AsSpan(0, Math.Min(buffer.Length, bestLength)));
+                if (written >= 0 && written < bestLength)
+                {
+                    best = codec;
+                    bestLength = written;
+                    buffer.AsSpan(0, written).CopyTo(dst);
+                }
+            }
+
+            if (isFloat)
+            {
+                Try(FloatSplitCodec.Instance, source, context, destination, scratch);
+            }
+
+            if (fewValues)
+            {
+                Try(PaletteCodec.Instance, source, context, destination, scratch);
+            }
+
+            if (mostlyZero)
+            {
+                Try(SparseCodec.Instance, source, context, destination, scratch);
+            }
+
+            if (isInteger)
+            {
+                Try(BytePlanesCodec.Instance, source, context, destination, scratch);
+            }
+
+            if (!isFloat || best is null)
+            {
+                Try(ZstdCodec.Instance, source, context, destination, scratch);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+
+        return (best, bestLength);
+    }
+
+    /// <summary>True when evenly spaced sample elements hold at most <see cref="PaletteCodec.MaxEntries"/> distinct values.</summary>
+    private static bool SampleHasFewValues(ReadOnlySpan<byte> source, int size, int n)
+    {
+        int samples = Math.Min(n, PaletteSample);
+        long step = Math.Max(1, n / samples);
+        var seen = new HashSet<ulong>();
+        for (long i = 0; i < n && seen.Count <= PaletteCodec.MaxEntries; i += step)
+        {
+            ReadOnlySpan<byte> e = source.Slice((int)(i * size), size);
+            seen.Add(size switch
+            {
+                1 => e[0],
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(e),
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(e),
+                _ => BinaryPrimitives.ReadUInt64LittleEndian(e),
+            });
+        }
+
+        return seen.Count <= PaletteCodec.MaxEntries;
     }
 }

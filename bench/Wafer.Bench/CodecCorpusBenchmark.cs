@@ -1,0 +1,271 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+using Wafer.Codecs;
+using Wafer.Formats.Safetensors;
+using ZstdSharp;
+
+namespace Wafer.Bench;
+
+/// <summary>
+/// <c>codecs [DATA]</c>: for every real model in the data folder, Wafer's chunk codecs next to zstd-3 and the
+/// ZipNN-style reference on the same bytes, with the order-0 entropy bound and single- and all-thread speeds.
+/// Every chunk is decoded and compared, so a size is only reported for a lossless round trip.
+/// </summary>
+internal static class CodecCorpusBenchmark
+{
+    private const int ChunkSize = 4 << 20;
+
+    private sealed record Tensor(DType DType, byte[] Data);
+
+    private sealed record Case(string Name, DType DType, List<Tensor> Tensors);
+
+    public static int Run(string[] args)
+    {
+        string data = args.Length > 0 ? args[0] : DefaultDataFolder();
+        if (!Directory.Exists(data))
+        {
+            Console.Error.WriteLine($"data folder '{data}' not found");
+            return 2;
+        }
+
+        Console.WriteLine($"Wafer chunk codecs vs zstd-3 and ZipNN-style, {ChunkSize >> 20} MiB chunks, data: {data}");
+        Console.WriteLine($"{"model",-34} {"dtype",-6} {"bytes",11} {"zstd3%",7} {"zipnn%",7} {"wafer%",7} {"W/Z",6} {"H0-16%",7} {"bits/v",6} {"encGB/s",7} {"decGB/s",7} {"encAll",7} {"decAll",7}");
+        foreach (Case c in Cases(data))
+        {
+            Report(c);
+        }
+
+        return 0;
+    }
+
+    private static string DefaultDataFolder()
+    {
+        for (DirectoryInfo? d = new(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Wafer.slnx")))
+            {
+                string candidate = Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "data"));
+                if (Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+
+                break;
+            }
+        }
+
+        return "/work/shared/data";
+    }
+
+    private static IEnumerable<Case> Cases(string data)
+    {
+        string[] bf16Models =
+        [
+            "bytelm-base/model.safetensors",
+            "bytelm-ft-code/model.safetensors",
+            "bytelm-ft-doc/model.safetensors",
+            "bytelm-base-ckpt/checkpoint-200/model.safetensors",
+            "bytelm-base-ckpt/checkpoint-300/model.safetensors",
+            "optim-run/checkpoint-80/model.safetensors",
+        ];
+        foreach (string m in bf16Models)
+        {
+            string path = Path.Combine(data, m);
+            if (File.Exists(path))
+            {
+                yield return new Case(Path.GetDirectoryName(m)!, DType.BF16, Load(path));
+            }
+        }
+
+        string basePath = Path.Combine(data, bf16Models[0]);
+        if (File.Exists(basePath))
+        {
+            List<Tensor> bf16 = Load(basePath);
+            yield return new Case("bytelm-base as F32 (upcast)", DType.F32, bf16.Select(t => new Tensor(DType.F32, Upcast(t.Data))).ToList());
+            yield return new Case("bytelm-base as F16 (cast)", DType.F16, bf16.Select(t => new Tensor(DType.F16, ToHalf(t.Data))).ToList());
+        }
+
+        foreach (string f in new[] { "master_weights", "optimizer" })
+        {
+            string path = Path.Combine(data, "optim-run", "checkpoint-80", f + ".safetensors");
+            if (File.Exists(path))
+            {
+                yield return new Case("optim-run/checkpoint-80/" + f, DType.F32, Load(path));
+            }
+        }
+
+        string lora = Path.Combine(data, "lora-gpt2");
+        if (Directory.Exists(lora))
+        {
+            var all = new List<Tensor>();
+            foreach (string dir in Directory.GetDirectories(lora, "checkpoint-*").Order(StringComparer.Ordinal))
+            {
+                string path = Path.Combine(dir, "adapter_model.safetensors");
+                if (File.Exists(path))
+                {
+                    all.AddRange(Load(path));
+                }
+            }
+
+            if (all.Count > 0)
+            {
+                yield return new Case("lora-gpt2 (all checkpoints)", DType.F32, all);
+            }
+        }
+    }
+
+    private static List<Tensor> Load(string path)
+    {
+        using SafeFileHandle file = File.OpenHandle(path);
+        long length = RandomAccess.GetLength(file);
+        SafetensorsHeader header = SafetensorsHeader.Read(path, file, length);
+        var tensors = new List<Tensor>();
+        foreach (SafetensorsEntry e in header.Tensors)
+        {
+            byte[] bytes = new byte[e.End - e.Begin];
+            RandomAccess.Read(file, bytes, header.DataStart + e.Begin);
+            tensors.Add(new Tensor(e.Descriptor.DType, bytes));
+        }
+
+        return tensors;
+    }
+
+    private static byte[] Upcast(byte[] bf16)
+    {
+        byte[] f32 = new byte[bf16.Length * 2];
+        for (int i = 0; i < bf16.Length / 2; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(f32.AsSpan(4 * i), (uint)BinaryPrimitives.ReadUInt16LittleEndian(bf16.AsSpan(2 * i)) << 16);
+        }
+
+        return f32;
+    }
+
+    private static byte[] ToHalf(byte[] bf16)
+    {
+        byte[] f16 = new byte[bf16.Length];
+        for (int i = 0; i < bf16.Length / 2; i++)
+        {
+            float f = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bf16.AsSpan(2 * i)) << 16);
+            BinaryPrimitives.WriteUInt16LittleEndian(f16.AsSpan(2 * i), BitConverter.HalfToUInt16Bits((Half)f));
+        }
+
+        return f16;
+    }
+
+    private static void Report(Case c)
+    {
+        var chunks = new List<(DType DType, ArraySegment<byte> Bytes)>();
+        foreach (Tensor t in c.Tensors)
+        {
+            for (int s = 0; s < t.Data.Length || (s == 0 && t.Data.Length == 0); s += ChunkSize)
+            {
+                chunks.Add((t.DType, new ArraySegment<byte>(t.Data, s, Math.Min(ChunkSize, t.Data.Length - s))));
+            }
+        }
+
+        long original = chunks.Sum(ch => (long)ch.Bytes.Count);
+        var zstd = new Compressor(3);
+        long zstdBytes = chunks.Sum(ch => (long)Math.Min(ch.Bytes.Count, zstd.Wrap(ch.Bytes).Length));
+        long zipnn = c.Tensors.Sum(t => ZipNnStyleReference.Size(t.Data, t.DType, zstd));
+
+        // Single thread: encode every chunk, then decode every chunk and compare.
+        var payloads = new (ChunkCodec Codec, byte[] Payload)[chunks.Count];
+        byte[] scratch = new byte[ChunkSize + CodecSelector.Slack];
+        byte[] decoded = new byte[ChunkSize];
+        double encodeSeconds = double.MaxValue;
+        double decodeSeconds = double.MaxValue;
+
+        // Best of three passes (the first also warms the JIT's tiers up), timed in CPU seconds of this process so
+        // that other work on a shared machine does not count against the per-thread figure.
+        for (int pass = 0; pass < 3; pass++)
+        {
+            TimeSpan cpu = CpuTime();
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                (ChunkCodec codec, int len) = CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, scratch);
+                payloads[i] = (codec, scratch.AsSpan(0, len).ToArray());
+            }
+
+            encodeSeconds = Math.Min(encodeSeconds, (CpuTime() - cpu).TotalSeconds);
+            cpu = CpuTime();
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                payloads[i].Codec.Decode(payloads[i].Payload, new ChunkContext(chunks[i].DType), decoded.AsSpan(0, chunks[i].Bytes.Count));
+            }
+
+            decodeSeconds = Math.Min(decodeSeconds, (CpuTime() - cpu).TotalSeconds);
+        }
+
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            payloads[i].Codec.Decode(payloads[i].Payload, new ChunkContext(chunks[i].DType), decoded.AsSpan(0, chunks[i].Bytes.Count));
+            if (!decoded.AsSpan(0, chunks[i].Bytes.Count).SequenceEqual(chunks[i].Bytes))
+            {
+                throw new InvalidOperationException($"{c.Name}: chunk {i} did not round-trip");
+            }
+        }
+
+        long wafer = payloads.Sum(p => (long)p.Payload.Length);
+        if (Environment.GetEnvironmentVariable("WAFER_BENCH_PLANS") == "1")
+        {
+            Console.WriteLine(string.Join(" ", payloads.Where(p => p.Codec.Name == "float-split" && p.Payload.Length > 8).Select(p => FloatSplitCodec.Describe(p.Payload)).GroupBy(d => $"m{d.Mode}k{d.JointBits}/{d.SecondBits}").Select(g => $"{g.Key}:{g.Count()}")));
+        }
+
+
+        // All threads: the same work spread over every core.
+        var sw = Stopwatch.StartNew();
+        Parallel.For(0, chunks.Count, () => new byte[ChunkSize + CodecSelector.Slack], (i, _, buf) =>
+        {
+            CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, buf);
+            return buf;
+        }, _ => { });
+        double encodeAll = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        Parallel.For(0, chunks.Count, () => new byte[ChunkSize], (i, _, buf) =>
+        {
+            payloads[i].Codec.Decode(payloads[i].Payload, new ChunkContext(chunks[i].DType), buf.AsSpan(0, chunks[i].Bytes.Count));
+            return buf;
+        }, _ => { });
+        double decodeAll = sw.Elapsed.TotalSeconds;
+
+        string entropy = c.DType is DType.BF16 or DType.F16 ? $"{100.0 * Order0Entropy16(c.Tensors) / original,7:F2}" : $"{"-",7}";
+        long elements = original / DTypes.Size(c.DType);
+        string codecs = string.Join(",", payloads.GroupBy(p => p.Codec.Name).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}:{g.Count()}"));
+        Console.WriteLine(
+            $"{Trim(c.Name, 34),-34} {DTypes.Name(c.DType),-6} {original,11} {100.0 * zstdBytes / original,7:F2} {100.0 * zipnn / original,7:F2} {100.0 * wafer / original,7:F2} " +
+            $"{(double)wafer / zipnn,6:F4} {entropy} {8.0 * wafer / elements,6:F3} {original / encodeSeconds / 1e9,7:F3} {original / decodeSeconds / 1e9,7:F3} " +
+            $"{original / encodeAll / 1e9,7:F3} {original / decodeAll / 1e9,7:F3}  [{codecs}]");
+    }
+
+    private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
+
+    private static string Trim(string s, int width) => s.Length <= width ? s : s[^width..];
+
+    /// <summary>Bytes an ideal order-0 coder of whole 16-bit values would need over the whole model.</summary>
+    private static double Order0Entropy16(List<Tensor> tensors)
+    {
+        long[] counts = new long[65536];
+        long n = 0;
+        foreach (Tensor t in tensors)
+        {
+            for (int i = 0; i + 1 < t.Data.Length; i += 2)
+            {
+                counts[BinaryPrimitives.ReadUInt16LittleEndian(t.Data.AsSpan(i))]++;
+                n++;
+            }
+        }
+
+        double bits = 0;
+        foreach (long c in counts)
+        {
+            if (c > 0)
+            {
+                bits -= c * Math.Log2((double)c / n);
+            }
+        }
+
+        return bits / 8;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Buffers;
+
+namespace Wafer.Codecs.Entropy;
+
+/// <summary>
+/// Order-0 rANS coding of a byte sequence whose length both sides know (palette indices, zero bitmaps).
+/// Layout: the 256-symbol frequency table (<see cref="FrequencyTable"/> form), LEB128 stream length, the stream
+/// (eight 32-bit little-endian states, then 16-bit words).
+/// </summary>
+internal static unsafe class ByteStreamCoder
+{
+    /// <summary>Appends the coded form of <paramref name="symbols"/> at <paramref name="pos"/>; false when it does not fit.</summary>
+    public static bool TryEncode(ReadOnlySpan<byte> symbols, Span<byte> destination, ref int pos)
+    {
+        Span<uint> counts = stackalloc uint[256];
+        counts.Clear();
+        foreach (byte b in symbols)
+        {
+            counts[b]++;
+        }
+
+        Span<ushort> freqs = stackalloc ushort[256];
+        Span<ushort> starts = stackalloc ushort[256];
+        FrequencyTable.Normalize(counts, freqs);
+        FrequencyTable.Starts(freqs, starts);
+        if (!FrequencyTable.TryWrite(freqs, destination, ref pos))
+        {
+            return false;
+        }
+
+        // Code backwards into the tail of the destination, then slide the stream down behind its length.
+        int lengthFieldMax = 5;
+        if (pos + lengthFieldMax + Rans.StateBytes > destination.Length)
+        {
+            return false;
+        }
+
+        Span<byte> area = destination[(pos + lengthFieldMax)..];
+        int wp = area.Length;
+        Span<uint> x = stackalloc uint[Rans.Lanes];
+        x.Fill(Rans.LowerBound);
+        for (int i = symbols.Length - 1; i >= 0; i--)
+        {
+            byte s = symbols[i];
+            if (!Rans.Encode(ref x[i & (Rans.Lanes - 1)], ref wp, area, freqs[s], starts[s]))
+            {
+                return false;
+            }
+        }
+
+        if (wp < Rans.StateBytes)
+        {
+            return false;
+        }
+
+        wp -= Rans.StateBytes;
+        Rans.WriteStates(x, area[wp..]);
+        int streamLength = area.Length - wp;
+        VarInt.TryWrite(destination, ref pos, (ulong)streamLength);
+        area[wp..].CopyTo(destination[pos..]);
+        pos += streamLength;
+        return true;
+    }
+
+    /// <summary>Decodes exactly <c>output.Length</c> symbols from the coded form at <paramref name="pos"/>.</summary>
+    public static void Decode(ReadOnlySpan<byte> source, ref int pos, Span<byte> output, string what)
+    {
+        Span<ushort> freqs = stackalloc ushort[256];
+        bool used = FrequencyTable.Read(source, ref pos, freqs, what + " table");
+        if (!used && output.Length != 0)
+        {
+            throw new WaferDataException($"{what} table is empty but {output.Length} symbols are declared");
+        }
+
+        int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, what + " stream length");
+        ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
+        pos += streamLength;
+
+        uint[] tableArray = ArrayPool<uint>.Shared.Rent(Rans.Total);
+        try
+        {
+            Span<uint> table = tableArray.AsSpan(0, Rans.Total);
+            FrequencyTable.BuildDecodeTable(freqs, table);
+            Span<uint> x = stackalloc uint[Rans.Lanes];
+            Rans.ReadStates(stream, x);
+            int p = DecodeBody(stream, table, x, output);
+            Rans.CheckFinal(x, p, stream.Length);
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(tableArray);
+        }
+    }
+
+    private static int DecodeBody(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, Span<uint> x, Span<byte> output)
+    {
+        int n = output.Length;
+        int i = 0;
+        nint p = Rans.StateBytes;
+        fixed (byte* s = stream)
+        fixed (uint* t = table)
+        fixed (byte* o = output)
+        {
+            uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+
+            // Eight symbols read at most 16 bytes: check once per block instead of once per word.
+            nint safeEnd = stream.Length - 16;
+            while (i + 8 <= n && p <= safeEnd)
+            {
+                o[i] = (byte)RansStep.Unchecked(ref x0, t, s, ref p);
+                o[i + 1] = (byte)RansStep.Unchecked(ref x1, t, s, ref p);
+                o[i + 2] = (byte)RansStep.Unchecked(ref x2, t, s, ref p);
+                o[i + 3] = (byte)RansStep.Unchecked(ref x3, t, s, ref p);
+                o[i + 4] = (byte)RansStep.Unchecked(ref x4, t, s, ref p);
+                o[i + 5] = (byte)RansStep.Unchecked(ref x5, t, s, ref p);
+                o[i + 6] = (byte)RansStep.Unchecked(ref x6, t, s, ref p);
+                o[i + 7] = (byte)RansStep.Unchecked(ref x7, t, s, ref p);
+                i += 8;
+            }
+
+            x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
+        }
+
+        int q = (int)p;
+        for (; i < n; i++)
+        {
+            output[i] = (byte)RansStep.Checked(ref x[i & (Rans.Lanes - 1)], table, stream, ref q);
+        }
+
+        return q;
+    }
+}

@@ -1,0 +1,408 @@
+using System.Buffers.Binary;
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using Wafer.Codecs.Entropy;
+using Wafer.Codecs.Fields;
+
+namespace Wafer.Codecs;
+
+internal sealed partial class FloatSplitCodec
+{
+    /// <summary>Per symbol: the value bits it fixes, how many raw bits follow and where the low ones go.</summary>
+    private struct SymbolInfo
+    {
+        public ulong Prefix;
+        public int RawBits;
+        public int Dropped;
+        public int SignRaw;
+        public ulong Mask;
+    }
+
+    private static unsafe void DecodeCore<TE>(ReadOnlySpan<byte> source, FloatLayout layout, Span<byte> destination)
+        where TE : struct, IElementAccess
+    {
+        int n = destination.Length / layout.Bytes;
+        int m = layout.MantissaBits;
+        if (source.Length < 1 || source[0] != Version)
+        {
+            throw new WaferDataException(source.Length < 1 ? "float-split payload is empty" : $"float-split payload has unknown version {source[0]}");
+        }
+
+        if (n == 0)
+        {
+            if (source.Length != 1)
+            {
+                throw new WaferDataException("float-split payload for an empty chunk carries data");
+            }
+
+            return;
+        }
+
+        int pos = 1;
+        int declared = VarInt.ReadInt(source, ref pos, int.MaxValue, "float-split value count");
+        if (declared != n)
+        {
+            throw new WaferDataException($"float-split payload holds {declared} values, the chunk has {n}");
+        }
+
+        if (source.Length - pos < 3)
+        {
+            throw new WaferDataException($"float-split payload is {source.Length} bytes, shorter than its header");
+        }
+
+        int mode = source[pos++];
+        int k1 = source[pos++];
+        int k2 = source[pos++];
+        if (mode > ModePreviousExponent)
+        {
+            throw new WaferDataException($"float-split payload has unknown context mode {mode}");
+        }
+
+        if (k1 > 8 || k2 > 8 || k1 + k2 > m)
+        {
+            throw new WaferDataException($"float-split coded mantissa bits (joint {k1}, second {k2}) exceed the {m} mantissa bits");
+        }
+
+        int prefixBits = layout.ExponentBits + k1;
+        int secondShift = m - k1 - k2;
+        int alphabet = VarInt.ReadInt(source, ref pos, MaxAlphabet, "float-split alphabet size");
+        if (alphabet == 0)
+        {
+            throw new WaferDataException("float-split alphabet is empty");
+        }
+
+        Span<SymbolInfo> info = stackalloc SymbolInfo[MaxAlphabet];
+        Span<int> prefixExponent = stackalloc int[MaxAlphabet];
+        int first = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - 1, "float-split first prefix");
+        int span = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - first, "float-split prefix span");
+        if (source.Length - pos < (span + 7) / 8)
+        {
+            throw new WaferDataException("float-split payload ends inside its prefix bitmap");
+        }
+
+        int found = 0;
+        for (int i = 0; i < span; i++)
+        {
+            if ((source[pos + (i >> 3)] & (1 << (i & 7))) == 0)
+            {
+                continue;
+            }
+
+            if (found == alphabet)
+            {
+                throw new WaferDataException($"float-split prefix bitmap holds more than the {alphabet} declared symbols");
+            }
+
+            int prefix = first + i;
+            info[found].Prefix = (ulong)prefix << (m - k1);
+            prefixExponent[found++] = prefix >> k1;
+        }
+
+        if (found != alphabet)
+        {
+            throw new WaferDataException($"float-split prefix bitmap holds {found} symbols, {alphabet} declared");
+        }
+
+        pos += (span + 7) / 8;
+        for (int a = 0; a < alphabet;)
+        {
+            int run = VarInt.ReadInt(source, ref pos, alphabet - a - 1, "float-split attribute run") + 1;
+            if (pos >= source.Length)
+            {
+                throw new WaferDataException("float-split payload ends inside its symbol attributes");
+            }
+
+            int attribute = source[pos++];
+            int d = attribute & 63;
+            int signMode = attribute >> 6;
+            if (d > secondShift || signMode > SignNegative)
+            {
+                throw new WaferDataException($"float-split symbol attribute {attribute} is invalid (at most {secondShift} dropped bits, sign mode 0..2)");
+            }
+
+            for (int e = a + run; a < e; a++)
+            {
+                info[a].Dropped = d;
+                info[a].SignRaw = signMode == SignRaw ? 1 : 0;
+                info[a].RawBits = info[a].SignRaw + secondShift - d;
+                info[a].Mask = (1UL << info[a].RawBits) - 1;
+                info[a].Prefix |= signMode == SignNegative ? 1UL << (layout.Bits - 1) : 0;
+            }
+        }
+
+        int contexts = 1;
+        int center = 0;
+        if (mode == ModePreviousExponent)
+        {
+            contexts = ExponentContexts;
+            center = VarInt.ReadInt(source, ref pos, (1 << layout.ExponentBits) - 1, "float-split context centre");
+        }
+
+        int secondCount = 1 << k2;
+        ushort[] freqArray = ArrayPool<ushort>.Shared.Rent(Math.Max(alphabet, secondCount));
+        uint[] tableArray = ArrayPool<uint>.Shared.Rent((contexts + MaxSecondContexts) * Rans.Total);
+        try
+        {
+            Span<uint> tables = tableArray.AsSpan(0, (contexts + MaxSecondContexts) * Rans.Total);
+            for (int c = 0; c < contexts; c++)
+            {
+                Span<ushort> f = freqArray.AsSpan(0, alphabet);
+                FrequencyTable.Read(source, ref pos, f, "float-split exponent table");
+                FrequencyTable.BuildDecodeTable(f, tables.Slice(c * Rans.Total, Rans.Total));
+            }
+
+            Span<byte> contextOf = stackalloc byte[MaxAlphabet];
+            for (int a = 0; a < alphabet; a++)
+            {
+                contextOf[a] = mode == ModePreviousExponent ? (byte)Bucket(prefixExponent[a], center) : (byte)0;
+            }
+
+            Span<byte> secondOf = stackalloc byte[MaxAlphabet];
+            secondOf.Clear();
+            if (k2 > 0)
+            {
+                int secondContexts = VarInt.ReadInt(source, ref pos, MaxSecondContexts, "float-split second-symbol table count");
+                if (secondContexts == 0 || source.Length - pos < alphabet)
+                {
+                    throw new WaferDataException("float-split second-symbol tables are missing");
+                }
+
+                for (int a = 0; a < alphabet; a++)
+                {
+                    byte s = source[pos++];
+                    if (s >= secondContexts)
+                    {
+                        throw new WaferDataException($"float-split symbol {a} names second-symbol table {s} of {secondContexts}");
+                    }
+
+                    secondOf[a] = s;
+                }
+
+                for (int c = 0; c < secondContexts; c++)
+                {
+                    Span<ushort> f = freqArray.AsSpan(0, secondCount);
+                    FrequencyTable.Read(source, ref pos, f, "float-split mantissa table");
+                    FrequencyTable.BuildDecodeTable(f, tables.Slice((contexts + c) * Rans.Total, Rans.Total));
+                }
+            }
+
+            int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, "float-split rANS stream length");
+            ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
+            pos += streamLength;
+            ReadOnlySpan<byte> rawStream = source[pos..];
+            Span<uint> x = stackalloc uint[Rans.Lanes];
+            Rans.ReadStates(stream, x);
+            int end;
+            long rawBits;
+            fixed (byte* dst = destination)
+            fixed (SymbolInfo* si = info)
+            {
+                (end, rawBits) = mode == ModeJoint && k2 == 0
+                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, layout.Bits - 1, rawStream, dst, n)
+                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, rawStream, dst, n);
+            }
+
+            Rans.CheckFinal(x, end, stream.Length);
+            if ((rawBits + 7) / 8 != rawStream.Length)
+            {
+                throw new WaferDataException($"float-split raw stream is {rawStream.Length} bytes but its values use {rawBits} bits");
+            }
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(freqArray);
+            ArrayPool<uint>.Shared.Return(tableArray);
+        }
+    }
+
+    /// <summary>Raw field of <paramref name="count"/> bits at bit <paramref name="position"/>, zero bits past the end of the stream.</summary>
+    private static ulong ReadBitsChecked(ReadOnlySpan<byte> raw, long position, int count)
+    {
+        ulong value = 0;
+        long first = position >> 3;
+        for (int i = 0; i < 8; i++)
+        {
+            long at = first + i;
+            value |= at < raw.Length ? (ulong)raw[(int)at] << (8 * i) : 0;
+        }
+
+        return (value >> (int)(position & 7)) & ((1UL << count) - 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Assemble(SymbolInfo* s, ulong r, int signShift) =>
+        s->Prefix | ((r >> s->SignRaw) << s->Dropped) | ((r & (ulong)s->SignRaw) << signShift);
+
+    /// <summary>Values decoded per block in the joint loop: symbols first (rANS only), then the raw fields.</summary>
+    private const int JointBlock = 2048;
+
+    private const uint SlotMask = Rans.Total - 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint Word(byte* p)
+    {
+        ushort w = *(ushort*)p;
+        return BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Load64(byte* p)
+    {
+        ulong w = *(ulong*)p;
+        return BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w);
+    }
+
+    /// <summary>
+    /// Hot loop for the joint mode. Each block runs two tight passes rather than one long one: the rANS pass keeps
+    /// its eight states in registers, the assembly pass keeps the bit reader in registers. The steps are written out
+    /// by hand (no ref helpers) because a by-ref local is not kept in a register by the JIT, and renormalisation is
+    /// arithmetic (r is 1 when the state fell below 2^16) because the JIT does not turn branches in loops into cmov.
+    /// The eight lanes share one word stream: each lane's word offset is a prefix sum of the lanes before it, so the
+    /// lanes do not wait on each other's full decode (a running pointer would serialise them).
+    /// </summary>
+    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
+        where TE : struct, IElementAccess
+    {
+        byte* symbols = stackalloc byte[JointBlock];
+        nint p = Rans.StateBytes;
+        long bitPosition = 0;
+        fixed (byte* s = stream)
+        fixed (uint* t = table)
+        fixed (byte* rs = raw)
+        {
+            nint safeEnd = stream.Length - 16;
+            for (int b0 = 0; b0 < n; b0 += JointBlock)
+            {
+                int count = Math.Min(JointBlock, n - b0);
+                int j = 0;
+                uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+                while (j + 8 <= count && p <= safeEnd)
+                {
+                    uint e0 = t[x0 & SlotMask];
+                    uint e1 = t[x1 & SlotMask];
+                    uint e2 = t[x2 & SlotMask];
+                    uint e3 = t[x3 & SlotMask];
+                    uint e4 = t[x4 & SlotMask];
+                    uint e5 = t[x5 & SlotMask];
+                    uint e6 = t[x6 & SlotMask];
+                    uint e7 = t[x7 & SlotMask];
+                    uint y0 = Rans.Advance(x0, e0);
+                    uint y1 = Rans.Advance(x1, e1);
+                    uint y2 = Rans.Advance(x2, e2);
+                    uint y3 = Rans.Advance(x3, e3);
+                    uint y4 = Rans.Advance(x4, e4);
+                    uint y5 = Rans.Advance(x5, e5);
+                    uint y6 = Rans.Advance(x6, e6);
+                    uint y7 = Rans.Advance(x7, e7);
+                    uint r0 = ((y0 >> 16) - 1) >> 31;
+                    uint r1 = ((y1 >> 16) - 1) >> 31;
+                    uint r2 = ((y2 >> 16) - 1) >> 31;
+                    uint r3 = ((y3 >> 16) - 1) >> 31;
+                    uint r4 = ((y4 >> 16) - 1) >> 31;
+                    uint r5 = ((y5 >> 16) - 1) >> 31;
+                    uint r6 = ((y6 >> 16) - 1) >> 31;
+                    uint r7 = ((y7 >> 16) - 1) >> 31;
+                    nint o1 = (nint)r0;
+                    nint o2 = o1 + (nint)r1;
+                    nint o3 = o2 + (nint)r2;
+                    nint o4 = o3 + (nint)r3;
+                    nint o5 = o4 + (nint)r4;
+                    nint o6 = o5 + (nint)r5;
+                    nint o7 = o6 + (nint)r6;
+                    byte* w = s + p;
+                    x0 = (y0 << (int)(r0 << 4)) | (Word(w) & (0u - r0));
+                    x1 = (y1 << (int)(r1 << 4)) | (Word(w + (o1 * 2)) & (0u - r1));
+                    x2 = (y2 << (int)(r2 << 4)) | (Word(w + (o2 * 2)) & (0u - r2));
+                    x3 = (y3 << (int)(r3 << 4)) | (Word(w + (o3 * 2)) & (0u - r3));
+                    x4 = (y4 << (int)(r4 << 4)) | (Word(w + (o4 * 2)) & (0u - r4));
+                    x5 = (y5 << (int)(r5 << 4)) | (Word(w + (o5 * 2)) & (0u - r5));
+                    x6 = (y6 << (int)(r6 << 4)) | (Word(w + (o6 * 2)) & (0u - r6));
+                    x7 = (y7 << (int)(r7 << 4)) | (Word(w + (o7 * 2)) & (0u - r7));
+                    p += (o7 + (nint)r7) * 2;
+                    symbols[j + 0] = (byte)e0;
+                    symbols[j + 1] = (byte)e1;
+                    symbols[j + 2] = (byte)e2;
+                    symbols[j + 3] = (byte)e3;
+                    symbols[j + 4] = (byte)e4;
+                    symbols[j + 5] = (byte)e5;
+                    symbols[j + 6] = (byte)e6;
+                    symbols[j + 7] = (byte)e7;
+                    j += 8;
+                }
+
+                x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
+                if (j < count)
+                {
+                    int q = (int)p;
+                    for (; j < count; j++)
+                    {
+                        symbols[j] = (byte)RansStep.Checked(ref x[(b0 + j) & (Rans.Lanes - 1)], table, stream, ref q);
+                    }
+
+                    p = q;
+                }
+
+                byte* d = dst + ((nint)b0 * TE.Size);
+                int k = 0;
+
+                // Fields are at most 56 bits: one unaligned load per value while 8 bytes remain. Positions are a
+                // running sum, so the loads of consecutive values are independent.
+                long fastLimit = ((long)raw.Length - 8) * 8;
+                for (; k < count; k++)
+                {
+                    SymbolInfo* si = info + symbols[k];
+                    ulong r = bitPosition <= fastLimit
+                        ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
+                        : ReadBitsChecked(raw, bitPosition, si->RawBits);
+                    bitPosition += si->RawBits;
+                    TE.Store(d, k, Assemble(si, r, signShift));
+                }
+            }
+        }
+
+        return ((int)p, bitPosition);
+    }
+
+    /// <summary>General loop: the symbol in the previous exponent's context, then an optional mantissa symbol.</summary>
+    private static unsafe (int End, long RawBits) DecodeWithContexts<TE>(
+        ReadOnlySpan<byte> stream,
+        ReadOnlySpan<uint> tables,
+        scoped Span<uint> x,
+        SymbolInfo* info,
+        scoped ReadOnlySpan<byte> contextOf,
+        scoped ReadOnlySpan<byte> secondOf,
+        int contexts,
+        int k2,
+        int secondShift,
+        int firstContext,
+        int signShift,
+        ReadOnlySpan<byte> raw,
+        byte* dst,
+        int n)
+        where TE : struct, IElementAccess
+    {
+        int q = Rans.StateBytes;
+        int lane = 0;
+        int ctx = firstContext;
+        long bitPosition = 0;
+        for (int i = 0; i < n; i++)
+        {
+            uint a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
+            lane = (lane + 1) & (Rans.Lanes - 1);
+            SymbolInfo* si = info + a;
+            ulong v = Assemble(si, ReadBitsChecked(raw, bitPosition, si->RawBits), signShift);
+            bitPosition += si->RawBits;
+            if (k2 > 0)
+            {
+                uint b = RansStep.Checked(ref x[lane], tables.Slice((contexts + secondOf[(int)a]) * Rans.Total, Rans.Total), stream, ref q);
+                lane = (lane + 1) & (Rans.Lanes - 1);
+                v |= (ulong)b << secondShift;
+            }
+
+            TE.Store(dst, i, v);
+            ctx = contextOf[(int)a];
+        }
+
+        return (q, bitPosition);
+    }
+}

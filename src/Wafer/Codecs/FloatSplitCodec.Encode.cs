@@ -1,0 +1,821 @@
+using System.Runtime.CompilerServices;
+using System.Buffers.Binary;
+using System.Buffers;
+using System.Numerics;
+using Wafer.Codecs.Entropy;
+using Wafer.Codecs.Fields;
+
+namespace Wafer.Codecs;
+
+internal sealed partial class FloatSplitCodec
+{
+    /// <summary>What the encoder chose for a chunk.</summary>
+    private struct Plan
+    {
+        public int Mode;
+        public int DroppedBits;
+        public int JointBits;
+        public int SecondBits;
+        public int Center;
+    }
+
+    private static unsafe int EncodeCore<TE>(ReadOnlySpan<byte> source, FloatLayout layout, Span<byte> destination)
+        where TE : struct, IElementAccess
+    {
+        int n = source.Length / layout.Bytes;
+        if (destination.Length < 1)
+        {
+            return -1;
+        }
+
+        destination[0] = Version;
+        if (n == 0)
+        {
+            return 1;
+        }
+
+        int exponents = 1 << layout.ExponentBits;
+        int topBits = Math.Min(MaxCodedMantissaBits, layout.MantissaBits);
+        int topCount = 1 << topBits;
+        uint[] hist = ArrayPool<uint>.Shared.Rent((exponents * topCount) + (ExponentContexts * exponents));
+        byte[] symbols = ArrayPool<byte>.Shared.Rent(2 * n);
+        ulong[] cellOr = ArrayPool<ulong>.Shared.Rent(exponents * topCount);
+        try
+        {
+            cellOr.AsSpan(0, exponents * topCount).Clear();
+            Span<uint> histTop = hist.AsSpan(0, exponents * topCount);
+            Span<uint> histContext = hist.AsSpan(exponents * topCount, ExponentContexts * exponents);
+            histTop.Clear();
+            histContext.Clear();
+            Plan plan;
+            fixed (byte* src = source)
+            {
+                plan = Analyse<TE>(src, n, layout, topBits, histTop, histContext, cellOr);
+            }
+
+            if (plan.Mode < 0)
+            {
+                return -1;
+            }
+
+            fixed (byte* src = source)
+            {
+                return Write<TE>(src, n, layout, plan, histTop, cellOr, topBits, symbols.AsSpan(0, 2 * n), destination);
+            }
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(hist);
+            ArrayPool<byte>.Shared.Return(symbols);
+            ArrayPool<ulong>.Shared.Return(cellOr);
+        }
+    }
+
+    /// <summary>One pass of histograms, then the cheapest plan by estimated size (entropy plus table bytes plus raw bits).</summary>
+    private static unsafe Plan Analyse<TE>(byte* src, int n, FloatLayout layout, int topBits, Span<uint> histTop, Span<uint> histContext, ulong[] cellOr)
+        where TE : struct, IElementAccess
+    {
+        int m = layout.MantissaBits;
+        int exponents = 1 << layout.ExponentBits;
+        int expMask = exponents - 1;
+        ulong mantMask = (1UL << m) - 1;
+        int topCount = 1 << topBits;
+
+        // The context buckets are centred on the commonest exponent of the chunk's head, a cheap stand-in for the mode.
+        int center;
+        {
+            Span<int> head = stackalloc int[exponents];
+            head.Clear();
+            int headCount = Math.Min(n, 4096);
+            for (int i = 0; i < headCount; i++)
+            {
+                head[(int)(TE.Load(src, i) >> m) & expMask]++;
+            }
+
+            center = 0;
+            for (int e = 1; e < exponents; e++)
+            {
+                if (head[e] > head[center])
+                {
+                    center = e;
+                }
+            }
+        }
+
+        // Per (exponent, top mantissa bits) cell: its count, the OR of the mantissa bits below the cell (which
+        // bits are dead) and whether negative (bit 62) and positive (bit 63) values occur.
+        Span<byte> bucketOf = stackalloc byte[exponents];
+        for (int e = 0; e < exponents; e++)
+        {
+            bucketOf[e] = (byte)Bucket(e, center);
+        }
+
+        ulong orMantissa = 0;
+        int signShift = layout.Bits - 1;
+        ulong belowTop = (1UL << (m - topBits)) - 1;
+        fixed (uint* ht = histTop)
+        fixed (uint* hc = histContext)
+        fixed (ulong* co = cellOr)
+        fixed (byte* bo = bucketOf)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ulong v = TE.Load(src, i);
+                int e = (int)(v >> m) & expMask;
+                ulong mant = v & mantMask;
+                ulong sign = (v >> signShift) & 1;
+                orMantissa |= mant;
+                int cell = (e << topBits) | (int)(mant >> (m - topBits));
+                ht[cell]++;
+                co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
+            }
+
+            // The context statistics only steer the choice of mode (the context mode recounts exactly), so every
+            // fourth (previous, current) pair is enough.
+            for (int i = 4; i < n; i += 4)
+            {
+                int before = (int)(TE.Load(src, i - 1) >> m) & expMask;
+                hc[(bo[before] * exponents) + ((int)(TE.Load(src, i) >> m) & expMask)]++;
+            }
+        }
+
+        int dropped = orMantissa == 0 ? m : BitOperations.TrailingZeroCount(orMantissa);
+        int kMax = Math.Min(topBits, m - dropped);
+
+        // Exponent-only counts, and how many distinct exponents the chunk has.
+        Span<uint> expCounts = stackalloc uint[exponents];
+        int distinct = 0;
+        for (int e = 0; e < exponents; e++)
+        {
+            uint c = 0;
+            for (int t = 0; t < topCount; t++)
+            {
+                c += histTop[(e << topBits) + t];
+            }
+
+            expCounts[e] = c;
+            distinct += c != 0 ? 1 : 0;
+        }
+
+        var best = new Plan { Mode = -1, DroppedBits = dropped, Center = center };
+        double bestBits = double.MaxValue;
+        Span<uint> projected = stackalloc uint[1 << topBits];
+
+        // Joint mode: one symbol per value holding the exponent and k mantissa bits.
+        for (int k = 0; k <= kMax; k++)
+        {
+            int group = 1 << (topBits - k);
+            double bits = 0;
+            int alphabet = 0;
+            for (int e = 0; e < exponents; e++)
+            {
+                if (expCounts[e] == 0)
+                {
+                    continue;
+                }
+
+                for (int t = 0; t < (1 << k); t++)
+                {
+                    uint c = 0;
+                    for (int g = 0; g < group; g++)
+                    {
+                        c += histTop[(e << topBits) + (t * group) + g];
+                    }
+
+                    if (c != 0)
+                    {
+                        alphabet++;
+                        bits -= c * Math.Log2(c);
+                    }
+                }
+            }
+
+            if (alphabet > MaxAlphabet)
+            {
+                continue;
+            }
+
+            bits += n * Math.Log2(n);
+            bits += 8.0 * alphabet * 2.5;
+            bits += (double)n * (1 + m - dropped - k);
+            if (bits < bestBits)
+            {
+                bestBits = bits;
+                best.Mode = ModeJoint;
+                best.JointBits = k;
+                best.SecondBits = 0;
+            }
+        }
+
+        // Context mode: the exponent given the previous exponent's bucket, then k mantissa bits given the exponent.
+        if (distinct <= MaxAlphabet && n >= 4096)
+        {
+            double expBits = 0;
+            int nonzero = 0;
+            double sampling = (double)n / ((n - 1) / 4);
+            for (int b = 0; b < ExponentContexts; b++)
+            {
+                ReadOnlySpan<uint> row = histContext.Slice(b * exponents, exponents);
+                expBits += FrequencyTable.CostBits(row) * sampling;
+                foreach (uint c in row)
+                {
+                    nonzero += c != 0 ? 1 : 0;
+                }
+            }
+
+            for (int k = 0; k <= kMax; k++)
+            {
+                int group = 1 << (topBits - k);
+                double bits = expBits + (8.0 * ((nonzero * 1.6) + (ExponentContexts * 2) + (distinct * 1.5)));
+                for (int e = 0; e < exponents; e++)
+                {
+                    if (expCounts[e] == 0 || k == 0)
+                    {
+                        continue;
+                    }
+
+                    Span<uint> p = projected[..(1 << k)];
+                    for (int t = 0; t < (1 << k); t++)
+                    {
+                        uint c = 0;
+                        for (int g = 0; g < group; g++)
+                        {
+                            c += histTop[(e << topBits) + (t * group) + g];
+                        }
+
+                        p[t] = c;
+                    }
+
+                    bits += FrequencyTable.CostBits(p);
+                }
+
+                if (k > 0)
+                {
+                    bits += 8.0 * Math.Min(distinct, MaxSecondContexts) * (1 << k) * 1.6;
+                }
+
+                // The context mode decodes more slowly and its statistics come from a sample: it must save at
+                // least 0.02 bits per value to be chosen.
+                bits += (double)n * (1 + m - dropped - k);
+                if (bits < bestBits - (0.02 * n))
+                {
+                    bestBits = bits;
+                    best.Mode = ModePreviousExponent;
+                    best.JointBits = 0;
+                    best.SecondBits = k;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Builds symbols and tables for <paramref name="plan"/> and writes the payload.</summary>
+    private static unsafe int Write<TE>(byte* src, int n, FloatLayout layout, Plan plan, ReadOnlySpan<uint> histTop, ulong[] cellOr, int topBits, Span<byte> symbols, Span<byte> destination)
+        where TE : struct, IElementAccess
+    {
+        int m = layout.MantissaBits;
+        ulong mantMask = (1UL << m) - 1;
+        int k1 = plan.JointBits;
+        int k2 = plan.SecondBits;
+        int prefixShift = m - k1;
+        int prefixSpace = 1 << (layout.ExponentBits + k1);
+
+        // The alphabet is every (exponent, k1 mantissa bits) prefix the histogram saw, in increasing order.
+        int[] mapArray = ArrayPool<int>.Shared.Rent(prefixSpace);
+        try
+        {
+            Span<int> map = mapArray.AsSpan(0, prefixSpace);
+            Span<int> prefixes = stackalloc int[MaxAlphabet];
+            int alphabet = 0;
+            int group = 1 << (topBits - k1);
+            for (int p = 0; p < prefixSpace; p++)
+            {
+                uint c = 0;
+                int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                for (int g = 0; g < group; g++)
+                {
+                    c += histTop[baseIndex + g];
+                }
+
+                if (c == 0)
+                {
+                    map[p] = -1;
+                    continue;
+                }
+
+                if (alphabet == MaxAlphabet)
+                {
+                    return -1;
+                }
+
+                map[p] = alphabet;
+                prefixes[alphabet++] = p;
+            }
+
+            prefixes = prefixes[..alphabet];
+            int contexts = plan.Mode == ModePreviousExponent ? ExponentContexts : 1;
+            Span<byte> contextOf = stackalloc byte[alphabet];
+            for (int a = 0; a < alphabet; a++)
+            {
+                contextOf[a] = plan.Mode == ModePreviousExponent ? (byte)Bucket(prefixes[a] >> k1, plan.Center) : (byte)0;
+            }
+
+            int firstContext = plan.Mode == ModePreviousExponent ? Bucket(plan.Center, plan.Center) : 0;
+
+            // Symbols, exact counts, and per symbol the low mantissa bits that are zero in all its values.
+            Span<byte> symA = symbols[..n];
+            Span<byte> symB = symbols.Slice(n, n);
+            int secondCount = 1 << k2;
+            int secondShift = m - k1 - k2;
+            int secondMask = secondCount - 1;
+            ulong lowMask = (1UL << secondShift) - 1;
+            uint[] countArray = ArrayPool<uint>.Shared.Rent((contexts * alphabet) + (alphabet * secondCount));
+            try
+            {
+                Span<uint> countsA = countArray.AsSpan(0, contexts * alphabet);
+                Span<uint> countsBySymbol = countArray.AsSpan(contexts * alphabet, alphabet * secondCount);
+                countsA.Clear();
+                countsBySymbol.Clear();
+                // Per symbol: OR of the low mantissa bits (bits 0..51), whether a negative (bit 62) and a
+                // positive (bit 63) value occurred.
+                Span<ulong> lowOr = stackalloc ulong[alphabet];
+                lowOr.Clear();
+                int signShift = layout.Bits - 1;
+                // The joint mode takes its counts from the analysis histogram and codes straight from the
+                // source; the context modes need a symbol pass.
+                bool direct = plan.Mode == ModeJoint && k2 == 0;
+                Span<byte> symbolOf = stackalloc byte[direct ? prefixSpace : 0];
+                if (direct)
+                {
+                    for (int a = 0; a < alphabet; a++)
+                    {
+                        int p = prefixes[a];
+                        int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                        symbolOf[p] = (byte)a;
+                        for (int g = 0; g < group; g++)
+                        {
+                            uint c = histTop[baseIndex + g];
+                            if (c != 0)
+                            {
+                                countsA[a] += c;
+                                countsBySymbol[a] += c;
+                                lowOr[a] |= cellOr[baseIndex + g] | ((ulong)g << (m - topBits));
+                            }
+                        }
+                    }
+                }
+                else
+                {
+                    fixed (int* mp = map)
+                    fixed (byte* sa = symA)
+                    fixed (byte* sb = symB)
+                    fixed (uint* ca = countsA)
+                    fixed (uint* cb = countsBySymbol)
+                    fixed (ulong* lo = lowOr)
+                    {
+                        int ctx = firstContext;
+                        for (int i = 0; i < n; i++)
+                        {
+                            ulong v = TE.Load(src, i);
+                            int a = mp[(int)(v >> prefixShift) & (prefixSpace - 1)];
+                            int b = (int)(v >> secondShift) & secondMask;
+                            sa[i] = (byte)a;
+                            sb[i] = (byte)b;
+                            ca[(ctx * alphabet) + a]++;
+                            cb[(a * secondCount) + b]++;
+                            ulong sign = v >> signShift;
+                            lo[a] |= (v & lowMask) | (sign << 62) | ((sign ^ 1) << 63);
+                            ctx = contextOf[a];
+                        }
+                    }
+                }
+
+                Span<byte> dropped = stackalloc byte[alphabet];
+                Span<byte> signRaw = stackalloc byte[alphabet];
+                Span<byte> attributes = stackalloc byte[alphabet];
+                Span<byte> rawBits = stackalloc byte[alphabet];
+                long totalRawBits = 0;
+                for (int a = 0; a < alphabet; a++)
+                {
+                    ulong low = lowOr[a] & ((1UL << 62) - 1);
+                    int d = low == 0 ? secondShift : BitOperations.TrailingZeroCount(low);
+                    bool anyNegative = (lowOr[a] & (1UL << 62)) != 0;
+                    bool anyPositive = (lowOr[a] & (1UL << 63)) != 0;
+                    int signMode = anyNegative && anyPositive ? SignRaw : anyNegative ? SignNegative : SignPositive;
+                    dropped[a] = (byte)d;
+                    signRaw[a] = (byte)(signMode == SignRaw ? 1 : 0);
+                    attributes[a] = (byte)(d | (signMode << 6));
+                    rawBits[a] = (byte)(signRaw[a] + secondShift - d);
+                    uint total = 0;
+                    for (int b = 0; b < secondCount; b++)
+                    {
+                        total += countsBySymbol[(a * secondCount) + b];
+                    }
+
+                    totalRawBits += (long)total * rawBits[a];
+                }
+
+                // Second-symbol contexts: the commonest exponents get their own table, the rest share the last.
+                int secondContexts = k2 == 0 ? 0 : Math.Min(alphabet, MaxSecondContexts);
+                Span<byte> secondOf = stackalloc byte[alphabet];
+                secondOf.Clear();
+                if (k2 > 0)
+                {
+                    Span<uint> totals = stackalloc uint[alphabet];
+                    for (int a = 0; a < alphabet; a++)
+                    {
+                        uint c = 0;
+                        for (int b = 0; b < secondCount; b++)
+                        {
+                            c += countsBySymbol[(a * secondCount) + b];
+                        }
+
+                        totals[a] = c;
+                    }
+
+                    Span<bool> taken = stackalloc bool[alphabet];
+                    taken.Clear();
+                    for (int r = 0; r < secondContexts - 1; r++)
+                    {
+                        int pick = -1;
+                        for (int a = 0; a < alphabet; a++)
+                        {
+                            if (!taken[a] && (pick < 0 || totals[a] > totals[pick]))
+                            {
+                                pick = a;
+                            }
+                        }
+
+                        taken[pick] = true;
+                        secondOf[pick] = (byte)r;
+                    }
+
+                    for (int a = 0; a < alphabet; a++)
+                    {
+                        if (!taken[a])
+                        {
+                            secondOf[a] = (byte)(secondContexts - 1);
+                        }
+                    }
+                }
+
+                Span<uint> countsB = stackalloc uint[Math.Max(1, secondContexts * secondCount)];
+                countsB.Clear();
+                for (int a = 0; a < alphabet && k2 > 0; a++)
+                {
+                    for (int b = 0; b < secondCount; b++)
+                    {
+                        countsB[(secondOf[a] * secondCount) + b] += countsBySymbol[(a * secondCount) + b];
+                    }
+                }
+
+                // Header.
+                int pos = 0;
+                if (destination.Length < 16 + alphabet)
+                {
+                    return -1;
+                }
+
+                destination[pos++] = Version;
+                VarInt.TryWrite(destination, ref pos, (ulong)n);
+                destination[pos++] = (byte)plan.Mode;
+                destination[pos++] = (byte)k1;
+                destination[pos++] = (byte)k2;
+                if (!VarInt.TryWrite(destination, ref pos, (ulong)alphabet))
+                {
+                    return -1;
+                }
+
+                if (!WritePrefixes(prefixes, destination, ref pos) || !WriteRuns(attributes, destination, ref pos))
+                {
+                    return -1;
+                }
+
+                if (plan.Mode == ModePreviousExponent && !VarInt.TryWrite(destination, ref pos, (ulong)plan.Center))
+                {
+                    return -1;
+                }
+
+                int sizeA = contexts * alphabet;
+                int sizeB = secondContexts * secondCount;
+                ushort[] freqArray = ArrayPool<ushort>.Shared.Rent(Math.Max(alphabet, secondCount));
+                RansEncodeSymbol[] encArray = ArrayPool<RansEncodeSymbol>.Shared.Rent(sizeA + sizeB);
+                try
+                {
+                    Span<ushort> f = freqArray.AsSpan();
+                    Span<RansEncodeSymbol> encA = encArray.AsSpan(0, sizeA);
+                    Span<RansEncodeSymbol> encB = encArray.AsSpan(sizeA, sizeB);
+                    for (int c = 0; c < contexts; c++)
+                    {
+                        if (!WriteTable(countsA.Slice(c * alphabet, alphabet), f[..alphabet], encA.Slice(c * alphabet, alphabet), destination, ref pos))
+                        {
+                            return -1;
+                        }
+                    }
+
+                    if (k2 > 0)
+                    {
+                        if (!VarInt.TryWrite(destination, ref pos, (ulong)secondContexts) || !secondOf.TryCopyTo(destination[pos..]))
+                        {
+                            return -1;
+                        }
+
+                        pos += alphabet;
+                        for (int c = 0; c < secondContexts; c++)
+                        {
+                            if (!WriteTable(countsB.Slice(c * secondCount, secondCount), f[..secondCount], encB.Slice(c * secondCount, secondCount), destination, ref pos))
+                            {
+                                return -1;
+                            }
+                        }
+                    }
+
+                    long rawBytes = (totalRawBits + 7) / 8;
+                    const int LengthField = 5;
+
+                    // The raw writer stores 8 bytes at a time: keep 8 bytes of room past the raw stream.
+                    long room = destination.Length - pos - LengthField - rawBytes - 8;
+
+                    // Every symbol emits at most one 2-byte word.
+                    long worst = Rans.StateBytes + (2L * n * (k2 > 0 ? 2 : 1));
+                    if (room < Math.Min(worst, Rans.StateBytes + 16))
+                    {
+                        return -1;
+                    }
+
+                    int streamLength;
+                    fixed (byte* d = destination)
+                    fixed (byte* sa = symA)
+                    fixed (byte* sb = symB)
+                    fixed (RansEncodeSymbol* ea = encA)
+                    fixed (RansEncodeSymbol* eb = encB)
+                    fixed (byte* co = contextOf)
+                    fixed (byte* so = secondOf)
+                    {
+                        byte* areaStart = d + pos + LengthField;
+                        byte* areaEnd = areaStart + room;
+                        fixed (byte* so0 = symbolOf)
+                        {
+                            streamLength = direct
+                                ? EncodeJoint<TE>(src, n, so0, prefixShift, prefixSpace - 1, ea, areaStart, areaEnd)
+                                : EncodeWithContexts(sa, sb, n, ea, eb, co, so, alphabet, secondCount, firstContext, k2 > 0, areaStart, areaEnd);
+                        }
+
+                        if (streamLength < 0)
+                        {
+                            return -1;
+                        }
+
+                        VarInt.TryWrite(destination, ref pos, (ulong)streamLength);
+                        Buffer.MemoryCopy(areaEnd - streamLength, d + pos, streamLength, streamLength);
+                        pos += streamLength;
+
+                        // Raw stream: per value the sign, then the low mantissa bits its symbol keeps.
+                        // The writer's state stays in locals; each value stores 8 bytes (room was reserved).
+                        ulong buffer = 0;
+                        int bitCount = 0;
+                        byte* wp = d + pos;
+                        fixed (byte* so0 = symbolOf)
+                        fixed (byte* dr = dropped)
+                        fixed (byte* sr = signRaw)
+                        fixed (byte* rb = rawBits)
+                        {
+                            int mask = prefixSpace - 1;
+                            for (int i = 0; i < n; i++)
+                            {
+                                ulong v = TE.Load(src, i);
+                                int a = direct ? so0[(int)(v >> prefixShift) & mask] : sa[i];
+                                ulong keep = sr[a];
+                                ulong field = (((v & lowMask) >> dr[a]) << (int)keep) | ((v >> signShift) & keep);
+                                buffer |= field << bitCount;
+                                bitCount += rb[a];
+                                *(ulong*)wp = BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer);
+                                int whole = bitCount & ~7;
+                                wp += whole >> 3;
+                                buffer >>= whole;
+                                bitCount &= 7;
+                            }
+                        }
+
+                        if (wp + ((bitCount + 7) >> 3) != d + pos + rawBytes)
+                        {
+                            throw new InvalidOperationException("float-split raw stream length disagrees with its count");
+                        }
+                    }
+
+                    return pos + (int)rawBytes;
+                }
+                finally
+                {
+                    ArrayPool<ushort>.Shared.Return(freqArray);
+                    ArrayPool<RansEncodeSymbol>.Shared.Return(encArray);
+                }
+            }
+            finally
+            {
+                ArrayPool<uint>.Shared.Return(countArray);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(mapArray);
+        }
+    }
+
+    /// <summary>The alphabet as the first prefix, the span it covers and a bitmap of the prefixes present in it.</summary>
+    private static bool WritePrefixes(ReadOnlySpan<int> prefixes, Span<byte> destination, ref int pos)
+    {
+        int first = prefixes[0];
+        int span = prefixes[^1] - first + 1;
+        if (!VarInt.TryWrite(destination, ref pos, (ulong)first) || !VarInt.TryWrite(destination, ref pos, (ulong)span))
+        {
+            return false;
+        }
+
+        int bytes = (span + 7) / 8;
+        if (destination.Length - pos < bytes)
+        {
+            return false;
+        }
+
+        Span<byte> bitmap = destination.Slice(pos, bytes);
+        bitmap.Clear();
+        foreach (int p in prefixes)
+        {
+            bitmap[(p - first) >> 3] |= (byte)(1 << ((p - first) & 7));
+        }
+
+        pos += bytes;
+        return true;
+    }
+
+    /// <summary>Byte values as runs: LEB128 run length minus one, then the value.</summary>
+    private static bool WriteRuns(ReadOnlySpan<byte> values, Span<byte> destination, ref int pos)
+    {
+        int i = 0;
+        while (i < values.Length)
+        {
+            int run = 1;
+            while (i + run < values.Length && values[i + run] == values[i])
+            {
+                run++;
+            }
+
+            if (!VarInt.TryWrite(destination, ref pos, (ulong)(run - 1)) || pos >= destination.Length)
+            {
+                return false;
+            }
+
+            destination[pos++] = values[i];
+            i += run;
+        }
+
+        return true;
+    }
+
+    private static bool WriteTable(ReadOnlySpan<uint> counts, Span<ushort> freqs, Span<RansEncodeSymbol> symbols, Span<byte> destination, ref int pos)
+    {
+        FrequencyTable.Normalize(counts, freqs);
+        int start = 0;
+        for (int s = 0; s < freqs.Length; s++)
+        {
+            symbols[s] = new RansEncodeSymbol(freqs[s], start);
+            start += freqs[s];
+        }
+
+        return FrequencyTable.TryWrite(freqs, destination, ref pos);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort Word16(uint x) => BitConverter.IsLittleEndian ? (ushort)x : BinaryPrimitives.ReverseEndianness((ushort)x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint Advance(uint x, RansEncodeSymbol* s)
+    {
+        uint q = (uint)Math.BigMul(x, s->Reciprocal, out _) + (x & s->UnitMask);
+        return x + s->Bias + (q * s->Complement);
+    }
+
+    /// <summary>
+    /// Joint mode: one symbol per value, read straight from the source, eight states in locals. Renormalisation is
+    /// arithmetic (m is 1 when a lane emits a word): every lane stores its low word, and the write position moves
+    /// down only past the words that were emitted, so no lane waits on a branch.
+    /// </summary>
+    /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
+    private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, byte* areaStart, byte* areaEnd)
+        where TE : struct, IElementAccess
+    {
+        byte* p = areaEnd;
+        int i = n;
+
+        // Values above the last multiple of eight first, so the blocks below start at lane 0.
+        Span<uint> tail = stackalloc uint[Rans.Lanes];
+        tail.Fill(Rans.LowerBound);
+        while ((i & 7) != 0)
+        {
+            i--;
+            if (p - areaStart < 2)
+            {
+                return -1;
+            }
+
+            table[symbolOf[(int)(TE.Load(src, i) >> prefixShift) & prefixMask]].Encode(ref tail[i & 7], ref p);
+        }
+
+        uint x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3], x4 = tail[4], x5 = tail[5], x6 = tail[6], x7 = tail[7];
+        while (i > 0)
+        {
+            if (p - areaStart < 18)
+            {
+                return -1;
+            }
+
+            i -= 8;
+            RansEncodeSymbol* s7 = table + symbolOf[(int)(TE.Load(src, i + 7) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s6 = table + symbolOf[(int)(TE.Load(src, i + 6) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s5 = table + symbolOf[(int)(TE.Load(src, i + 5) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s4 = table + symbolOf[(int)(TE.Load(src, i + 4) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s3 = table + symbolOf[(int)(TE.Load(src, i + 3) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s2 = table + symbolOf[(int)(TE.Load(src, i + 2) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s1 = table + symbolOf[(int)(TE.Load(src, i + 1) >> prefixShift) & prefixMask];
+            RansEncodeSymbol* s0 = table + symbolOf[(int)(TE.Load(src, i + 0) >> prefixShift) & prefixMask];
+            uint m7 = (uint)(((long)x7 - (long)s7->Limit) >> 63) + 1;
+            uint m6 = (uint)(((long)x6 - (long)s6->Limit) >> 63) + 1;
+            uint m5 = (uint)(((long)x5 - (long)s5->Limit) >> 63) + 1;
+            uint m4 = (uint)(((long)x4 - (long)s4->Limit) >> 63) + 1;
+            uint m3 = (uint)(((long)x3 - (long)s3->Limit) >> 63) + 1;
+            uint m2 = (uint)(((long)x2 - (long)s2->Limit) >> 63) + 1;
+            uint m1 = (uint)(((long)x1 - (long)s1->Limit) >> 63) + 1;
+            uint m0 = (uint)(((long)x0 - (long)s0->Limit) >> 63) + 1;
+            *(ushort*)(p - 2) = Word16(x7);
+            byte* p6 = p - (m7 * 2);
+            *(ushort*)(p6 - 2) = Word16(x6);
+            byte* p5 = p6 - (m6 * 2);
+            *(ushort*)(p5 - 2) = Word16(x5);
+            byte* p4 = p5 - (m5 * 2);
+            *(ushort*)(p4 - 2) = Word16(x4);
+            byte* p3 = p4 - (m4 * 2);
+            *(ushort*)(p3 - 2) = Word16(x3);
+            byte* p2 = p3 - (m3 * 2);
+            *(ushort*)(p2 - 2) = Word16(x2);
+            byte* p1 = p2 - (m2 * 2);
+            *(ushort*)(p1 - 2) = Word16(x1);
+            byte* p0 = p1 - (m1 * 2);
+            *(ushort*)(p0 - 2) = Word16(x0);
+            p = p0 - (m0 * 2);
+            x7 = Advance(x7 >> (int)(m7 << 4), s7);
+            x6 = Advance(x6 >> (int)(m6 << 4), s6);
+            x5 = Advance(x5 >> (int)(m5 << 4), s5);
+            x4 = Advance(x4 >> (int)(m4 << 4), s4);
+            x3 = Advance(x3 >> (int)(m3 << 4), s3);
+            x2 = Advance(x2 >> (int)(m2 << 4), s2);
+            x1 = Advance(x1 >> (int)(m1 << 4), s1);
+            x0 = Advance(x0 >> (int)(m0 << 4), s0);
+        }
+
+        return FinishStates(x0, x1, x2, x3, x4, x5, x6, x7, p, areaStart, areaEnd);
+    }
+
+    private static unsafe int FinishStates(uint x0, uint x1, uint x2, uint x3, uint x4, uint x5, uint x6, uint x7, byte* p, byte* areaStart, byte* areaEnd)
+    {
+        if (p - areaStart < Rans.StateBytes)
+        {
+            return -1;
+        }
+
+        p -= Rans.StateBytes;
+        Span<uint> states = [x0, x1, x2, x3, x4, x5, x6, x7];
+        Rans.WriteStates(states, new Span<byte>(p, Rans.StateBytes));
+        return (int)(areaEnd - p);
+    }
+
+    /// <summary>Context mode: the value's symbol in its previous-exponent context, then the optional mantissa symbol.</summary>
+    private static unsafe int EncodeWithContexts(
+        byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, int alphabet, int secondCount, int firstContext, bool hasSecond, byte* areaStart, byte* areaEnd)
+    {
+        Span<uint> x = stackalloc uint[Rans.Lanes];
+        x.Fill(Rans.LowerBound);
+        byte* p = areaEnd;
+        int perValue = hasSecond ? 2 : 1;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            if (p - areaStart < 4)
+            {
+                return -1;
+            }
+
+            int a = symA[i];
+            int lane = (i * perValue) & (Rans.Lanes - 1);
+            if (hasSecond)
+            {
+                tableB[(secondOf[a] * secondCount) + symB[i]].Encode(ref x[(lane + 1) & (Rans.Lanes - 1)], ref p);
+            }
+
+            int context = i == 0 ? firstContext : contextOf[symA[i - 1]];
+            tableA[(context * alphabet) + a].Encode(ref x[lane], ref p);
+        }
+
+        return FinishStates(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], p, areaStart, areaEnd);
+    }
+}

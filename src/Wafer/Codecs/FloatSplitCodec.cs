@@ -1,0 +1,97 @@
+using Wafer.Codecs.Fields;
+
+namespace Wafer.Codecs;
+
+/// <summary>
+/// Float-aware coding of BF16, F16, F32, F64 and FP8 chunks. Each value is split at the bit level into the
+/// exponent plus the top mantissa bits (entropy coded with per-chunk rANS tables, optionally conditioned on the
+/// previous value's exponent, with the next mantissa bits coded given the exponent) and the sign plus the
+/// remaining low mantissa bits (near random: packed raw). Mantissa bits that are zero in every value of the chunk
+/// (an F32 chunk holding BF16 values, say) are not stored at all. The byte layout is in docs/CODECS.md.
+/// </summary>
+internal sealed partial class FloatSplitCodec : ChunkCodec
+{
+    public static readonly FloatSplitCodec Instance = new();
+
+    private const byte Version = 1;
+
+    /// <summary>Exponent-context modes.</summary>
+    private const int ModeJoint = 0;
+    private const int ModePreviousExponent = 1;
+
+    /// <summary>Buckets of the previous exponent in <see cref="ModePreviousExponent"/>.</summary>
+    private const int ExponentContexts = 8;
+
+    /// <summary>Previous exponents at or below <c>center - BucketOffset</c> share bucket 0.</summary>
+    private const int BucketOffset = 5;
+
+    /// <summary>Most second-symbol tables; rarer exponents share the last.</summary>
+    private const int MaxSecondContexts = 16;
+
+    /// <summary>Most mantissa bits the encoder moves into coded symbols.</summary>
+    private const int MaxCodedMantissaBits = 4;
+
+    private const int MaxAlphabet = 256;
+
+    /// <summary>Sign handling per symbol: a raw bit per value, or the same sign for every value of the symbol.</summary>
+    private const int SignRaw = 0;
+    private const int SignPositive = 1;
+    private const int SignNegative = 2;
+
+    public override string Name => "float-split";
+
+    public override int Encode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
+    {
+        if (FloatLayout.For(context.DType) is not FloatLayout layout || source.Length % layout.Bytes != 0)
+        {
+            return -1;
+        }
+
+        return layout.Bits switch
+        {
+            8 => EncodeCore<Element8>(source, layout, destination),
+            16 => EncodeCore<Element16>(source, layout, destination),
+            32 => EncodeCore<Element32>(source, layout, destination),
+            _ => EncodeCore<Element64>(source, layout, destination),
+        };
+    }
+
+    public override void Decode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
+    {
+        if (FloatLayout.For(context.DType) is not FloatLayout layout)
+        {
+            throw new WaferDataException($"float-split chunk has non-float dtype {DTypes.Name(context.DType)}");
+        }
+
+        if (destination.Length % layout.Bytes != 0)
+        {
+            throw new WaferDataException($"float-split chunk of {destination.Length} bytes is not a whole number of {DTypes.Name(context.DType)} elements");
+        }
+
+        switch (layout.Bits)
+        {
+            case 8:
+                DecodeCore<Element8>(source, layout, destination);
+                break;
+            case 16:
+                DecodeCore<Element16>(source, layout, destination);
+                break;
+            case 32:
+                DecodeCore<Element32>(source, layout, destination);
+                break;
+            default:
+                DecodeCore<Element64>(source, layout, destination);
+                break;
+        }
+    }
+
+    /// <summary>The plan a payload was written with (context mode, joint and second mantissa bits), for reports and tests.</summary>
+    internal static (int Mode, int JointBits, int SecondBits) Describe(ReadOnlySpan<byte> payload)
+    {
+        int pos = 1;
+        Entropy.VarInt.Read(payload, ref pos, ulong.MaxValue, "float-split value count");
+        return payload.Length - pos < 3 ? (-1, 0, 0) : (payload[pos], payload[pos + 1], payload[pos + 2]);
+    }
+
+    private static int Bucket(int exponent, int center) => Math.Clamp(exponent - center + BucketOffset, 0, ExponentContexts - 1);
+}
