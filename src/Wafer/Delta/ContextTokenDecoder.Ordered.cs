@@ -8,7 +8,7 @@ internal ref partial struct ContextTokenDecoder
 {
     /// <summary>
     /// The <c>delta-ord</c> decoding loop with the coder's state in locals: element i's context is
-    /// <paramref name="contextBase"/>[base exponent] + the magnitude bucket of element i-2's residual (the same rANS
+    /// <paramref name="contextBase"/>[base exponent] + the magnitude bucket of element i-4's residual (the same rANS
     /// lane), and its value is the base's ordered integer plus the un-zig-zagged residual.
     /// </summary>
     public void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase)
@@ -26,8 +26,8 @@ internal ref partial struct ContextTokenDecoder
         ReadOnlySpan<byte> words = _words;
         ReadOnlySpan<byte> bits = _bits;
         ulong present = _presentMask;
-        uint xa = _x0, xb = _x1;
-        int pa = 0, pb = 0;
+        uint xa = _x0, xb = _x1, xc = _x2, xd = _x3;
+        int pa = 0, pb = 0, pc = 0, pd = 0;
         int wordPosition = _wordPosition;
         int bitPosition = _bitPosition;
         ulong bitBuffer = _bitBuffer;
@@ -99,14 +99,20 @@ internal ref partial struct ContextTokenDecoder
             ordered = (ordered + ((z >> 1) ^ (0u - (z & 1)))) & valueMask;
             TWidth.Write(destination, i, ordered ^ (((0u - ((~ordered >> topShift) & 1)) & valueMask) | signBit));
             xa = xb;
-            xb = x;
+            xb = xc;
+            xc = xd;
+            xd = x;
             pa = pb;
-            pb = Unsafe.Add(ref previousBuckets, token);
+            pb = pc;
+            pc = pd;
+            pd = Unsafe.Add(ref previousBuckets, token);
         }
 
         // Lanes rotate every element; which one ends where does not matter to Finish, which wants both at the start value.
         _x0 = xa;
         _x1 = xb;
+        _x2 = xc;
+        _x3 = xd;
         _wordPosition = wordPosition;
         _bitPosition = bitPosition;
         _bitBuffer = bitBuffer;

@@ -24,9 +24,11 @@ internal ref partial struct ContextTokenDecoder
     private int _bitPosition;
     private ulong _bitBuffer;
     private int _bitCount;
+    // The four lane states, rotated after every symbol: _x0 always holds the state of the next symbol's lane.
     private uint _x0;
     private uint _x1;
-    private int _parity;
+    private uint _x2;
+    private uint _x3;
 
     public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet)
     {
@@ -41,14 +43,16 @@ internal ref partial struct ContextTokenDecoder
                 ReadTable(source, ref position, c);
             }
 
-            if (source.Length - position < 8)
+            if (source.Length - position < 4 * ContextTokenCoder.Lanes)
             {
                 throw new WaferDataException("token stream ends before its rANS states");
             }
 
             _x0 = BinaryPrimitives.ReadUInt32LittleEndian(source[position..]);
             _x1 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 4)..]);
-            position += 8;
+            _x2 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 8)..]);
+            _x3 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 12)..]);
+            position += 4 * ContextTokenCoder.Lanes;
             uint wordBytes = ContextTokenCoder.ReadVarint(source, ref position);
             if (wordBytes > source.Length - position || wordBytes % 2 != 0)
             {
@@ -81,8 +85,7 @@ internal ref partial struct ContextTokenDecoder
             throw new WaferDataException($"token stream uses context {context}, which has no table");
         }
 
-        ref uint x = ref _parity == 0 ? ref _x0 : ref _x1;
-        _parity ^= 1;
+        uint x = _x0;
         uint slot = x & (ContextTokenCoder.Scale - 1);
         int token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
         uint info = _symbolInfo![(context << 8) | token];
@@ -98,6 +101,11 @@ internal ref partial struct ContextTokenDecoder
             _wordPosition += 2;
         }
 
+        _x0 = _x1;
+        _x1 = _x2;
+        _x2 = _x3;
+        _x3 = x;
+
         int extraBits = ValueTokens.ExtraBits(token);
         return ValueTokens.Value(token, extraBits == 0 ? 0 : ReadBits(extraBits));
     }
@@ -105,7 +113,7 @@ internal ref partial struct ContextTokenDecoder
     /// <summary>Checks that the whole stream was consumed and the states returned to where the encoder began.</summary>
     public readonly void Finish()
     {
-        if (_x0 != ContextTokenCoder.StateLow || _x1 != ContextTokenCoder.StateLow || _wordPosition != _words.Length)
+        if (_x0 != ContextTokenCoder.StateLow || _x1 != ContextTokenCoder.StateLow || _x2 != ContextTokenCoder.StateLow || _x3 != ContextTokenCoder.StateLow || _wordPosition != _words.Length)
         {
             throw new WaferDataException("token stream does not end where its values do");
         }

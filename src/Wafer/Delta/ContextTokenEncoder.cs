@@ -149,8 +149,7 @@ internal sealed class ContextTokenEncoder : IDisposable
         {
             int wordStart = words.Length;
             words[^1] = 0;
-            uint x0 = ContextTokenCoder.StateLow;
-            uint x1 = ContextTokenCoder.StateLow;
+            Span<uint> states = [ContextTokenCoder.StateLow, ContextTokenCoder.StateLow, ContextTokenCoder.StateLow, ContextTokenCoder.StateLow];
             byte[] tokens = _tokens;
             byte[] contexts = _contexts;
             PrepareReciprocals();
@@ -160,7 +159,7 @@ internal sealed class ContextTokenEncoder : IDisposable
             {
                 int index = (contexts[i] * ContextTokenCoder.MaxAlphabet) + tokens[i];
                 uint f = frequencies[index];
-                ref uint x = ref (i & 1) == 0 ? ref x0 : ref x1;
+                ref uint x = ref states[i & (ContextTokenCoder.Lanes - 1)];
                 int emit = (int)(((((ulong)f << 19) - 1) - x) >> 63);
                 words[wordStart - 1] = (ushort)x;
                 wordStart -= emit;
@@ -172,14 +171,17 @@ internal sealed class ContextTokenEncoder : IDisposable
             }
 
             int wordBytes = (words.Length - wordStart) * 2;
-            if (position + 8 + 10 + wordBytes + 5 + _bitBytes > destination.Length)
+            if (position + (4 * ContextTokenCoder.Lanes) + 10 + wordBytes + 5 + _bitBytes > destination.Length)
             {
                 return -1;
             }
 
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], x0);
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 4)..], x1);
-            position += 8;
+            foreach (uint state in states)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], state);
+                position += 4;
+            }
+
             position = ContextTokenCoder.WriteVarint(destination, position, (uint)wordBytes);
             for (int w = wordStart; w < words.Length; w++)
             {

@@ -5,8 +5,8 @@ namespace Wafer.Delta;
 /// <summary>
 /// <c>delta-ord</c>: each float is mapped to its ordered integer (<see cref="FloatFields.ToOrdered"/>), the base
 /// element's is subtracted (wrapping in the element width), and the zig-zagged difference, a distance in ulps,
-/// is token-coded under a context of the base element's exponent bucket and the magnitude of the residual two
-/// elements back (the previous one in the same rANS lane, so the two lanes decode independently). Fine-tuning
+/// is token-coded under a context of the base element's exponent bucket and the magnitude of the residual four
+/// elements back (the previous one in the same rANS lane, so the four lanes decode independently). Fine-tuning
 /// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
@@ -136,7 +136,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         uint valueMask = f.ValueMask;
         uint signBit = f.SignBit;
         int topShift = f.Bits - 1;
-        int pa = 0, pb = 0;
+        int pa = 0, pb = 0, pc = 0, pd = 0;
         ReadOnlySpan<byte> previousBuckets = ValueTokens.PreviousBuckets;
         for (int i = 0; i < count; i++)
         {
@@ -146,7 +146,9 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
             int token = encoder.Add(contextBase[(int)((b >> shift) & exponentMask)] + pa, z);
             pa = pb;
-            pb = previousBuckets[token];
+            pb = pc;
+            pc = pd;
+            pd = previousBuckets[token];
         }
     }
 }
