@@ -8,6 +8,7 @@ internal static class CorpusSuites
         ["archive"] = ArchiveCorpusBenchmark.Run,
         ["measure"] = ChildMeasurement.Measure,
         ["codecs"] = CodecCorpusBenchmark.Run,
+        ["patch"] = PatchCorpusBenchmark.Run,
     };
 
     public static bool TryRun(string name, string[] args, out int exitCode)

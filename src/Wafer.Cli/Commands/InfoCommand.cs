@@ -24,6 +24,20 @@ internal static class InfoCommand
                 writer.WriteNumber("archiveBytes", opened.Length);
                 writer.WriteNumber("originalBytes", opened.OriginalBytes);
                 writer.WriteNumber("tensors", opened.Tensors.Count);
+                writer.WriteString("kind", opened.IsPatch ? "patch" : "archive");
+                if (opened.IsPatch && opened.Manifest.Info is { } info)
+                {
+                    writer.WriteStartObject("changes");
+                    foreach (KeyValuePair<string, string> pair in info.Where(p => p.Key.StartsWith("tensors.", StringComparison.Ordinal) || p.Key.StartsWith("files.", StringComparison.Ordinal)))
+                    {
+                        if (long.TryParse(pair.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long count))
+                        {
+                            writer.WriteNumber(pair.Key, count);
+                        }
+                    }
+
+                    writer.WriteEndObject();
+                }
                 writer.WriteStartArray("files");
                 foreach (ArchiveFile file in opened.Files)
                 {
@@ -58,6 +72,11 @@ internal static class InfoCommand
             Console.WriteLine($"{opened.Path}");
             Console.WriteLine($"  {opened.Files.Count} files, {opened.Tensors.Count} tensors, chunk size {ByteSize.Format(opened.ChunkSize)}");
             Console.WriteLine($"  original {ByteSize.Format(opened.OriginalBytes)}, stored {ByteSize.Format(opened.Length)} ({ByteSize.Percent(opened.Length, opened.OriginalBytes)})");
+            if (opened.IsPatch)
+            {
+                PatchFacts(opened);
+            }
+
             var files = new Table().Border(TableBorder.Simple).AddColumns("file", "format", "size", "tensors");
             foreach (ArchiveFile file in opened.Files)
             {
@@ -79,5 +98,16 @@ internal static class InfoCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>A patch's base requirements and change counts (from its manifest's info).</summary>
+    private static void PatchFacts(WaferArchive patch)
+    {
+        Archive.Manifest.ManifestDocument manifest = patch.Manifest;
+        Console.WriteLine($"  patch: needs {manifest.BaseFiles?.Count ?? 0} base files and {manifest.BaseTensors?.Count ?? 0} base tensors (checked by hash on apply)");
+        SortedDictionary<string, string> info = manifest.Info ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
+        string Count(string key) => info.TryGetValue(key, out string? value) ? value : "?";
+        Console.WriteLine($"  tensors: {Count("tensors.unchanged")} unchanged, {Count("tensors.modified")} modified ({Count("tensors.reshaped")} reshaped), {Count("tensors.added")} added, {Count("tensors.removed")} removed, {Count("tensors.renamed")} renamed");
+        Console.WriteLine($"  files:   {Count("files.unchanged")} unchanged, {Count("files.modified")} modified, {Count("files.added")} added, {Count("files.removed")} removed, {Count("files.renamed")} renamed");
     }
 }

@@ -10,15 +10,15 @@ internal static class CodecRegistry
     {
         RawCodec.Instance,
         ZstdCodec.Instance,
-        SameAsBaseCodec.Instance,
-        OrderedDeltaCodec.Instance,
-        XorFieldDeltaCodec.Instance,
-        ZstdReferenceCodec.Instance,
         FloatSplitCodec.Instance,
         ConstantCodec.Instance,
         PaletteCodec.Instance,
         SparseCodec.Instance,
         BytePlanesCodec.Instance,
+        SameAsBaseCodec.Instance,
+        OrderedDeltaCodec.Instance,
+        XorFieldDeltaCodec.Instance,
+        ZstdReferenceCodec.Instance,
     }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>The codec named <paramref name="name"/>, or null when this build does not know it.</summary>

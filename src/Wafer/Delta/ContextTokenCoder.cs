@@ -2,7 +2,7 @@ namespace Wafer.Delta;
 
 /// <summary>
 /// Shared constants and table (de)serialisation of the context-modelled token coder: a static rANS coder with
-/// one frequency table per context (two interleaved 32-bit states, 16-bit renormalisation, 12-bit
+/// one frequency table per context (four interleaved 31-bit states, 16-bit renormalisation, 12-bit
 /// probabilities) and a separate stream for the raw extra bits of <see cref="ValueTokens"/>.
 /// </summary>
 internal static class ContextTokenCoder
@@ -11,8 +11,11 @@ internal static class ContextTokenCoder
 
     public const int Scale = 1 << ScaleBits;
 
-    /// <summary>Lower bound of a rANS state; encoder and decoder start and end there.</summary>
-    public const uint StateLow = 1u << 16;
+    /// <summary>Lower bound of a rANS state; encoder and decoder start and end there. States stay below 2^31, where the encoder's reciprocal division is exact.</summary>
+    public const uint StateLow = 1u << 15;
+
+    /// <summary>Interleaved rANS states: symbol i uses state i mod 4, so four dependency chains overlap.</summary>
+    public const int Lanes = 4;
 
     public const int MaxContexts = 64;
 

@@ -9,29 +9,32 @@ namespace Wafer.Delta;
 /// context the caller derives from what it has already decoded. Every read is bounds-checked: a hostile stream
 /// throws <see cref="WaferDataException"/>, never reads outside its payload. Call <see cref="Dispose"/> in a finally.
 /// </summary>
-internal ref struct ContextTokenDecoder
+internal ref partial struct ContextTokenDecoder
 {
     private readonly ReadOnlySpan<byte> _words;
     private readonly ReadOnlySpan<byte> _bits;
     private readonly int _alphabet;
+    // Per context and 12-bit slot: the symbol (4 KiB per context, so the used ones stay in cache).
     private byte[]? _symbols;
-    private ushort[]? _frequencies;
-    private ushort[]? _starts;
+
+    // Per context and symbol (context << 8 | symbol): frequency | start << 16.
+    private uint[]? _symbolInfo;
     private ulong _presentMask;
     private int _wordPosition;
     private int _bitPosition;
     private ulong _bitBuffer;
     private int _bitCount;
+    // The four lane states, rotated after every symbol: _x0 always holds the state of the next symbol's lane.
     private uint _x0;
     private uint _x1;
-    private int _parity;
+    private uint _x2;
+    private uint _x3;
 
     public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet)
     {
         _alphabet = alphabet;
         _symbols = ArrayPool<byte>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
-        _frequencies = ArrayPool<ushort>.Shared.Rent(contexts * alphabet);
-        _starts = ArrayPool<ushort>.Shared.Rent(contexts * alphabet);
+        _symbolInfo = ArrayPool<uint>.Shared.Rent(contexts << 8);
         int position = 0;
         try
         {
@@ -40,14 +43,16 @@ internal ref struct ContextTokenDecoder
                 ReadTable(source, ref position, c);
             }
 
-            if (source.Length - position < 8)
+            if (source.Length - position < 4 * ContextTokenCoder.Lanes)
             {
                 throw new WaferDataException("token stream ends before its rANS states");
             }
 
             _x0 = BinaryPrimitives.ReadUInt32LittleEndian(source[position..]);
             _x1 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 4)..]);
-            position += 8;
+            _x2 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 8)..]);
+            _x3 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 12)..]);
+            position += 4 * ContextTokenCoder.Lanes;
             uint wordBytes = ContextTokenCoder.ReadVarint(source, ref position);
             if (wordBytes > source.Length - position || wordBytes % 2 != 0)
             {
@@ -80,12 +85,11 @@ internal ref struct ContextTokenDecoder
             throw new WaferDataException($"token stream uses context {context}, which has no table");
         }
 
-        ref uint x = ref _parity == 0 ? ref _x0 : ref _x1;
-        _parity ^= 1;
+        uint x = _x0;
         uint slot = x & (ContextTokenCoder.Scale - 1);
         int token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
-        int index = (context * _alphabet) + token;
-        x = (_frequencies![index] * (x >> ContextTokenCoder.ScaleBits)) + slot - _starts![index];
+        uint info = _symbolInfo![(context << 8) | token];
+        x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
         if (x < ContextTokenCoder.StateLow)
         {
             if (_wordPosition >= _words.Length)
@@ -97,6 +101,11 @@ internal ref struct ContextTokenDecoder
             _wordPosition += 2;
         }
 
+        _x0 = _x1;
+        _x1 = _x2;
+        _x2 = _x3;
+        _x3 = x;
+
         int extraBits = ValueTokens.ExtraBits(token);
         return ValueTokens.Value(token, extraBits == 0 ? 0 : ReadBits(extraBits));
     }
@@ -104,7 +113,7 @@ internal ref struct ContextTokenDecoder
     /// <summary>Checks that the whole stream was consumed and the states returned to where the encoder began.</summary>
     public readonly void Finish()
     {
-        if (_x0 != ContextTokenCoder.StateLow || _x1 != ContextTokenCoder.StateLow || _wordPosition != _words.Length)
+        if (_x0 != ContextTokenCoder.StateLow || _x1 != ContextTokenCoder.StateLow || _x2 != ContextTokenCoder.StateLow || _x3 != ContextTokenCoder.StateLow || _wordPosition != _words.Length)
         {
             throw new WaferDataException("token stream does not end where its values do");
         }
@@ -123,16 +132,10 @@ internal ref struct ContextTokenDecoder
             _symbols = null;
         }
 
-        if (_frequencies is not null)
+        if (_symbolInfo is not null)
         {
-            ArrayPool<ushort>.Shared.Return(_frequencies);
-            _frequencies = null;
-        }
-
-        if (_starts is not null)
-        {
-            ArrayPool<ushort>.Shared.Return(_starts);
-            _starts = null;
+            ArrayPool<uint>.Shared.Return(_symbolInfo);
+            _symbolInfo = null;
         }
     }
 
@@ -177,9 +180,7 @@ internal ref struct ContextTokenDecoder
             throw new WaferDataException($"token table {context} lists {used} symbols, the alphabet has {_alphabet}");
         }
 
-        int row = context * _alphabet;
-        _frequencies.AsSpan(row, _alphabet).Clear();
-        Span<byte> symbols = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
+        Span<byte> slots = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
         int symbol = -1;
         int start = 0;
         for (uint i = 0; i < used; i++)
@@ -197,9 +198,8 @@ internal ref struct ContextTokenDecoder
                 throw new WaferDataException($"token table {context}: frequencies exceed {ContextTokenCoder.Scale}");
             }
 
-            _frequencies![row + symbol] = (ushort)frequency;
-            _starts![row + symbol] = (ushort)start;
-            symbols.Slice(start, (int)frequency).Fill((byte)symbol);
+            slots.Slice(start, (int)frequency).Fill((byte)symbol);
+            _symbolInfo![(context << 8) | symbol] = frequency | ((uint)start << 16);
             start += (int)frequency;
         }
 

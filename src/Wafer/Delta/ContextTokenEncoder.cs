@@ -15,6 +15,9 @@ internal sealed class ContextTokenEncoder : IDisposable
     private readonly int[] _counts = new int[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _frequencies = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _starts = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly uint[] _reciprocals = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly byte[] _shifts = new byte[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly uint[] _biases = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private byte[] _tokens = [];
     private byte[] _contexts = [];
     private byte[] _bits = [];
@@ -41,23 +44,30 @@ internal sealed class ContextTokenEncoder : IDisposable
         Array.Clear(_counts);
         Grow(ref _tokens, capacity);
         Grow(ref _contexts, capacity);
-        Grow(ref _bits, (capacity * 4) + 16);
+        Grow(ref _bits, (capacity * 4) + 24);
     }
 
     public int Count => _count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Add(int context, uint value)
+    public int Add(int context, uint value)
     {
         int token = ValueTokens.Token(value, out int extraBits);
         _tokens[_count] = (byte)token;
         _contexts[_count] = (byte)context;
         _count++;
         _counts[(context * ContextTokenCoder.MaxAlphabet) + token]++;
-        if (extraBits > 0)
-        {
-            AppendBits(value & ((1u << extraBits) - 1), extraBits);
-        }
+
+        // Branch-free bit writer: append, store 8 bytes, advance by the whole bytes filled.
+        _extraBits += extraBits;
+        _bitBuffer |= (ulong)(value & (uint)((1UL << extraBits) - 1)) << _bitCount;
+        _bitCount += extraBits;
+        BinaryPrimitives.WriteUInt64LittleEndian(_bits.AsSpan(_bitBytes, 8), _bitBuffer);
+        int bytes = _bitCount >> 3;
+        _bitBytes += bytes;
+        _bitBuffer >>= bytes * 8;
+        _bitCount &= 7;
+        return token;
     }
 
     /// <summary>Estimated stream size in bytes from the histograms (the entropy under the normalised tables, plus tables and extras).</summary>
@@ -134,37 +144,44 @@ internal sealed class ContextTokenEncoder : IDisposable
             position += t;
         }
 
-        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 2);
+        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 3);
         try
         {
             int wordStart = words.Length;
-            uint x0 = ContextTokenCoder.StateLow;
-            uint x1 = ContextTokenCoder.StateLow;
+            words[^1] = 0;
+            Span<uint> states = [ContextTokenCoder.StateLow, ContextTokenCoder.StateLow, ContextTokenCoder.StateLow, ContextTokenCoder.StateLow];
             byte[] tokens = _tokens;
             byte[] contexts = _contexts;
+            PrepareReciprocals();
+            uint[] reciprocals = _reciprocals;
+            byte[] shifts = _shifts;
             for (int i = _count - 1; i >= 0; i--)
             {
                 int index = (contexts[i] * ContextTokenCoder.MaxAlphabet) + tokens[i];
                 uint f = frequencies[index];
-                ref uint x = ref (i & 1) == 0 ? ref x0 : ref x1;
-                if (x >= (ulong)f << 20)
-                {
-                    words[--wordStart] = (ushort)x;
-                    x >>= 16;
-                }
+                ref uint x = ref states[i & (ContextTokenCoder.Lanes - 1)];
+                int emit = (int)(((((ulong)f << 19) - 1) - x) >> 63);
+                words[wordStart - 1] = (ushort)x;
+                wordStart -= emit;
+                x >>= emit * 16;
 
-                x = ((x / f) << ContextTokenCoder.ScaleBits) + (x % f) + starts[index];
+                // x / f by multiplication with a rounded-up reciprocal (exact for x < 2^31), as in ryg's rans_byte.
+                uint q = (uint)(((ulong)x * reciprocals[index]) >> 32) >> shifts[index];
+                x += _biases[index] + (q * (uint)(ContextTokenCoder.Scale - f));
             }
 
             int wordBytes = (words.Length - wordStart) * 2;
-            if (position + 8 + 10 + wordBytes + 5 + _bitBytes > destination.Length)
+            if (position + (4 * ContextTokenCoder.Lanes) + 10 + wordBytes + 5 + _bitBytes > destination.Length)
             {
                 return -1;
             }
 
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], x0);
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 4)..], x1);
-            position += 8;
+            foreach (uint state in states)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], state);
+                position += 4;
+            }
+
             position = ContextTokenCoder.WriteVarint(destination, position, (uint)wordBytes);
             for (int w = wordStart; w < words.Length; w++)
             {
@@ -182,26 +199,45 @@ internal sealed class ContextTokenEncoder : IDisposable
         }
     }
 
+    private void PrepareReciprocals()
+    {
+        for (int c = 0; c < _contextCount; c++)
+        {
+            for (int s = 0; s < _alphabet; s++)
+            {
+                int index = (c * ContextTokenCoder.MaxAlphabet) + s;
+                uint f = _frequencies[index];
+                if (f == 0)
+                {
+                    continue;
+                }
+
+                if (f == 1)
+                {
+                    _reciprocals[index] = uint.MaxValue;
+                    _shifts[index] = 0;
+                    _biases[index] = (uint)(_starts[index] + ContextTokenCoder.Scale - 1);
+                    continue;
+                }
+
+                int shift = 0;
+                while (f > 1u << shift)
+                {
+                    shift++;
+                }
+
+                _reciprocals[index] = (uint)(((1UL << (shift + 31)) + f - 1) / f);
+                _shifts[index] = (byte)(shift - 1);
+                _biases[index] = _starts[index];
+            }
+        }
+    }
+
     public void Dispose()
     {
         _tokens = [];
         _contexts = [];
         _bits = [];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AppendBits(uint value, int count)
-    {
-        _extraBits += count;
-        _bitBuffer |= (ulong)value << _bitCount;
-        _bitCount += count;
-        if (_bitCount >= 32)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(_bits.AsSpan(_bitBytes), (uint)_bitBuffer);
-            _bitBytes += 4;
-            _bitBuffer >>= 32;
-            _bitCount -= 32;
-        }
     }
 
     private void FlushBits()

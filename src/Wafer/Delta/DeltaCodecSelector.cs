@@ -1,3 +1,4 @@
+using System.Buffers;
 using Wafer.Archive;
 using Wafer.Codecs;
 
@@ -11,6 +12,10 @@ namespace Wafer.Delta;
 /// </summary>
 internal static class DeltaCodecSelector
 {
+    private const int SampleRun = 4096;
+
+    private const int SampleRuns = 8;
+
     [ThreadStatic]
     private static ContextTokenEncoder? t_ordered;
 
@@ -29,12 +34,15 @@ internal static class DeltaCodecSelector
         ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
         int length = -1;
         ChunkCodec codec = RawCodec.Instance;
-        if (OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out int orderedAnchor) &&
-            XorFieldDeltaCodec.TryFill(target, reference, dtype, xor, out int xorAnchor))
+        if (ChooseXor(target, reference, dtype, ordered, xor) is bool useXor)
         {
-            bool useXor = xor.EstimateBytes() < ordered.EstimateBytes();
+            ContextTokenEncoder encoder = useXor ? xor : ordered;
+            int anchor;
+            bool filled = useXor
+                ? XorFieldDeltaCodec.TryFill(target, reference, dtype, encoder, out anchor)
+                : OrderedDeltaCodec.TryFill(target, reference, dtype, encoder, out anchor);
             Span<byte> room = destination[..Math.Min(destination.Length, target.Length)];
-            length = useXor ? OrderedDeltaCodec.WriteFilled(xor, xorAnchor, room) : OrderedDeltaCodec.WriteFilled(ordered, orderedAnchor, room);
+            length = filled ? OrderedDeltaCodec.WriteFilled(encoder, anchor, room) : -1;
             codec = useXor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;
         }
 
@@ -60,6 +68,50 @@ internal static class DeltaCodecSelector
 
         return KeepSmaller(ZstdReferenceCodec.Instance, length, target, DType.Opaque, destination);
     }
+
+    /// <summary>
+    /// Whether <c>delta-xor</c> should code the chunk rather than <c>delta-ord</c>, by the exact histogram cost of
+    /// both on a fixed sample (8 evenly spaced runs of <see cref="SampleRun"/> elements; the whole chunk when small).
+    /// Null when neither codec takes the dtype.
+    /// </summary>
+    private static bool? ChooseXor(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder ordered, ContextTokenEncoder xor)
+    {
+        if (!FloatFields.TryGet(dtype, out FloatFields f) || target.Length != reference.Length || target.Length % f.Width != 0)
+        {
+            return null;
+        }
+
+        int runBytes = SampleRun * f.Width;
+        if (target.Length <= SampleRuns * runBytes * 2)
+        {
+            return SampleChoosesXor(target, reference, dtype, ordered, xor);
+        }
+
+        byte[] sample = ArrayPool<byte>.Shared.Rent(2 * SampleRuns * runBytes);
+        try
+        {
+            Span<byte> sampleTarget = sample.AsSpan(0, SampleRuns * runBytes);
+            Span<byte> sampleReference = sample.AsSpan(SampleRuns * runBytes, SampleRuns * runBytes);
+            long stride = (target.Length - runBytes) / (SampleRuns - 1) / f.Width * f.Width;
+            for (int r = 0; r < SampleRuns; r++)
+            {
+                int at = (int)(r * stride);
+                target.Slice(at, runBytes).CopyTo(sampleTarget[(r * runBytes)..]);
+                reference.Slice(at, runBytes).CopyTo(sampleReference[(r * runBytes)..]);
+            }
+
+            return SampleChoosesXor(sampleTarget, sampleReference, dtype, ordered, xor);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(sample);
+        }
+    }
+
+    private static bool SampleChoosesXor(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder ordered, ContextTokenEncoder xor) =>
+        OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out _) &&
+        XorFieldDeltaCodec.TryFill(target, reference, dtype, xor, out _) &&
+        xor.EstimateBytes() < ordered.EstimateBytes();
 
     private static (ChunkCodec Codec, int Length) KeepSmaller(ChunkCodec codec, int length, ReadOnlySpan<byte> target, DType dtype, Span<byte> destination)
     {

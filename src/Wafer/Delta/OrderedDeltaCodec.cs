@@ -5,10 +5,11 @@ namespace Wafer.Delta;
 /// <summary>
 /// <c>delta-ord</c>: each float is mapped to its ordered integer (<see cref="FloatFields.ToOrdered"/>), the base
 /// element's is subtracted (wrapping in the element width), and the zig-zagged difference, a distance in ulps,
-/// is token-coded under a context of the base element's exponent bucket and the previous difference's
-/// magnitude. Fine-tuning moves weights by roughly absolute amounts, so the ulp distance scales with
-/// 2^-exponent: conditioning on the base exponent is what makes the delta cheap. Bit-exact for every pattern
-/// (NaN payloads, infinities, -0, subnormals): the map is a bijection and the arithmetic wraps.
+/// is token-coded under a context of the base element's exponent bucket and the magnitude of the residual four
+/// elements back (the previous one in the same rANS lane, so the four lanes decode independently). Fine-tuning
+/// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
+/// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
+/// subnormals): the map is a bijection and the arithmetic wraps.
 /// Payload: u8 exponent anchor, then a token stream (docs/PATCH.md).
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
@@ -41,17 +42,21 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             return false;
         }
 
-        int count = target.Length / f.Width;
         anchor = f.Anchor(reference);
-        encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), count);
-        int previous = 0;
-        for (int i = 0; i < count; i++)
+        encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), target.Length / f.Width);
+        Span<byte> contextBase = stackalloc byte[256];
+        FillContextBase(f, anchor, contextBase);
+        switch (f.Width)
         {
-            uint b = f.Read(reference, i);
-            uint t = f.Read(target, i);
-            uint z = f.ZigZag((f.ToOrdered(t) - f.ToOrdered(b)) & f.ValueMask);
-            encoder.Add((FloatFields.Bucket(anchor, f.Exponent(b)) * PreviousBuckets) + previous, z);
-            previous = PreviousBucket(z);
+            case 1:
+                Fill<Width8>(target, reference, f, contextBase, encoder);
+                break;
+            case 2:
+                Fill<Width16>(target, reference, f, contextBase, encoder);
+                break;
+            default:
+                Fill<Width32>(target, reference, f, contextBase, encoder);
+                break;
         }
 
         return true;
@@ -87,18 +92,22 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             throw new WaferDataException("delta-ord payload is empty");
         }
 
-        int anchor = source[0];
-        int count = destination.Length / f.Width;
+        Span<byte> contextBase = stackalloc byte[256];
+        FillContextBase(f, source[0], contextBase);
         var decoder = new ContextTokenDecoder(source[1..], Contexts, ValueTokens.AlphabetSize(f.Bits));
         try
         {
-            int previous = 0;
-            for (int i = 0; i < count; i++)
+            switch (f.Width)
             {
-                uint b = f.Read(reference, i);
-                uint z = decoder.Next((FloatFields.Bucket(anchor, f.Exponent(b)) * PreviousBuckets) + previous);
-                f.Write(destination, i, f.FromOrdered((f.ToOrdered(b) + f.UnZigZag(z)) & f.ValueMask));
-                previous = PreviousBucket(z);
+                case 1:
+                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase);
+                    break;
+                case 2:
+                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase);
+                    break;
+                default:
+                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase);
+                    break;
             }
 
             decoder.Finish();
@@ -109,6 +118,37 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         }
     }
 
-    /// <summary>0 for an unchanged element, then small, medium, large ulp distances.</summary>
-    private static int PreviousBucket(uint z) => z == 0 ? 0 : z < 4 ? 1 : z < 32 ? 2 : 3;
+    /// <summary>Context offset per base exponent value: its bucket times <see cref="PreviousBuckets"/>.</summary>
+    private static void FillContextBase(in FloatFields f, int anchor, Span<byte> contextBase)
+    {
+        for (uint e = 0; e <= f.ExponentMask; e++)
+        {
+            contextBase[(int)e] = (byte)(FloatFields.Bucket(anchor, e) * PreviousBuckets);
+        }
+    }
+
+    private static void Fill<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase, ContextTokenEncoder encoder)
+        where TWidth : struct, IElementWidth
+    {
+        int count = target.Length / TWidth.Bytes;
+        int shift = f.ExponentShift;
+        uint exponentMask = f.ExponentMask;
+        uint valueMask = f.ValueMask;
+        uint signBit = f.SignBit;
+        int topShift = f.Bits - 1;
+        int pa = 0, pb = 0, pc = 0, pd = 0;
+        ReadOnlySpan<byte> previousBuckets = ValueTokens.PreviousBuckets;
+        for (int i = 0; i < count; i++)
+        {
+            uint b = TWidth.Read(reference, i);
+            uint t = TWidth.Read(target, i);
+            uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
+            uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
+            int token = encoder.Add(contextBase[(int)((b >> shift) & exponentMask)] + pa, z);
+            pa = pb;
+            pb = pc;
+            pc = pd;
+            pd = previousBuckets[token];
+        }
+    }
 }

@@ -98,7 +98,7 @@ internal sealed class PatchApplier
         }
     }
 
-    /// <summary>Finds every base file and tensor the patch needs and checks their hashes; throws naming the first mismatch.</summary>
+    /// <summary>Finds every base file the patch needs and checks its size and SHA-256 (XXH3-128 of each tensor names the culprit); throws naming the first mismatch.</summary>
     private void CheckBase(CancellationToken cancellationToken)
     {
         var byPath = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -123,25 +123,26 @@ internal sealed class PatchApplier
             _baseFile[i] = f;
         }
 
-        // Tensors first: a mismatch there names the tensor, which says more than a file hash.
-        foreach (BaseTensorEntry tensor in _manifest.BaseTensors!)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            string actual = PatchPlanner.HexOf(PatchPlanner.HashRange(_base, _baseFile[tensor.File], tensor.Offset, tensor.Size));
-            if (actual != tensor.Xxh128)
-            {
-                throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: tensor '{tensor.Name}' in '{files[tensor.File].Path}' has XXH3-128 {actual}, the patch expects {tensor.Xxh128}.");
-            }
-        }
-
+        // Whole files by SHA-256 first; only when one differs are its tensors hashed, to name the one that changed.
         for (int i = 0; i < files.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             string actual = _base.Sha256(_baseFile[i]);
-            if (actual != files[i].Sha256)
+            if (actual == files[i].Sha256)
             {
-                throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: file '{files[i].Path}' has SHA-256 {actual}, the patch expects {files[i].Sha256}.");
+                continue;
             }
+
+            foreach (BaseTensorEntry tensor in _manifest.BaseTensors!.Where(t => t.File == i))
+            {
+                string tensorHash = PatchPlanner.HexOf(PatchPlanner.HashRange(_base, _baseFile[i], tensor.Offset, tensor.Size));
+                if (tensorHash != tensor.Xxh128)
+                {
+                    throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: tensor '{tensor.Name}' in '{files[i].Path}' has XXH3-128 {tensorHash}, the patch expects {tensor.Xxh128}.");
+                }
+            }
+
+            throw new WaferDataException($"{_base.Path}: is not the base this patch was made against: file '{files[i].Path}' has SHA-256 {actual}, the patch expects {files[i].Sha256}.");
         }
     }
 

@@ -18,18 +18,41 @@ internal static class ValueTokens
     /// <summary>The alphabet a value of <paramref name="bits"/> bits needs (44 for 8, 76 for 16, 140 for 32).</summary>
     public static int AlphabetSize(int bits) => DirectTokens + ((bits - DirectBits) * 4);
 
+    /// <summary>Per token: its smallest value (the value with all extra bits zero).</summary>
+    public static ReadOnlySpan<uint> BaseValues => s_baseValues;
+
+    /// <summary>Per token: how many extra bits follow it.</summary>
+    public static ReadOnlySpan<byte> ExtraBitCounts => s_extraBitCounts;
+
+    /// <summary>Per token: the magnitude bucket the delta codecs use as context for a later element (0, 1-3, 4-31, larger).</summary>
+    public static ReadOnlySpan<byte> PreviousBuckets => s_previousBuckets;
+
+    private static readonly uint[] s_baseValues = BuildBaseValues();
+    private static readonly byte[] s_extraBitCounts = [.. Enumerable.Range(0, 256).Select(t => (byte)(t < DirectTokens || t >= AlphabetSize(32) ? 0 : ExtraBits(t)))];
+    private static readonly byte[] s_previousBuckets = [.. Enumerable.Range(0, 256).Select(t => (byte)(t == 0 ? 0 : t < 4 ? 1 : t < DirectTokens ? 2 : 3))];
+
+    /// <summary>Token and extra-bit count of <paramref name="value"/>, without data-dependent branches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Token(uint value, out int extraBits)
     {
-        if (value < DirectTokens)
+        // Arithmetic selects, not branches: whether a value is large is a coin flip on real residuals.
+        int n = BitOperations.Log2(value | (DirectTokens - 1));
+        int shift = n - 2;
+        int largeToken = (4 * n) + 8 + (int)(value >> shift);
+        int large = -(int)(((ulong)(DirectTokens - 1) - value) >> 63);
+        extraBits = shift & large;
+        return (largeToken & large) | ((int)value & ~large);
+    }
+
+    private static uint[] BuildBaseValues()
+    {
+        uint[] values = new uint[256];
+        for (int t = 0; t < AlphabetSize(32); t++)
         {
-            extraBits = 0;
-            return (int)value;
+            values[t] = Value(t, 0);
         }
 
-        int n = BitOperations.Log2(value);
-        extraBits = n - 2;
-        return DirectTokens + ((n - DirectBits) << 2) + (int)((value >> (n - 2)) & 3);
+        return values;
     }
 
     /// <summary>Extra bits that follow <paramref name="token"/>.</summary>

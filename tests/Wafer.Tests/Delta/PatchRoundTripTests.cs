@@ -98,4 +98,37 @@ public class PatchRoundTripTests
         TestModel.AssertSameTree(Path.Combine(root, "bytelm-ft-doc"), folder["out"]);
         Assert.True(result.PatchBytes < result.TargetBytes * 0.40, $"patch is {100.0 * result.PatchBytes / result.TargetBytes:0.0}% of the target");
     }
+
+    [Fact]
+    public void Every_float_dtype_and_awkward_sizes_round_trip_through_a_patch()
+    {
+        using var folder = new TemporaryFolder();
+        var random = new Random(99);
+        int chunk = PatchFixture.ChunkSize;
+        var baseTensors = new List<TestModel.Tensor>();
+        var targetTensors = new List<TestModel.Tensor>();
+        foreach ((string dtype, int width) in new[] { ("BF16", 2), ("F16", 2), ("F32", 4), ("F8_E4M3", 1), ("F8_E5M2", 1), ("F64", 8), ("I32", 4) })
+        {
+            foreach (int bytes in new[] { 0, width, 16 * width, chunk - width, chunk, chunk + width, (2 * chunk) + width })
+            {
+                byte[] b = new byte[bytes];
+                random.NextBytes(b);
+                byte[] t = (byte[])b.Clone();
+                for (int i = 0; i < t.Length; i += 1 + random.Next(3))
+                {
+                    t[i] ^= (byte)(1 << random.Next(3));
+                }
+
+                long[] shape = [bytes / width];
+                baseTensors.Add(new($"{dtype}.{bytes}", dtype, shape, b));
+                targetTensors.Add(new($"{dtype}.{bytes}", dtype, shape, t));
+            }
+        }
+
+        TestModel.WriteSafetensors(folder["base/model.safetensors"], baseTensors);
+        TestModel.WriteSafetensors(folder["target/model.safetensors"], targetTensors);
+        WaferPatch.Diff(folder["base"], folder["target"], folder["p.wpatch"], new PatchOptions { ChunkSize = chunk });
+        WaferPatch.Apply(folder["base"], folder["p.wpatch"], folder["out"]);
+        TestModel.AssertSameTree(folder["target"], folder["out"]);
+    }
 }

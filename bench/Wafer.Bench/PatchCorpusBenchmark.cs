@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using Wafer.Delta;
+using Wafer.Formats.Safetensors;
+using Wafer.Layout;
+
+namespace Wafer.Bench;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/Wafer.Bench -- patch [DATA]</c>: for each base→target pair of the
+/// shared corpus, the patch size of Wafer next to the BitX-style reference and <c>zstd --patch-from</c>, all
+/// measured in this run, with the entropy bound of the ordered-integer difference and diff/apply speed on one
+/// thread.
+/// </summary>
+internal static class PatchCorpusBenchmark
+{
+    private static readonly (string Base, string Target)[] s_pairs =
+    [
+        ("bytelm-base", "bytelm-ft-code"),
+        ("bytelm-base", "bytelm-ft-doc"),
+        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300"),
+        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base"),
+        ("optim-run/checkpoint-40", "optim-run/checkpoint-80"),
+        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000"),
+        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000"),
+        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500"),
+    ];
+
+    public static int Run(string[] args)
+    {
+        string data = args.Length > 0 ? args[0] : FindData();
+        if (!Directory.Exists(data))
+        {
+            Console.Error.WriteLine($"patch: data folder '{data}' not found; pass it as the first argument.");
+            return 2;
+        }
+
+        string? zstd = File.Exists("/usr/bin/zstd") ? "/usr/bin/zstd" : null;
+        if (zstd is null)
+        {
+            Console.WriteLine("note: /usr/bin/zstd not found; the zstd --patch-from column is skipped.");
+        }
+
+        string scratch = Path.Combine(Path.GetTempPath(), $"wafer-patch-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            Console.WriteLine("pair | target | BitX-style | zstd patch-from | Wafer | Wafer/BitX | Wafer/zstd | H(d|exp) | H(d|exp,prev) | diff GB/s | apply GB/s");
+            Console.WriteLine("---|---|---|---|---|---|---|---|---|---|---");
+            foreach ((string baseName, string targetName) in s_pairs)
+            {
+                string baseFolder = Path.Combine(data, baseName);
+                string targetFolder = Path.Combine(data, targetName);
+                if (!Directory.Exists(baseFolder) || !Directory.Exists(targetFolder))
+                {
+                    Console.WriteLine($"{baseName} → {targetName} | (missing, skipped)");
+                    continue;
+                }
+
+                RunPair(baseName, targetName, baseFolder, targetFolder, zstd, scratch);
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        return 0;
+    }
+
+    private static void RunPair(string baseName, string targetName, string baseFolder, string targetFolder, string? zstd, string scratch)
+    {
+        long target = Directory.EnumerateFiles(targetFolder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        long bitx = BitXStyleReference.Size(baseFolder, targetFolder);
+        long? patchFrom = zstd is null ? null : ZstdPatchFrom(zstd, baseFolder, targetFolder, scratch);
+        string patch = Path.Combine(scratch, "update.wpatch");
+        string rebuilt = Path.Combine(scratch, "rebuilt");
+        var options = new PatchOptions { Threads = 1, Overwrite = true };
+
+        // One untimed round to JIT the code paths, then the timed one.
+        WaferPatch.Diff(baseFolder, targetFolder, patch, options);
+        var clock = Stopwatch.StartNew();
+        PatchResult result = WaferPatch.Diff(baseFolder, targetFolder, patch, options);
+        double diffSeconds = clock.Elapsed.TotalSeconds;
+        WaferPatch.Apply(baseFolder, patch, rebuilt, new ApplyOptions { Threads = 1 });
+        Directory.Delete(rebuilt, recursive: true);
+        clock.Restart();
+        WaferPatch.Apply(baseFolder, patch, rebuilt, new ApplyOptions { Threads = 1 });
+        double applySeconds = clock.Elapsed.TotalSeconds;
+        Directory.Delete(rebuilt, recursive: true);
+
+        (double exponentOnly, double withPrevious) = EntropyBound(baseFolder, targetFolder);
+        string Pct(double bytes) => (100 * bytes / target).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+        string Ratio(double a, double? b) => b is double d && d > 0 ? (a / d).ToString("0.00", CultureInfo.InvariantCulture) : "-";
+        Console.WriteLine(string.Join(" | ",
+            $"{baseName} → {targetName}",
+            target.ToString("N0", CultureInfo.InvariantCulture),
+            Pct(bitx),
+            patchFrom is long p ? Pct(p) : "skipped",
+            Pct(result.PatchBytes),
+            Ratio(result.PatchBytes, bitx),
+            Ratio(result.PatchBytes, patchFrom),
+            Pct(exponentOnly),
+            Pct(withPrevious),
+            (target / diffSeconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture),
+            (target / applySeconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary><c>zstd -19 --long=31 --patch-from=BASE TARGET</c> per file (plain <c>-19</c> where the base lacks the file).</summary>
+    private static long ZstdPatchFrom(string zstd, string baseFolder, string targetFolder, string scratch)
+    {
+        long total = 0;
+        string output = Path.Combine(scratch, "patch.zst");
+        foreach (string targetFile in Directory.EnumerateFiles(targetFolder, "*", SearchOption.AllDirectories))
+        {
+            string baseFile = Path.Combine(baseFolder, Path.GetRelativePath(targetFolder, targetFile));
+            var start = new ProcessStartInfo(zstd) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (string arg in File.Exists(baseFile)
+                ? new[] { "-19", "--long=31", $"--patch-from={baseFile}", targetFile, "-o", output, "-f", "-q" }
+                : ["-19", targetFile, "-o", output, "-f", "-q"])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using Process process = Process.Start(start)!;
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"zstd failed on {targetFile}");
+            }
+
+            total += new FileInfo(output).Length;
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Order-0 entropy (bytes) of the ordered-integer difference of every float tensor matched by name and size,
+    /// conditioned on the base element's exponent, and additionally on the previous difference's magnitude bucket;
+    /// all other bytes counted raw. For F32 the symbol is the difference's token (bit length and the next two
+    /// bits) and the remaining bits count raw.
+    /// </summary>
+    private static (double ExponentOnly, double WithPrevious) EntropyBound(string baseFolder, string targetFolder)
+    {
+        double exponentOnly = 0, withPrevious = 0;
+        foreach (string targetFile in Directory.EnumerateFiles(targetFolder, "*", SearchOption.AllDirectories))
+        {
+            string baseFile = Path.Combine(baseFolder, Path.GetRelativePath(targetFolder, targetFile));
+            long length = new FileInfo(targetFile).Length;
+            if (!targetFile.EndsWith(".safetensors", StringComparison.Ordinal) || !File.Exists(baseFile))
+            {
+                exponentOnly += length;
+                withPrevious += length;
+                continue;
+            }
+
+            byte[] target = File.ReadAllBytes(targetFile);
+            byte[] baseBytes = File.ReadAllBytes(baseFile);
+            var baseTensors = Segments(baseFile).ToDictionary(s => s.Tensor!.Name);
+            var byExponent = new Dictionary<ulong, int>();
+            var byExponentAndPrevious = new Dictionary<ulong, int>();
+            long covered = 0;
+            double rawBits = 0;
+            foreach (LayoutSegment segment in Segments(targetFile))
+            {
+                if (!baseTensors.TryGetValue(segment.Tensor!.Name, out LayoutSegment b) || b.Length != segment.Length || !FloatFields.TryGet(segment.Tensor.DType, out FloatFields f))
+                {
+                    continue;
+                }
+
+                ReadOnlySpan<byte> t = target.AsSpan((int)segment.Offset, (int)segment.Length);
+                ReadOnlySpan<byte> r = baseBytes.AsSpan((int)b.Offset, (int)b.Length);
+                int previous = 0;
+                for (int i = 0; i < t.Length / f.Width; i++)
+                {
+                    uint rb = f.Read(r, i);
+                    uint z = f.ZigZag((f.ToOrdered(f.Read(t, i)) - f.ToOrdered(rb)) & f.ValueMask);
+                    uint symbol = z;
+                    if (f.Width == 4)
+                    {
+                        // 32-bit residuals are nearly all distinct in a sample this size: their empirical order-0
+                        // entropy would be meaningless. Use the token (bit length + 2 bits) with the rest raw.
+                        symbol = (uint)ValueTokens.Token(z, out int extraBits);
+                        rawBits += extraBits;
+                    }
+
+                    ulong key = ((ulong)f.Exponent(rb) << 32) | symbol;
+                    byExponent[key] = byExponent.GetValueOrDefault(key) + 1;
+                    ulong withPrev = key | ((ulong)previous << 48);
+                    byExponentAndPrevious[withPrev] = byExponentAndPrevious.GetValueOrDefault(withPrev) + 1;
+                    previous = z == 0 ? 0 : z < 4 ? 1 : z < 32 ? 2 : 3;
+                }
+
+                covered += segment.Length;
+            }
+
+            exponentOnly += ((ConditionalEntropyBits(byExponent, 32) + rawBits) / 8) + (length - covered);
+            withPrevious += ((ConditionalEntropyBits(byExponentAndPrevious, 32) + rawBits) / 8) + (length - covered);
+        }
+
+        return (exponentOnly, withPrevious);
+    }
+
+    /// <summary>Σ count × -log2 P(symbol | context), the context being the key's bits above <paramref name="symbolBits"/>.</summary>
+    private static double ConditionalEntropyBits(Dictionary<ulong, int> counts, int symbolBits)
+    {
+        var contextTotals = new Dictionary<ulong, long>();
+        foreach ((ulong key, int count) in counts)
+        {
+            ulong context = key >> symbolBits;
+            contextTotals[context] = contextTotals.GetValueOrDefault(context) + count;
+        }
+
+        double bits = 0;
+        foreach ((ulong key, int count) in counts)
+        {
+            bits += count * Math.Log2((double)contextTotals[key >> symbolBits] / count);
+        }
+
+        return bits;
+    }
+
+    private static List<LayoutSegment> Segments(string path)
+    {
+        using SafeFileHandle handle = File.OpenHandle(path);
+        return [.. SafetensorsHeader.Read(path, handle, RandomAccess.GetLength(handle)).ToLayout(path).Segments.Where(s => s.Tensor is not null)];
+    }
+
+    private static string FindData()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, "shared", "data");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return "../shared/data";
+    }
+}
