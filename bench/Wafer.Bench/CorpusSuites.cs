@@ -6,6 +6,7 @@ internal static class CorpusSuites
     private static readonly Dictionary<string, Func<string[], int>> s_suites = new(StringComparer.Ordinal)
     {
         ["archive"] = ArchiveCorpusBenchmark.Run,
+        ["chain"] = ChainCorpusBenchmark.Run,
         ["measure"] = ChildMeasurement.Measure,
         ["codecs"] = CodecCorpusBenchmark.Run,
         ["patch"] = PatchCorpusBenchmark.Run,
