@@ -122,7 +122,7 @@ public sealed partial class WaferArchive
         byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Chunk.Size);
         try
         {
-            ChunkDecoder.Decode(_file, item.Chunk, item.DType, buffer.AsSpan(0, item.Chunk.Size), item.What);
+            DecodeChunk(item.Chunk, item.DType, buffer.AsSpan(0, item.Chunk.Size), item.What);
             return buffer;
         }
         catch

@@ -14,11 +14,13 @@ public sealed partial class WaferArchive : IDisposable
     private readonly MappedFile _file;
     private readonly ManifestDocument _manifest;
     private readonly Dictionary<string, List<ArchiveTensor>> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<ChunkEntry, (TensorEntry Companion, long Offset, int Length)> _companionRanges;
 
     private WaferArchive(MappedFile file, ManifestDocument manifest)
     {
         _file = file;
         _manifest = manifest;
+        _companionRanges = BuildCompanionRanges();
         Files = [.. manifest.Files.Select(f => new ArchiveFile(f.Path, f.Size, f.Sha256, f.Format))];
         var tensors = new List<ArchiveTensor>(manifest.Tensors.Count);
         for (int i = 0; i < manifest.Tensors.Count; i++)
@@ -99,7 +101,7 @@ public sealed partial class WaferArchive : IDisposable
         for (int i = 0; i < entry.Chunks.Count; i++)
         {
             ChunkEntry chunk = entry.Chunks[i];
-            ChunkDecoder.Decode(_file, chunk, tensor.DType, destination.Slice(offset, chunk.Size), $"tensor '{tensor.Name}' chunk {i}");
+            DecodeChunk(chunk, tensor.DType, destination.Slice(offset, chunk.Size), $"tensor '{tensor.Name}' chunk {i}");
             offset += chunk.Size;
         }
     }
@@ -116,7 +118,7 @@ public sealed partial class WaferArchive : IDisposable
             for (int i = 0; i < entry.Chunks.Count; i++)
             {
                 ChunkEntry chunk = entry.Chunks[i];
-                ChunkDecoder.Decode(_file, chunk, tensor.DType, buffer.AsSpan(0, chunk.Size), $"tensor '{tensor.Name}' chunk {i}");
+                DecodeChunk(chunk, tensor.DType, buffer.AsSpan(0, chunk.Size), $"tensor '{tensor.Name}' chunk {i}");
                 destination.Write(buffer, 0, chunk.Size);
             }
         }

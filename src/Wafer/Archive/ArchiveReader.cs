@@ -147,7 +147,8 @@ internal static class ArchiveReader
             }
 
             string what = $"tensor '{tensor.Name}'";
-            CheckPiece(path, manifest, what, tensor.File, tensor.Offset, tensor.Size, tensor.Chunks, dataEnd);
+            CheckPiece(path, manifest, what, tensor.File, tensor.Offset, tensor.Size, tensor.Chunks, dataEnd, tensor.Companion is not null);
+            CheckCompanion(path, manifest, tensor, what);
             if (DTypes.TryParse(tensor.Dtype, out DType dtype))
             {
                 long bytes;
@@ -183,7 +184,7 @@ internal static class ArchiveReader
             }
 
             string what = $"bytes at {blob.Offset}";
-            CheckPiece(path, manifest, what, blob.File, blob.Offset, blob.Size, blob.Chunks, dataEnd);
+            CheckPiece(path, manifest, what, blob.File, blob.Offset, blob.Size, blob.Chunks, dataEnd, hasCompanion: false);
             pieces[blob.File].Add((blob.Offset, blob.Size, what));
         }
 
@@ -209,7 +210,33 @@ internal static class ArchiveReader
         }
     }
 
-    private static void CheckPiece(string path, ManifestDocument manifest, string what, int file, long offset, long size, List<ChunkEntry>? chunks, long dataEnd)
+    /// <summary>A companion is another tensor of the same archive, with the same element count, that has no companion itself.</summary>
+    private static void CheckCompanion(string path, ManifestDocument manifest, TensorEntry tensor, string what)
+    {
+        if (tensor.Companion is not int index)
+        {
+            return;
+        }
+
+        if (manifest.Kind != "archive" || (uint)index >= (uint)manifest.Tensors.Count || ReferenceEquals(manifest.Tensors[index], tensor))
+        {
+            throw Bad(path, $"{what} names companion #{index}, which is not another tensor of this archive");
+        }
+
+        TensorEntry companion = manifest.Tensors[index];
+        if (companion is null || companion.Companion is not null || companion.Base is not null)
+        {
+            throw Bad(path, $"{what}: its companion has a companion or base of its own");
+        }
+
+        if (!DTypes.TryParse(tensor.Dtype, out DType dtype) || !DTypes.TryParse(companion.Dtype, out DType companionDtype) ||
+            tensor.Size / DTypes.Size(dtype) != companion.Size / DTypes.Size(companionDtype))
+        {
+            throw Bad(path, $"{what}: companion '{companion.Name}' does not have the same number of elements");
+        }
+    }
+
+    private static void CheckPiece(string path, ManifestDocument manifest, string what, int file, long offset, long size, List<ChunkEntry>? chunks, long dataEnd, bool hasCompanion)
     {
         if ((uint)file >= (uint)manifest.Files.Count)
         {
@@ -254,7 +281,7 @@ internal static class ArchiveReader
                 throw Bad(path, $"{what} uses codec '{chunk.Codec}', which this build does not know (known: {string.Join(", ", CodecRegistry.Names)})");
             }
 
-            if (codec.NeedsReference && manifest.Kind != "patch")
+            if (codec.NeedsReference && manifest.Kind != "patch" && !(hasCompanion && codec is F32Bf16ResidualCodec))
             {
                 throw Bad(path, $"{what} uses delta codec '{chunk.Codec}', which only a patch may use");
             }

@@ -99,6 +99,63 @@ internal sealed class PackJob : IDisposable
                 }
             }
         }
+
+        if (_options.Codec == CodecChoice.Auto)
+        {
+            PairCompanions();
+        }
+    }
+
+    /// <summary>
+    /// Gives each F32 tensor that has a same-named BF16 tensor with as many elements (master weights and the
+    /// model weights rounded from them) that tensor as companion, so its chunks can be coded against it.
+    /// </summary>
+    private void PairCompanions()
+    {
+        List<TensorEntry> tensors = _manifest.Tensors;
+        var bf16 = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            if (tensors[i].Dtype == "BF16")
+            {
+                bf16.TryAdd(tensors[i].Name, i);
+            }
+        }
+
+        var paired = new Dictionary<List<ChunkEntry>, (TensorEntry Tensor, TensorEntry Companion)>(ReferenceEqualityComparer.Instance);
+        foreach (TensorEntry tensor in tensors)
+        {
+            if (tensor.Dtype == "F32" && tensor.Size > 0 && bf16.TryGetValue(tensor.Name, out int index) && tensors[index].Size * 2 == tensor.Size)
+            {
+                tensor.Companion = index;
+                paired[tensor.Chunks] = (tensor, tensors[index]);
+            }
+        }
+
+        for (int k = 0; k < _items.Count && paired.Count > 0; k++)
+        {
+            if (paired.TryGetValue(_items[k].Chunks, out (TensorEntry Tensor, TensorEntry Companion) pair))
+            {
+                _items[k] = _items[k] with
+                {
+                    CompanionFile = pair.Companion.File,
+                    CompanionOffset = pair.Companion.Offset + ((_items[k].Offset - pair.Tensor.Offset) / 2),
+                    CompanionLength = _items[k].Length / 2,
+                };
+            }
+        }
+    }
+
+    /// <summary>A companion no chunk was coded against is dropped, so readers need not decode it.</summary>
+    private void SettleCompanions()
+    {
+        foreach (TensorEntry tensor in _manifest.Tensors)
+        {
+            if (tensor.Companion is not null && !tensor.Chunks.Exists(c => c.Codec == F32Bf16ResidualCodec.Instance.Name))
+            {
+                tensor.Companion = null;
+            }
+        }
     }
 
     private (long ArchiveBytes, int Deduplicated) Write(string temporaryPath, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
@@ -129,7 +186,8 @@ internal sealed class PackJob : IDisposable
                     hasher.Append(item.File, raw.Span);
                     var key = (encoded.Xxh3, item.Length, item.DType);
                     ChunkEntry chunk;
-                    if (firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) && SameBytes(raw.Span, _items[first.Item]))
+                    // A chunk coded against a companion decodes only with that companion: it is never shared.
+                    if (!encoded.Codec.NeedsReference && firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) && SameBytes(raw.Span, _items[first.Item]))
                     {
                         chunk = new ChunkEntry { At = first.Chunk.At, Stored = first.Chunk.Stored, Size = item.Length, Codec = first.Chunk.Codec, Xxh3 = first.Chunk.Xxh3 };
                         deduplicated++;
@@ -142,7 +200,10 @@ internal sealed class PackJob : IDisposable
                         output.Write(encoded.Buffer, 0, encoded.Length);
                         chunk = new ChunkEntry { At = position, Stored = encoded.Length, Size = item.Length, Codec = encoded.Codec.Name, Xxh3 = encoded.Xxh3.ToString("x16") };
                         position += encoded.Length;
-                        firstByContent.TryAdd(key, (index, chunk));
+                        if (!encoded.Codec.NeedsReference)
+                        {
+                            firstByContent.TryAdd(key, (index, chunk));
+                        }
                     }
 
                     item.Chunks.Add(chunk);
@@ -158,6 +219,7 @@ internal sealed class PackJob : IDisposable
             cancellationToken);
 
         hasher.Complete();
+        SettleCompanions();
         int manifestPadding = ArchiveFormat.PaddingAfter(position);
         output.Write(s_zeros, 0, manifestPadding);
         position += manifestPadding;
@@ -177,6 +239,11 @@ internal sealed class PackJob : IDisposable
         try
         {
             (ChunkCodec codec, int length) = CodecSelector.Encode(raw.Span, item.DType, _options.Codec, buffer);
+            if (item.CompanionLength > 0)
+            {
+                (codec, length) = TryCompanion(item, raw.Span, ref buffer, codec, length);
+            }
+
             return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw.Span));
         }
         catch
@@ -184,6 +251,23 @@ internal sealed class PackJob : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
         }
+    }
+
+    /// <summary>Codes the chunk against its companion's bytes and keeps that payload when it is the smaller one.</summary>
+    private (ChunkCodec Codec, int Length) TryCompanion(PackItem item, ReadOnlySpan<byte> raw, ref byte[] buffer, ChunkCodec codec, int length)
+    {
+        using MappedView reference = _maps[item.CompanionFile].View(item.CompanionOffset, item.CompanionLength);
+        byte[] candidate = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
+        int written = F32Bf16ResidualCodec.Instance.Encode(raw, new ChunkContext(item.DType, reference.Span), candidate);
+        if (written < 0 || written >= length)
+        {
+            ArrayPool<byte>.Shared.Return(candidate);
+            return (codec, length);
+        }
+
+        ArrayPool<byte>.Shared.Return(buffer);
+        buffer = candidate;
+        return (F32Bf16ResidualCodec.Instance, written);
     }
 
     /// <summary>Byte comparison that makes deduplication safe even against crafted hash collisions.</summary>
@@ -201,7 +285,8 @@ internal sealed class PackJob : IDisposable
         }
     }
 
-    private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks);
+    /// <summary>One chunk to encode; <c>CompanionLength</c> &gt; 0 when its tensor has a companion whose bytes it may be coded against.</summary>
+    private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks, int CompanionFile = 0, long CompanionOffset = 0, int CompanionLength = 0);
 
     private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3);
 

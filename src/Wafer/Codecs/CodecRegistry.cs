@@ -10,6 +10,7 @@ internal static class CodecRegistry
     {
         RawCodec.Instance,
         ZstdCodec.Instance,
+        F32Bf16ResidualCodec.Instance,
         FloatSplitCodec.Instance,
         ConstantCodec.Instance,
         PaletteCodec.Instance,

@@ -106,14 +106,14 @@ internal sealed class ArchiveModelSource : ModelSource
             long to = Math.Min(end, pieceEnd);
             if (from == piece.Offset && to == pieceEnd)
             {
-                ChunkDecoder.Decode(_archive.File, piece.Chunk, piece.DType, scratch.AsSpan((int)(from - offset), piece.Chunk.Size), piece.What);
+                _archive.DecodeChunk(piece.Chunk, piece.DType, scratch.AsSpan((int)(from - offset), piece.Chunk.Size), piece.What);
                 continue;
             }
 
             byte[] whole = ArrayPool<byte>.Shared.Rent(piece.Chunk.Size);
             try
             {
-                ChunkDecoder.Decode(_archive.File, piece.Chunk, piece.DType, whole.AsSpan(0, piece.Chunk.Size), piece.What);
+                _archive.DecodeChunk(piece.Chunk, piece.DType, whole.AsSpan(0, piece.Chunk.Size), piece.What);
                 whole.AsSpan((int)(from - piece.Offset), (int)(to - from)).CopyTo(scratch.AsSpan((int)(from - offset)));
             }
             finally

@@ -21,6 +21,13 @@ internal sealed class TensorEntry
 
     public List<ChunkEntry> Chunks { get; set; } = [];
 
+    /// <summary>
+    /// Archives only: index into <see cref="ManifestDocument.Tensors"/> of a companion tensor with the same element
+    /// count whose bytes (element for element) are the reference of this tensor's reference-coded chunks, e.g. the
+    /// BF16 weights an F32 master-weight tensor rounds to.
+    /// </summary>
+    public int? Companion { get; set; }
+
     /// <summary>Patches only: index into <see cref="ManifestDocument.BaseTensors"/> of the tensor this one is coded against.</summary>
     public int? Base { get; set; }
 
