@@ -13,6 +13,13 @@ public sealed partial class WaferArchive
     private Dictionary<ChunkEntry, (TensorEntry Companion, long Offset, int Length)> BuildCompanionRanges()
     {
         var ranges = new Dictionary<ChunkEntry, (TensorEntry, long, int)>(ReferenceEqualityComparer.Instance);
+
+        // A patch's companions are resolved by the patch applier, against the rebuilt target.
+        if (_manifest.Kind != "archive")
+        {
+            return ranges;
+        }
+
         foreach (TensorEntry tensor in _manifest.Tensors)
         {
             if (tensor.Companion is not int index)

@@ -218,13 +218,14 @@ internal static class ArchiveReader
             return;
         }
 
-        if (manifest.Kind != "archive" || (uint)index >= (uint)manifest.Tensors.Count || ReferenceEquals(manifest.Tensors[index], tensor))
+        if ((uint)index >= (uint)manifest.Tensors.Count || ReferenceEquals(manifest.Tensors[index], tensor))
         {
             throw Bad(path, $"{what} names companion #{index}, which is not another tensor of this archive");
         }
 
         TensorEntry companion = manifest.Tensors[index];
-        if (companion is null || companion.Companion is not null || companion.Base is not null)
+        // In a patch the companion may itself be coded against the base; it never has a companion of its own.
+        if (companion is null || companion.Companion is not null || (manifest.Kind == "archive" && companion.Base is not null))
         {
             throw Bad(path, $"{what}: its companion has a companion or base of its own");
         }

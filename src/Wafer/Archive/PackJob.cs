@@ -106,54 +106,16 @@ internal sealed class PackJob : IDisposable
         }
     }
 
-    /// <summary>
-    /// Gives each F32 tensor that has a same-named BF16 tensor with as many elements (master weights and the
-    /// model weights rounded from them) that tensor as companion, so its chunks can be coded against it.
-    /// </summary>
+    /// <summary>Lets each F32 tensor with a BF16 twin (master weights) be coded against the twin's bytes.</summary>
     private void PairCompanions()
     {
-        List<TensorEntry> tensors = _manifest.Tensors;
-        var bf16 = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < tensors.Count; i++)
-        {
-            if (tensors[i].Dtype == "BF16")
-            {
-                bf16.TryAdd(tensors[i].Name, i);
-            }
-        }
-
-        var paired = new Dictionary<List<ChunkEntry>, (TensorEntry Tensor, TensorEntry Companion)>(ReferenceEqualityComparer.Instance);
-        foreach (TensorEntry tensor in tensors)
-        {
-            if (tensor.Dtype == "F32" && tensor.Size > 0 && bf16.TryGetValue(tensor.Name, out int index) && tensors[index].Size * 2 == tensor.Size)
-            {
-                tensor.Companion = index;
-                paired[tensor.Chunks] = (tensor, tensors[index]);
-            }
-        }
-
+        var paired = CompanionPairing.Pair(_manifest.Tensors);
         for (int k = 0; k < _items.Count && paired.Count > 0; k++)
         {
             if (paired.TryGetValue(_items[k].Chunks, out (TensorEntry Tensor, TensorEntry Companion) pair))
             {
-                _items[k] = _items[k] with
-                {
-                    CompanionFile = pair.Companion.File,
-                    CompanionOffset = pair.Companion.Offset + ((_items[k].Offset - pair.Tensor.Offset) / 2),
-                    CompanionLength = _items[k].Length / 2,
-                };
-            }
-        }
-    }
-
-    /// <summary>A companion no chunk was coded against is dropped, so readers need not decode it.</summary>
-    private void SettleCompanions()
-    {
-        foreach (TensorEntry tensor in _manifest.Tensors)
-        {
-            if (tensor.Companion is not null && !tensor.Chunks.Exists(c => c.Codec == F32Bf16ResidualCodec.Instance.Name))
-            {
-                tensor.Companion = null;
+                (long offset, int length) = CompanionPairing.Opposite(pair.Tensor, pair.Companion, _items[k].Offset, _items[k].Length);
+                _items[k] = _items[k] with { CompanionFile = pair.Companion.File, CompanionOffset = offset, CompanionLength = length };
             }
         }
     }
@@ -219,7 +181,7 @@ internal sealed class PackJob : IDisposable
             cancellationToken);
 
         hasher.Complete();
-        SettleCompanions();
+        CompanionPairing.Settle(_manifest.Tensors);
         int manifestPadding = ArchiveFormat.PaddingAfter(position);
         output.Write(s_zeros, 0, manifestPadding);
         position += manifestPadding;

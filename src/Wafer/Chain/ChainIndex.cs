@@ -87,8 +87,8 @@ internal static class ChainIndex
             throw Bad(path, $"maxDepth {index.MaxDepth} is outside 0..{MaxDepthLimit}");
         }
 
+        // Order first, so a reordered index is reported as such whatever the entries' kinds.
         long previous = long.MinValue;
-        var files = new HashSet<string>(StringComparer.Ordinal);
         foreach (ChainIndexEntry entry in index.Entries)
         {
             if (entry is null || entry.File is null || entry.Kind is null)
@@ -102,6 +102,11 @@ internal static class ChainIndex
             }
 
             previous = entry.Step;
+        }
+
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ChainIndexEntry entry in index.Entries)
+        {
             if (entry.File.Length == 0 || entry.File != Path.GetFileName(entry.File) || SafeRelativePath.Problem(entry.File) is not null || !files.Add(entry.File) || entry.File == FileName)
             {
                 throw Bad(path, $"step {entry.Step} names an unsafe or repeated file '{entry.File}'");

@@ -20,6 +20,8 @@ internal sealed class PatchApplier
     private readonly ManifestDocument _manifest;
     private readonly ModelSource _base;
     private readonly int[] _baseFile;
+    private Dictionary<ChunkEntry, Item> _itemByChunk = new(ReferenceEqualityComparer.Instance);
+    private Dictionary<ChunkEntry, (TensorEntry Companion, long Offset, int Length)> _companionRanges = new(ReferenceEqualityComparer.Instance);
 
     private PatchApplier(MappedFile patch, ManifestDocument manifest, ModelSource baseModel)
     {
@@ -149,6 +151,7 @@ internal sealed class PatchApplier
     private void Rebuild(string root, int threads, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
     {
         List<Item> items = BuildPlan();
+        IndexCompanions(items);
         using var writer = new VerifiedFileWriter(_patch.Path, _manifest.Files, root);
         long total = _manifest.Files.Sum(f => f.Size);
         long done = 0;
@@ -184,7 +187,13 @@ internal sealed class PatchApplier
         try
         {
             ReadOnlySpan<byte> reference = default;
-            if (codec.NeedsReference)
+            if (codec is F32Bf16ResidualCodec && _companionRanges.TryGetValue(item.Chunk, out (TensorEntry Companion, long Offset, int Length) twin))
+            {
+                scratch = ArrayPool<byte>.Shared.Rent(Math.Max(1, twin.Length));
+                ReadCompanion(twin.Companion, twin.Offset, scratch.AsSpan(0, twin.Length));
+                reference = scratch.AsSpan(0, twin.Length);
+            }
+            else if (codec.NeedsReference)
             {
                 (int file, long offset, int length) = codec is ZstdReferenceCodec
                     ? (item.BaseFile, item.RegionOffset, item.RegionLength)
@@ -243,6 +252,58 @@ internal sealed class PatchApplier
 
         items.Sort(static (a, b) => a.File != b.File ? a.File.CompareTo(b.File) : a.Offset.CompareTo(b.Offset));
         return items;
+    }
+
+    /// <summary>Maps each chunk to its item, and each chunk of a tensor with a companion to the companion bytes opposite it.</summary>
+    private void IndexCompanions(List<Item> items)
+    {
+        _itemByChunk = new Dictionary<ChunkEntry, Item>(items.Count, ReferenceEqualityComparer.Instance);
+        foreach (Item item in items)
+        {
+            _itemByChunk[item.Chunk] = item;
+        }
+
+        foreach (TensorEntry tensor in _manifest.Tensors)
+        {
+            if (tensor.Companion is not int index)
+            {
+                continue;
+            }
+
+            long offset = 0;
+            foreach (ChunkEntry chunk in tensor.Chunks)
+            {
+                _companionRanges[chunk] = (_manifest.Tensors[index], offset / 2, chunk.Size / 2);
+                offset += chunk.Size;
+            }
+        }
+    }
+
+    /// <summary>Rebuilds bytes of a target tensor (a companion, which has none itself) by decoding the chunks covering them.</summary>
+    private void ReadCompanion(TensorEntry companion, long offset, Span<byte> destination)
+    {
+        long end = offset + destination.Length;
+        long chunkStart = 0;
+        foreach (ChunkEntry chunk in companion.Chunks)
+        {
+            long chunkEnd = chunkStart + chunk.Size;
+            if (chunkEnd > offset && chunkStart < end)
+            {
+                byte[] decoded = Decode(_itemByChunk[chunk]);
+                try
+                {
+                    long from = Math.Max(offset, chunkStart);
+                    long to = Math.Min(end, chunkEnd);
+                    decoded.AsSpan((int)(from - chunkStart), (int)(to - from)).CopyTo(destination[(int)(from - offset)..]);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(decoded);
+                }
+            }
+
+            chunkStart = chunkEnd;
+        }
     }
 
     private readonly record struct Item(int File, long Offset, ChunkEntry Chunk, DType DType, string What, int BaseFile, long AlignedOffset, long RegionOffset, int RegionLength);

@@ -6,7 +6,8 @@ namespace Wafer.Delta;
 /// One target chunk to encode: where it lies in its target file, and the base bytes it may be coded against.
 /// <paramref name="AlignedOffset"/> is the absolute offset in base file <paramref name="BaseFile"/> of the base bytes
 /// lying opposite the chunk (-1 when none); <paramref name="RegionOffset"/>/<paramref name="RegionLength"/> the
-/// whole base region a <c>zstd-ref</c> chunk uses (length 0 when none).
+/// whole base region a <c>zstd-ref</c> chunk uses (length 0 when none); <paramref name="CompanionLength"/> &gt; 0 when the
+/// chunk may instead be coded against the target's own BF16 twin (CompanionPairing) at <paramref name="CompanionOffset"/>.
 /// </summary>
 internal readonly record struct PatchItem(
     int File,
@@ -18,4 +19,7 @@ internal readonly record struct PatchItem(
     int BaseFile,
     long AlignedOffset,
     long RegionOffset,
-    int RegionLength);
+    int RegionLength,
+    int CompanionFile = 0,
+    long CompanionOffset = 0,
+    int CompanionLength = 0);

@@ -54,6 +54,7 @@ internal sealed class PatchWriter
     {
         ManifestDocument manifest = _plan.Manifest;
         List<PatchItem> items = _plan.Items;
+        PairCompanions(manifest, items);
         using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
         Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
         ArchiveFormat.WritePreamble(preamble);
@@ -120,6 +121,7 @@ internal sealed class PatchWriter
 
         FinishFilesBefore(manifest.Files.Count);
         _plan.SettleFileChanges();
+        CompanionPairing.Settle(manifest.Tensors);
         int manifestPadding = ArchiveFormat.PaddingAfter(position);
         output.Write(s_zeros, 0, manifestPadding);
         position += manifestPadding;
@@ -182,6 +184,11 @@ internal sealed class PatchWriter
                 : item.IsTensor || (alignedLength == 0 && region.IsEmpty)
                     ? CodecSelector.Encode(rawCopy, item.DType, CodecChoice.Auto, buffer.AsSpan(0, room))
                     : DeltaCodecSelector.EncodeBytes(rawCopy, aligned, region, buffer.AsSpan(0, room));
+            if (item.CompanionLength > 0)
+            {
+                (codec, length) = TryCompanion(item, rawCopy, buffer.AsSpan(0, room), codec, length);
+            }
+
             return new EncodedChunk(buffer, length, room, codec, XxHash3.HashToUInt64(rawCopy));
         }
         catch
@@ -191,6 +198,44 @@ internal sealed class PatchWriter
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Lets each F32 target tensor with a BF16 twin in the target (master weights) be coded against the twin.</summary>
+    private static void PairCompanions(ManifestDocument manifest, List<PatchItem> items)
+    {
+        var paired = CompanionPairing.Pair(manifest.Tensors);
+        for (int k = 0; k < items.Count && paired.Count > 0; k++)
+        {
+            if (items[k].IsTensor && paired.TryGetValue(items[k].Chunks, out (TensorEntry Tensor, TensorEntry Companion) pair))
+            {
+                (long offset, int length) = CompanionPairing.Opposite(pair.Tensor, pair.Companion, items[k].Offset, items[k].Length);
+                items[k] = items[k] with { CompanionFile = pair.Companion.File, CompanionOffset = offset, CompanionLength = length };
+            }
+        }
+    }
+
+    /// <summary>Codes the chunk against the target's BF16 twin instead when that payload is smaller.</summary>
+    private (ChunkCodec Codec, int Length) TryCompanion(PatchItem item, ReadOnlySpan<byte> raw, Span<byte> destination, ChunkCodec codec, int length)
+    {
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(item.CompanionLength);
+        byte[] candidate = ArrayPool<byte>.Shared.Rent(destination.Length);
+        try
+        {
+            ReadOnlySpan<byte> twin = _target.Read(item.CompanionFile, item.CompanionOffset, item.CompanionLength, scratch);
+            int written = F32Bf16ResidualCodec.Instance.Encode(raw, new ChunkContext(item.DType, twin), candidate.AsSpan(0, destination.Length));
+            if (written < 0 || written >= length)
+            {
+                return (codec, length);
+            }
+
+            candidate.AsSpan(0, written).CopyTo(destination);
+            return (F32Bf16ResidualCodec.Instance, written);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(candidate);
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }

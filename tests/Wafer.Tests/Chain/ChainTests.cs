@@ -56,8 +56,10 @@ public sealed class ChainTests : IDisposable
 
         IReadOnlyList<ChainEntryInfo> entries = WaferChain.List(Chain);
 
-        Assert.All(entries.Where(e => !e.IsAnchor), e => Assert.True(e.StoredBytes < entries[^1].StoredBytes * 0.9, $"step {e.Step}: delta {e.StoredBytes} vs anchor {entries[^1].StoredBytes}"));
-        Assert.True(entries.Sum(e => e.StoredBytes) <= separate);
+        // The generated optimizer moments are fresh noise every step, so only the weights shrink as deltas.
+        Assert.All(entries.Take(2), e => Assert.False(e.IsAnchor));
+        Assert.All(entries.Where(e => !e.IsAnchor), e => Assert.True(e.StoredBytes < entries[^1].StoredBytes, $"step {e.Step}: delta {e.StoredBytes} vs anchor {entries[^1].StoredBytes}"));
+        Assert.True(entries.Sum(e => e.StoredBytes) <= separate * 0.97, $"chain {entries.Sum(e => e.StoredBytes)} vs separate archives {separate}");
     }
 
     [Fact]
@@ -138,7 +140,7 @@ public sealed class ChainTests : IDisposable
     [InlineData("file", "chain.json", "unsafe")]
     [InlineData("base", 50L, "later checkpoint")]
     [InlineData("kind", "snapshot", "unknown kind")]
-    [InlineData("step", 999L, "later checkpoint")]
+    [InlineData("step", 999L, "does not follow")]
     public void A_lying_index_is_refused(string field, object value, string expected)
     {
         AddSteps(s_small, 100, 200);
