@@ -72,7 +72,7 @@ internal static unsafe class ByteStreamCoder
             throw new WaferDataException($"{what} table is empty but {output.Length} symbols are declared");
         }
 
-        int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, what + " stream length");
+        int streamLength = VarInt.ReadLength(source, ref pos, what + " stream length");
         ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
         pos += streamLength;
 

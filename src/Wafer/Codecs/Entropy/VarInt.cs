@@ -51,6 +51,18 @@ internal static class VarInt
         throw new WaferDataException($"the {what} field is longer than any 64-bit integer");
     }
 
+    /// <summary>Reads the length of a field that follows it: at most the bytes left after the length itself.</summary>
+    public static int ReadLength(ReadOnlySpan<byte> source, ref int pos, string what)
+    {
+        ulong length = Read(source, ref pos, int.MaxValue, what);
+        if (length > (ulong)(source.Length - pos))
+        {
+            throw new WaferDataException($"{what} is {length} but only {source.Length - pos} bytes follow");
+        }
+
+        return (int)length;
+    }
+
     /// <summary>Reads an <see cref="int"/> in [0, <paramref name="max"/>].</summary>
     public static int ReadInt(ReadOnlySpan<byte> source, ref int pos, int max, string what) => (int)Read(source, ref pos, (ulong)max, what);
 }
