@@ -73,37 +73,27 @@ internal sealed partial class FloatSplitCodec
 
         Span<SymbolInfo> info = stackalloc SymbolInfo[MaxAlphabet];
         Span<int> prefixExponent = stackalloc int[MaxAlphabet];
-        int first = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - 1, "float-split first prefix");
-        int span = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - first, "float-split prefix span");
-        if (source.Length - pos < (span + 7) / 8)
-        {
-            throw new WaferDataException("float-split payload ends inside its prefix bitmap");
-        }
-
         int found = 0;
-        for (int i = 0; i < span; i++)
+        int next = 0;
+        while (found < alphabet)
         {
-            if ((source[pos + (i >> 3)] & (1 << (i & 7))) == 0)
+            int gap = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - next, "float-split prefix gap");
+            int run = VarInt.ReadInt(source, ref pos, alphabet - found - 1, "float-split prefix run") + 1;
+            int prefix = next + gap;
+            if (prefix + run > 1 << prefixBits)
             {
-                continue;
+                throw new WaferDataException($"float-split prefixes run past {1 << prefixBits}, the {prefixBits}-bit prefix space");
             }
 
-            if (found == alphabet)
+            for (int r = 0; r < run; r++, prefix++)
             {
-                throw new WaferDataException($"float-split prefix bitmap holds more than the {alphabet} declared symbols");
+                info[found].Prefix = (ulong)prefix << (m - k1);
+                prefixExponent[found++] = prefix >> k1;
             }
 
-            int prefix = first + i;
-            info[found].Prefix = (ulong)prefix << (m - k1);
-            prefixExponent[found++] = prefix >> k1;
+            next = prefix;
         }
 
-        if (found != alphabet)
-        {
-            throw new WaferDataException($"float-split prefix bitmap holds {found} symbols, {alphabet} declared");
-        }
-
-        pos += (span + 7) / 8;
         for (int a = 0; a < alphabet;)
         {
             int run = VarInt.ReadInt(source, ref pos, alphabet - a - 1, "float-split attribute run") + 1;
@@ -192,7 +182,7 @@ internal sealed partial class FloatSplitCodec
                 }
             }
 
-            int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, "float-split rANS stream length");
+            int streamLength = VarInt.ReadLength(source, ref pos, "float-split rANS stream length");
             ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
             pos += streamLength;
             ReadOnlySpan<byte> rawStream = source[pos..];

@@ -635,30 +635,28 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
-    /// <summary>The alphabet as the first prefix, the span it covers and a bitmap of the prefixes present in it.</summary>
+    /// <summary>The alphabet (increasing prefixes) as runs of consecutive prefixes: LEB128 gap since the previous run, LEB128 run length minus one.</summary>
     private static bool WritePrefixes(ReadOnlySpan<int> prefixes, Span<byte> destination, ref int pos)
     {
-        int first = prefixes[0];
-        int span = prefixes[^1] - first + 1;
-        if (!VarInt.TryWrite(destination, ref pos, (ulong)first) || !VarInt.TryWrite(destination, ref pos, (ulong)span))
+        int next = 0;
+        int i = 0;
+        while (i < prefixes.Length)
         {
-            return false;
+            int run = 1;
+            while (i + run < prefixes.Length && prefixes[i + run] == prefixes[i] + run)
+            {
+                run++;
+            }
+
+            if (!VarInt.TryWrite(destination, ref pos, (ulong)(prefixes[i] - next)) || !VarInt.TryWrite(destination, ref pos, (ulong)(run - 1)))
+            {
+                return false;
+            }
+
+            next = prefixes[i] + run;
+            i += run;
         }
 
-        int bytes = (span + 7) / 8;
-        if (destination.Length - pos < bytes)
-        {
-            return false;
-        }
-
-        Span<byte> bitmap = destination.Slice(pos, bytes);
-        bitmap.Clear();
-        foreach (int p in prefixes)
-        {
-            bitmap[(p - first) >> 3] |= (byte)(1 << ((p - first) & 7));
-        }
-
-        pos += bytes;
         return true;
     }
 

@@ -66,13 +66,13 @@ internal static unsafe class ByteStreamCoder
     public static void Decode(ReadOnlySpan<byte> source, ref int pos, Span<byte> output, string what)
     {
         Span<ushort> freqs = stackalloc ushort[256];
-        bool used = FrequencyTable.Read(source, ref pos, freqs, what + " table");
+        bool used = FrequencyTable.Read(source, ref pos, freqs, what);
         if (!used && output.Length != 0)
         {
             throw new WaferDataException($"{what} table is empty but {output.Length} symbols are declared");
         }
 
-        int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, what + " stream length");
+        int streamLength = VarInt.ReadLength(source, ref pos, what);
         ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
         pos += streamLength;
 
