@@ -1,12 +1,13 @@
 using Microsoft.Win32.SafeHandles;
 using Wafer.Formats.Safetensors;
+using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Codecs;
 
-/// <summary>Finds and reads the shared real-weights folder (WAFER_DATA, else ../shared/data beside the repository root).</summary>
+/// <summary>Reads tensors from the shared real weights (located by <see cref="RealData"/>).</summary>
 internal static class RealWeights
 {
-    public static string? Folder { get; } = Locate();
+    public static string? Folder => RealData.Folder;
 
     /// <summary>Every tensor of a safetensors file under the data folder, as (dtype, bytes).</summary>
     public static List<(DType DType, byte[] Bytes)> Tensors(string relativePath)
@@ -24,25 +25,5 @@ internal static class RealWeights
         }
 
         return tensors;
-    }
-
-    private static string? Locate()
-    {
-        string? env = Environment.GetEnvironmentVariable("WAFER_DATA");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Wafer.slnx")))
-            {
-                string candidate = Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "data"));
-                return Directory.Exists(Path.Combine(candidate, "bytelm-base")) ? candidate : null;
-            }
-        }
-
-        return null;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Wafer.Codecs;
+using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Codecs;
 
@@ -8,7 +9,7 @@ public sealed class RealWeightsTests
 {
     private const int ChunkSize = 4 << 20;
 
-    [RealWeightsFact]
+    [RealDataFact]
     public void Bf16_model_round_trips_and_beats_the_zipnn_share()
     {
         // ZipNN-style measures 66.2% on this model; the order-0 bound of 16-bit values is 65.3%.
@@ -16,7 +17,7 @@ public sealed class RealWeightsTests
         Assert.True(ratio < 0.658, $"bytelm-base BF16 stored at {ratio:P2}");
     }
 
-    [RealWeightsFact]
+    [RealDataFact]
     public void F32_holding_bf16_values_stays_under_34_percent()
     {
         var upcast = RealWeights.Tensors("bytelm-base/model.safetensors").Take(12).Select(t =>
@@ -33,7 +34,7 @@ public sealed class RealWeightsTests
         Assert.True(ratio <= 0.34, $"upcast F32 stored at {ratio:P2}");
     }
 
-    [RealWeightsFact]
+    [RealDataFact]
     public void F32_optimizer_state_and_lora_adapters_round_trip_below_zstd()
     {
         foreach (string file in new[] { "optim-run/checkpoint-80/optimizer.safetensors", "optim-run/checkpoint-80/master_weights.safetensors", "lora-gpt2/checkpoint-7500/adapter_model.safetensors" })
