@@ -5,8 +5,8 @@ namespace Wafer.Delta;
 /// <summary>
 /// <c>delta-ord</c>: each float is mapped to its ordered integer (<see cref="FloatFields.ToOrdered"/>), the base
 /// element's is subtracted (wrapping in the element width), and the zig-zagged difference, a distance in ulps,
-/// is token-coded under a context of the base element's exponent bucket and the magnitude of the residual four
-/// elements back (the previous one in the same rANS lane, so the four lanes decode independently). Fine-tuning
+/// is token-coded under a context of the base element's exponent bucket, its sign, and whether the residual four
+/// elements back (the previous one in the same rANS lane, so the four lanes decode independently) was zero. Fine-tuning
 /// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
@@ -14,9 +14,11 @@ namespace Wafer.Delta;
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
-    public const int PreviousBuckets = 4;
+    /// <summary>Contexts: exponent bucket (16) × base sign (2) × whether the lane's previous residual was zero (2).</summary>
+    public const int Contexts = FloatFields.ExponentBuckets * 4;
 
-    public const int Contexts = FloatFields.ExponentBuckets * PreviousBuckets;
+    /// <summary>Entries of the context table, indexed by the base element's sign and exponent bits.</summary>
+    public const int SignExponentValues = 512;
 
     public static readonly OrderedDeltaCodec Instance = new();
 
@@ -44,7 +46,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
 
         anchor = f.Anchor(reference);
         encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), target.Length / f.Width);
-        Span<byte> contextBase = stackalloc byte[256];
+        Span<byte> contextBase = stackalloc byte[SignExponentValues];
         FillContextBase(f, anchor, contextBase);
         switch (f.Width)
         {
@@ -92,7 +94,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             throw new WaferDataException("delta-ord payload is empty");
         }
 
-        Span<byte> contextBase = stackalloc byte[256];
+        Span<byte> contextBase = stackalloc byte[SignExponentValues];
         FillContextBase(f, source[0], contextBase);
         var decoder = new ContextTokenDecoder(source[1..], Contexts, ValueTokens.AlphabetSize(f.Bits));
         try
@@ -118,12 +120,14 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         }
     }
 
-    /// <summary>Context offset per base exponent value: its bucket times <see cref="PreviousBuckets"/>.</summary>
+    /// <summary>Context offset per base sign+exponent value (<c>bits &gt;&gt; ExponentShift</c>): bucket × 4 + sign × 2.</summary>
     private static void FillContextBase(in FloatFields f, int anchor, Span<byte> contextBase)
     {
-        for (uint e = 0; e <= f.ExponentMask; e++)
+        int exponentBits = f.Bits - 1 - f.ExponentShift;
+        for (uint value = 0; value < 2u << exponentBits; value++)
         {
-            contextBase[(int)e] = (byte)(FloatFields.Bucket(anchor, e) * PreviousBuckets);
+            uint sign = value >> exponentBits;
+            contextBase[(int)value] = (byte)((FloatFields.Bucket(anchor, value & f.ExponentMask) * 4) + (sign * 2));
         }
     }
 
@@ -132,23 +136,21 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     {
         int count = target.Length / TWidth.Bytes;
         int shift = f.ExponentShift;
-        uint exponentMask = f.ExponentMask;
         uint valueMask = f.ValueMask;
         uint signBit = f.SignBit;
         int topShift = f.Bits - 1;
         int pa = 0, pb = 0, pc = 0, pd = 0;
-        ReadOnlySpan<byte> previousBuckets = ValueTokens.PreviousBuckets;
         for (int i = 0; i < count; i++)
         {
             uint b = TWidth.Read(reference, i);
             uint t = TWidth.Read(target, i);
             uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
             uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
-            int token = encoder.Add(contextBase[(int)((b >> shift) & exponentMask)] + pa, z);
+            encoder.Add(contextBase[(int)(b >> shift)] + pa, z);
             pa = pb;
             pb = pc;
             pc = pd;
-            pd = previousBuckets[token];
+            pd = (int)((z | (0u - z)) >> 31);
         }
     }
 }
