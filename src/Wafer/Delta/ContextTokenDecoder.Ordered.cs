@@ -11,7 +11,7 @@ internal ref partial struct ContextTokenDecoder
     /// <paramref name="contextBase"/>[base sign and exponent] + (element i-4's residual ≠ 0) (the same rANS
     /// lane), and its value is the base's ordered integer plus the un-zig-zagged residual.
     /// </summary>
-    public void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase)
+    public void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, int previousWeight)
         where TWidth : struct, IElementWidth
     {
         int count = destination.Length / TWidth.Bytes;
@@ -103,7 +103,7 @@ internal ref partial struct ContextTokenDecoder
             pa = pb;
             pb = pc;
             pc = pd;
-            pd = (int)(((uint)token | (0u - (uint)token)) >> 31);
+            pd = (int)(((uint)token | (0u - (uint)token)) >> 31) & previousWeight;
         }
 
         // Lanes rotate every element; which one ends where does not matter to Finish, which wants both at the start value.

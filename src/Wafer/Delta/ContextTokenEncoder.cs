@@ -80,15 +80,17 @@ internal sealed class ContextTokenEncoder : IDisposable
         {
             ReadOnlySpan<int> counts = _counts.AsSpan(c * ContextTokenCoder.MaxAlphabet, _alphabet);
             ContextTokenCoder.Normalize(counts, frequencies[.._alphabet]);
-            tableBytes++;
+            int used = 0;
             for (int s = 0; s < _alphabet; s++)
             {
                 if (counts[s] != 0)
                 {
                     bits += counts[s] * s_costBits[frequencies[s]];
-                    tableBytes++;
+                    used++;
                 }
             }
+
+            tableBytes += used switch { 0 => 1, 1 => 2, _ => 1 + ContextTokenCoder.BitmapBytes(_alphabet) + used };
         }
 
         return (long)Math.Ceiling(bits / 8) + tableBytes + ((_extraBits + 7) / 8) + 16;
