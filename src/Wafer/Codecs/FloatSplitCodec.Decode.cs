@@ -73,37 +73,27 @@ internal sealed partial class FloatSplitCodec
 
         Span<SymbolInfo> info = stackalloc SymbolInfo[MaxAlphabet];
         Span<int> prefixExponent = stackalloc int[MaxAlphabet];
-        int first = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - 1, "float-split first prefix");
-        int span = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - first, "float-split prefix span");
-        if (source.Length - pos < (span + 7) / 8)
-        {
-            throw new WaferDataException("float-split payload ends inside its prefix bitmap");
-        }
-
         int found = 0;
-        for (int i = 0; i < span; i++)
+        int next = 0;
+        while (found < alphabet)
         {
-            if ((source[pos + (i >> 3)] & (1 << (i & 7))) == 0)
+            int gap = VarInt.ReadInt(source, ref pos, (1 << prefixBits) - next, "float-split prefix gap");
+            int run = VarInt.ReadInt(source, ref pos, alphabet - found - 1, "float-split prefix run") + 1;
+            int prefix = next + gap;
+            if (prefix + run > 1 << prefixBits)
             {
-                continue;
+                throw new WaferDataException($"float-split prefixes run past {1 << prefixBits}, the {prefixBits}-bit prefix space");
             }
 
-            if (found == alphabet)
+            for (int r = 0; r < run; r++, prefix++)
             {
-                throw new WaferDataException($"float-split prefix bitmap holds more than the {alphabet} declared symbols");
+                info[found].Prefix = (ulong)prefix << (m - k1);
+                prefixExponent[found++] = prefix >> k1;
             }
 
-            int prefix = first + i;
-            info[found].Prefix = (ulong)prefix << (m - k1);
-            prefixExponent[found++] = prefix >> k1;
+            next = prefix;
         }
 
-        if (found != alphabet)
-        {
-            throw new WaferDataException($"float-split prefix bitmap holds {found} symbols, {alphabet} declared");
-        }
-
-        pos += (span + 7) / 8;
         for (int a = 0; a < alphabet;)
         {
             int run = VarInt.ReadInt(source, ref pos, alphabet - a - 1, "float-split attribute run") + 1;
@@ -128,6 +118,12 @@ internal sealed partial class FloatSplitCodec
                 info[a].Mask = (1UL << info[a].RawBits) - 1;
                 info[a].Prefix |= signMode == SignNegative ? 1UL << (layout.Bits - 1) : 0;
             }
+        }
+
+        int widest = 1;
+        for (int a = 0; a < alphabet; a++)
+        {
+            widest = Math.Max(widest, info[a].RawBits);
         }
 
         int contexts = 1;
@@ -186,7 +182,7 @@ internal sealed partial class FloatSplitCodec
                 }
             }
 
-            int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, "float-split rANS stream length");
+            int streamLength = VarInt.ReadLength(source, ref pos, "float-split rANS stream length");
             ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
             pos += streamLength;
             ReadOnlySpan<byte> rawStream = source[pos..];
@@ -198,7 +194,7 @@ internal sealed partial class FloatSplitCodec
             fixed (SymbolInfo* si = info)
             {
                 (end, rawBits) = mode == ModeJoint && k2 == 0
-                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, layout.Bits - 1, rawStream, dst, n)
+                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, widest, layout.Bits - 1, rawStream, dst, n)
                     : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, rawStream, dst, n);
             }
 
@@ -260,7 +256,7 @@ internal sealed partial class FloatSplitCodec
     /// The eight lanes share one word stream: each lane's word offset is a prefix sum of the lanes before it, so the
     /// lanes do not wait on each other's full decode (a running pointer would serialise them).
     /// </summary>
-    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
+    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
         where TE : struct, IElementAccess
     {
         byte* symbols = stackalloc byte[JointBlock];
@@ -270,67 +266,11 @@ internal sealed partial class FloatSplitCodec
         fixed (uint* t = table)
         fixed (byte* rs = raw)
         {
-            nint safeEnd = stream.Length - 16;
+            nint safeEnd = stream.Length - InterleavedRansDecoder.Lookahead;
             for (int b0 = 0; b0 < n; b0 += JointBlock)
             {
                 int count = Math.Min(JointBlock, n - b0);
-                int j = 0;
-                uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-                while (j + 8 <= count && p <= safeEnd)
-                {
-                    uint e0 = t[x0 & SlotMask];
-                    uint e1 = t[x1 & SlotMask];
-                    uint e2 = t[x2 & SlotMask];
-                    uint e3 = t[x3 & SlotMask];
-                    uint e4 = t[x4 & SlotMask];
-                    uint e5 = t[x5 & SlotMask];
-                    uint e6 = t[x6 & SlotMask];
-                    uint e7 = t[x7 & SlotMask];
-                    uint y0 = Rans.Advance(x0, e0);
-                    uint y1 = Rans.Advance(x1, e1);
-                    uint y2 = Rans.Advance(x2, e2);
-                    uint y3 = Rans.Advance(x3, e3);
-                    uint y4 = Rans.Advance(x4, e4);
-                    uint y5 = Rans.Advance(x5, e5);
-                    uint y6 = Rans.Advance(x6, e6);
-                    uint y7 = Rans.Advance(x7, e7);
-                    uint r0 = ((y0 >> 16) - 1) >> 31;
-                    uint r1 = ((y1 >> 16) - 1) >> 31;
-                    uint r2 = ((y2 >> 16) - 1) >> 31;
-                    uint r3 = ((y3 >> 16) - 1) >> 31;
-                    uint r4 = ((y4 >> 16) - 1) >> 31;
-                    uint r5 = ((y5 >> 16) - 1) >> 31;
-                    uint r6 = ((y6 >> 16) - 1) >> 31;
-                    uint r7 = ((y7 >> 16) - 1) >> 31;
-                    nint o1 = (nint)r0;
-                    nint o2 = o1 + (nint)r1;
-                    nint o3 = o2 + (nint)r2;
-                    nint o4 = o3 + (nint)r3;
-                    nint o5 = o4 + (nint)r4;
-                    nint o6 = o5 + (nint)r5;
-                    nint o7 = o6 + (nint)r6;
-                    byte* w = s + p;
-                    x0 = (y0 << (int)(r0 << 4)) | (Word(w) & (0u - r0));
-                    x1 = (y1 << (int)(r1 << 4)) | (Word(w + (o1 * 2)) & (0u - r1));
-                    x2 = (y2 << (int)(r2 << 4)) | (Word(w + (o2 * 2)) & (0u - r2));
-                    x3 = (y3 << (int)(r3 << 4)) | (Word(w + (o3 * 2)) & (0u - r3));
-                    x4 = (y4 << (int)(r4 << 4)) | (Word(w + (o4 * 2)) & (0u - r4));
-                    x5 = (y5 << (int)(r5 << 4)) | (Word(w + (o5 * 2)) & (0u - r5));
-                    x6 = (y6 << (int)(r6 << 4)) | (Word(w + (o6 * 2)) & (0u - r6));
-                    x7 = (y7 << (int)(r7 << 4)) | (Word(w + (o7 * 2)) & (0u - r7));
-                    p += (o7 + (nint)r7) * 2;
-                    symbols[j + 0] = (byte)e0;
-                    symbols[j + 1] = (byte)e1;
-                    symbols[j + 2] = (byte)e2;
-                    symbols[j + 3] = (byte)e3;
-                    symbols[j + 4] = (byte)e4;
-                    symbols[j + 5] = (byte)e5;
-                    symbols[j + 6] = (byte)e6;
-                    symbols[j + 7] = (byte)e7;
-                    j += 8;
-                }
-
-                x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
+                int j = InterleavedRansDecoder.Decode(x, t, s, ref p, safeEnd, symbols, count);
                 if (j < count)
                 {
                     int q = (int)p;
@@ -345,17 +285,31 @@ internal sealed partial class FloatSplitCodec
                 byte* d = dst + ((nint)b0 * TE.Size);
                 int k = 0;
 
-                // Fields are at most 56 bits: one unaligned load per value while 8 bytes remain. Positions are a
-                // running sum, so the loads of consecutive values are independent.
+                // One unaligned load per value while 8 bytes remain after the field's first byte; the check is
+                // hoisted: the next (limit - position) / widest + 1 fields surely start inside that range.
+                // Positions are a running sum, so the loads of consecutive values are independent.
                 long fastLimit = ((long)raw.Length - 8) * 8;
-                for (; k < count; k++)
+                while (k < count)
                 {
-                    SymbolInfo* si = info + symbols[k];
-                    ulong r = bitPosition <= fastLimit
-                        ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
-                        : ReadBitsChecked(raw, bitPosition, si->RawBits);
-                    bitPosition += si->RawBits;
-                    TE.Store(d, k, Assemble(si, r, signShift));
+                    long sure = bitPosition <= fastLimit ? ((fastLimit - bitPosition) / widest) + 1 : 0;
+                    if (sure == 0)
+                    {
+                        SymbolInfo* si = info + symbols[k];
+                        ulong r = ReadBitsChecked(raw, bitPosition, si->RawBits);
+                        bitPosition += si->RawBits;
+                        TE.Store(d, k, Assemble(si, r, signShift));
+                        k++;
+                        continue;
+                    }
+
+                    int end = (int)Math.Min(count, k + sure);
+                    for (; k < end; k++)
+                    {
+                        SymbolInfo* si = info + symbols[k];
+                        ulong r = (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask;
+                        bitPosition += si->RawBits;
+                        TE.Store(d, k, Assemble(si, r, signShift));
+                    }
                 }
             }
         }
@@ -381,28 +335,69 @@ internal sealed partial class FloatSplitCodec
         int n)
         where TE : struct, IElementAccess
     {
-        int q = Rans.StateBytes;
         int lane = 0;
         int ctx = firstContext;
         long bitPosition = 0;
-        for (int i = 0; i < n; i++)
+        long fastLimit = ((long)raw.Length - 8) * 8;
+        nint p = Rans.StateBytes;
+        nint safeEnd = stream.Length - 4;
+        fixed (byte* s = stream)
+        fixed (uint* t = tables)
+        fixed (byte* rs = raw)
+        fixed (byte* co = contextOf)
+        fixed (byte* so = secondOf)
         {
-            uint a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
-            lane = (lane + 1) & (Rans.Lanes - 1);
-            SymbolInfo* si = info + a;
-            ulong v = Assemble(si, ReadBitsChecked(raw, bitPosition, si->RawBits), signShift);
-            bitPosition += si->RawBits;
-            if (k2 > 0)
+            uint* second = t + ((nint)contexts * Rans.Total);
+            for (int i = 0; i < n; i++)
             {
-                uint b = RansStep.Checked(ref x[lane], tables.Slice((contexts + secondOf[(int)a]) * Rans.Total, Rans.Total), stream, ref q);
-                lane = (lane + 1) & (Rans.Lanes - 1);
-                v |= (ulong)b << secondShift;
-            }
+                uint a;
+                uint b = 0;
+                if (p <= safeEnd)
+                {
+                    // A value reads at most two words (4 bytes): no per-word check needed.
+                    a = StepUnchecked(ref x[lane], t + ((nint)ctx * Rans.Total), s, ref p);
+                    lane = (lane + 1) & (Rans.Lanes - 1);
+                    if (k2 > 0)
+                    {
+                        b = StepUnchecked(ref x[lane], second + ((nint)so[a] * Rans.Total), s, ref p);
+                        lane = (lane + 1) & (Rans.Lanes - 1);
+                    }
+                }
+                else
+                {
+                    int q = (int)p;
+                    a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
+                    lane = (lane + 1) & (Rans.Lanes - 1);
+                    if (k2 > 0)
+                    {
+                        b = RansStep.Checked(ref x[lane], tables.Slice((contexts + so[a]) * Rans.Total, Rans.Total), stream, ref q);
+                        lane = (lane + 1) & (Rans.Lanes - 1);
+                    }
 
-            TE.Store(dst, i, v);
-            ctx = contextOf[(int)a];
+                    p = q;
+                }
+
+                SymbolInfo* si = info + a;
+                ulong r = bitPosition <= fastLimit
+                    ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
+                    : ReadBitsChecked(raw, bitPosition, si->RawBits);
+                bitPosition += si->RawBits;
+                TE.Store(dst, i, Assemble(si, r, signShift) | ((ulong)b << secondShift));
+                ctx = co[a];
+            }
         }
 
-        return (q, bitPosition);
+        return ((int)p, bitPosition);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint StepUnchecked(ref uint x, uint* table, byte* stream, ref nint p)
+    {
+        uint entry = table[x & SlotMask];
+        uint y = Rans.Advance(x, entry);
+        uint r = ((y >> 16) - 1) >> 31;
+        x = (y << (int)(r << 4)) | (Word(stream + p) & (0u - r));
+        p += (nint)(r << 1);
+        return entry & 0xFF;
     }
 }

@@ -38,7 +38,7 @@ internal sealed partial class FloatSplitCodec
         int topBits = Math.Min(MaxCodedMantissaBits, layout.MantissaBits);
         int topCount = 1 << topBits;
         uint[] hist = ArrayPool<uint>.Shared.Rent((exponents * topCount) + (ExponentContexts * exponents));
-        byte[] symbols = ArrayPool<byte>.Shared.Rent(2 * n);
+        byte[]? symbols = null;
         ulong[] cellOr = ArrayPool<ulong>.Shared.Rent(exponents * topCount);
         try
         {
@@ -58,15 +58,22 @@ internal sealed partial class FloatSplitCodec
                 return -1;
             }
 
+            // Only the context modes keep per-value symbols; the joint mode codes straight from the source.
+            bool keepsSymbols = plan.Mode != ModeJoint || plan.SecondBits > 0;
+            symbols = keepsSymbols ? ArrayPool<byte>.Shared.Rent(2 * n) : null;
             fixed (byte* src = source)
             {
-                return Write<TE>(src, n, layout, plan, histTop, cellOr, topBits, symbols.AsSpan(0, 2 * n), destination);
+                return Write<TE>(src, n, layout, plan, histTop, cellOr, topBits, keepsSymbols ? symbols.AsSpan(0, 2 * n) : [], destination);
             }
         }
         finally
         {
             ArrayPool<uint>.Shared.Return(hist);
-            ArrayPool<byte>.Shared.Return(symbols);
+            if (symbols is not null)
+            {
+                ArrayPool<byte>.Shared.Return(symbols);
+            }
+
             ArrayPool<ulong>.Shared.Return(cellOr);
         }
     }
@@ -324,8 +331,8 @@ internal sealed partial class FloatSplitCodec
             int firstContext = plan.Mode == ModePreviousExponent ? Bucket(plan.Center, plan.Center) : 0;
 
             // Symbols, exact counts, and per symbol the low mantissa bits that are zero in all its values.
-            Span<byte> symA = symbols[..n];
-            Span<byte> symB = symbols.Slice(n, n);
+            Span<byte> symA = symbols.IsEmpty ? [] : symbols[..n];
+            Span<byte> symB = symbols.IsEmpty ? [] : symbols.Slice(n, n);
             int secondCount = 1 << k2;
             int secondShift = m - k1 - k2;
             int secondMask = secondCount - 1;
@@ -576,20 +583,25 @@ internal sealed partial class FloatSplitCodec
                         ulong buffer = 0;
                         int bitCount = 0;
                         byte* wp = d + pos;
+                        // Per symbol, packed for one load: dropped bits, whether the sign is raw, field width.
+                        Span<uint> fieldOf = stackalloc uint[alphabet];
+                        for (int a = 0; a < alphabet; a++)
+                        {
+                            fieldOf[a] = dropped[a] | ((uint)signRaw[a] << 8) | ((uint)rawBits[a] << 16);
+                        }
+
                         fixed (byte* so0 = symbolOf)
-                        fixed (byte* dr = dropped)
-                        fixed (byte* sr = signRaw)
-                        fixed (byte* rb = rawBits)
+                        fixed (uint* fo = fieldOf)
                         {
                             int mask = prefixSpace - 1;
                             for (int i = 0; i < n; i++)
                             {
                                 ulong v = TE.Load(src, i);
-                                int a = direct ? so0[(int)(v >> prefixShift) & mask] : sa[i];
-                                ulong keep = sr[a];
-                                ulong field = (((v & lowMask) >> dr[a]) << (int)keep) | ((v >> signShift) & keep);
+                                uint info = fo[direct ? so0[(int)(v >> prefixShift) & mask] : sa[i]];
+                                ulong keep = (info >> 8) & 1;
+                                ulong field = (((v & lowMask) >> (int)(info & 0xFF)) << (int)keep) | ((v >> signShift) & keep);
                                 buffer |= field << bitCount;
-                                bitCount += rb[a];
+                                bitCount += (int)(info >> 16);
                                 *(ulong*)wp = BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer);
                                 int whole = bitCount & ~7;
                                 wp += whole >> 3;
@@ -623,30 +635,28 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
-    /// <summary>The alphabet as the first prefix, the span it covers and a bitmap of the prefixes present in it.</summary>
+    /// <summary>The alphabet (increasing prefixes) as runs of consecutive prefixes: LEB128 gap since the previous run, LEB128 run length minus one.</summary>
     private static bool WritePrefixes(ReadOnlySpan<int> prefixes, Span<byte> destination, ref int pos)
     {
-        int first = prefixes[0];
-        int span = prefixes[^1] - first + 1;
-        if (!VarInt.TryWrite(destination, ref pos, (ulong)first) || !VarInt.TryWrite(destination, ref pos, (ulong)span))
+        int next = 0;
+        int i = 0;
+        while (i < prefixes.Length)
         {
-            return false;
+            int run = 1;
+            while (i + run < prefixes.Length && prefixes[i + run] == prefixes[i] + run)
+            {
+                run++;
+            }
+
+            if (!VarInt.TryWrite(destination, ref pos, (ulong)(prefixes[i] - next)) || !VarInt.TryWrite(destination, ref pos, (ulong)(run - 1)))
+            {
+                return false;
+            }
+
+            next = prefixes[i] + run;
+            i += run;
         }
 
-        int bytes = (span + 7) / 8;
-        if (destination.Length - pos < bytes)
-        {
-            return false;
-        }
-
-        Span<byte> bitmap = destination.Slice(pos, bytes);
-        bitmap.Clear();
-        foreach (int p in prefixes)
-        {
-            bitmap[(p - first) >> 3] |= (byte)(1 << ((p - first) & 7));
-        }
-
-        pos += bytes;
         return true;
     }
 

@@ -55,6 +55,24 @@ public sealed class CodecSelectorTests
     }
 
     [Fact]
+    public void F32_holding_f16_values_costs_about_what_f16_costs()
+    {
+        // Weights of σ = 0.02 stay in F16's normal range, so every F32 value has 13 dead mantissa bits.
+        byte[] f16 = ChunkSamples.Make(DType.F16, 100_000, ChunkSamples.Kind.Weights, 12);
+        byte[] f32 = new byte[f16.Length * 2];
+        for (int i = 0; i < 100_000; i++)
+        {
+            float value = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(f16.AsSpan(i * 2)));
+            BinaryPrimitives.WriteSingleLittleEndian(f32.AsSpan(i * 4), value);
+        }
+
+        (ChunkCodec codec32, byte[] payload32) = Select(f32, DType.F32);
+        (_, byte[] payload16) = Select(f16, DType.F16);
+        Assert.Equal("float-split", codec32.Name);
+        Assert.True(payload32.Length <= payload16.Length * 1.02, $"F32 {payload32.Length} vs F16 {payload16.Length}");
+    }
+
+    [Fact]
     public void Mostly_zero_chunks_use_the_sparse_codec()
     {
         byte[] data = ChunkSamples.Make(DType.F32, 50_000, ChunkSamples.Kind.MostlyZero, 4);

@@ -28,7 +28,7 @@ public sealed class CorruptPayloadTests
     public void Truncated_payloads_are_rejected(string codecName, DType dtype, int kind)
     {
         (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind);
-        int step = Math.Max(1, payload.Length / 97);
+        int step = Math.Max(1, payload.Length / 400);
         for (int cut = 0; cut < payload.Length; cut += step)
         {
             byte[] truncated = payload.AsSpan(0, cut).ToArray();
@@ -91,6 +91,23 @@ public sealed class CorruptPayloadTests
             lie[offset] = value;
             Assert.Throws<WaferDataException>(() => CodecAssert.DecodeGuarded(FloatSplitCodec.Instance, lie, DType.BF16, data.Length));
         }
+    }
+
+    [Fact]
+    public void A_stream_length_counting_its_own_field_is_rejected()
+    {
+        // The length must be checked against the bytes after it, not the bytes from where it starts.
+        byte[] symbols = Enumerable.Range(0, 40).Select(i => (byte)(i % 5)).ToArray();
+        byte[] buffer = new byte[1000];
+        int end = 0;
+        Assert.True(Wafer.Codecs.Entropy.ByteStreamCoder.TryEncode(symbols, buffer, ref end));
+        int lengthAt = 0;
+        Wafer.Codecs.Entropy.FrequencyTable.Read(buffer, ref lengthAt, new ushort[256], "test");
+        Assert.True(buffer[lengthAt] < 0x7F);
+        byte[] lie = buffer.AsSpan(0, end).ToArray();
+        lie[lengthAt] = (byte)(end - lengthAt);
+        int pos = 0;
+        Assert.Throws<WaferDataException>(() => Wafer.Codecs.Entropy.ByteStreamCoder.Decode(lie, ref pos, new byte[40], "test"));
     }
 
     [Fact]

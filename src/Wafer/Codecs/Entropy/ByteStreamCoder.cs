@@ -66,13 +66,13 @@ internal static unsafe class ByteStreamCoder
     public static void Decode(ReadOnlySpan<byte> source, ref int pos, Span<byte> output, string what)
     {
         Span<ushort> freqs = stackalloc ushort[256];
-        bool used = FrequencyTable.Read(source, ref pos, freqs, what + " table");
+        bool used = FrequencyTable.Read(source, ref pos, freqs, what);
         if (!used && output.Length != 0)
         {
             throw new WaferDataException($"{what} table is empty but {output.Length} symbols are declared");
         }
 
-        int streamLength = VarInt.ReadInt(source, ref pos, source.Length - pos, what + " stream length");
+        int streamLength = VarInt.ReadLength(source, ref pos, what);
         ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
         pos += streamLength;
 
@@ -95,30 +95,13 @@ internal static unsafe class ByteStreamCoder
     private static int DecodeBody(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, Span<uint> x, Span<byte> output)
     {
         int n = output.Length;
-        int i = 0;
+        int i;
         nint p = Rans.StateBytes;
         fixed (byte* s = stream)
         fixed (uint* t = table)
         fixed (byte* o = output)
         {
-            uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-
-            // Eight symbols read at most 16 bytes: check once per block instead of once per word.
-            nint safeEnd = stream.Length - 16;
-            while (i + 8 <= n && p <= safeEnd)
-            {
-                o[i] = (byte)RansStep.Unchecked(ref x0, t, s, ref p);
-                o[i + 1] = (byte)RansStep.Unchecked(ref x1, t, s, ref p);
-                o[i + 2] = (byte)RansStep.Unchecked(ref x2, t, s, ref p);
-                o[i + 3] = (byte)RansStep.Unchecked(ref x3, t, s, ref p);
-                o[i + 4] = (byte)RansStep.Unchecked(ref x4, t, s, ref p);
-                o[i + 5] = (byte)RansStep.Unchecked(ref x5, t, s, ref p);
-                o[i + 6] = (byte)RansStep.Unchecked(ref x6, t, s, ref p);
-                o[i + 7] = (byte)RansStep.Unchecked(ref x7, t, s, ref p);
-                i += 8;
-            }
-
-            x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
+            i = InterleavedRansDecoder.Decode(x, t, s, ref p, stream.Length - InterleavedRansDecoder.Lookahead, o, n);
         }
 
         int q = (int)p;

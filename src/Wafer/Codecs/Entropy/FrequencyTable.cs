@@ -115,7 +115,7 @@ internal static class FrequencyTable
         int sum = 0;
         while (i < freqs.Length)
         {
-            int f = VarInt.ReadInt(source, ref pos, Rans.Total, what + " frequency");
+            int f = VarInt.ReadInt(source, ref pos, Rans.Total, what, " frequency");
             if (f != 0)
             {
                 sum += f;
@@ -128,7 +128,7 @@ internal static class FrequencyTable
                 continue;
             }
 
-            int run = VarInt.ReadInt(source, ref pos, freqs.Length - i - 1, what + " zero run");
+            int run = VarInt.ReadInt(source, ref pos, freqs.Length - i - 1, what, " zero run");
             freqs.Slice(i, run + 1).Clear();
             i += run + 1;
         }
