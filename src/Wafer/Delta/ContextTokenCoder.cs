@@ -81,6 +81,26 @@ internal static class ContextTokenCoder
         }
     }
 
+    /// <summary>
+    /// One byte per frequency in a stored table: exact up to 16, then 4 significant bits (6% steps). Decoder and
+    /// encoder both rebuild the coding frequencies by <see cref="Normalize"/> of the dequantised values.
+    /// </summary>
+    public static byte Quantize(int frequency)
+    {
+        if (frequency <= 16)
+        {
+            return (byte)(frequency - 1);
+        }
+
+        int e = System.Numerics.BitOperations.Log2((uint)frequency) - 3;
+        return (byte)((e << 4) | ((frequency >> (e - 1)) - 16));
+    }
+
+    public static int Dequantize(byte code) => code < 16 ? code + 1 : (16 + (code & 15)) << ((code >> 4) - 1);
+
+    /// <summary>Bytes of a table's presence bitmap.</summary>
+    public static int BitmapBytes(int alphabet) => (alphabet + 7) / 8;
+
     public static int WriteVarint(Span<byte> destination, int position, uint value)
     {
         while (value >= 0x80)

@@ -8,14 +8,14 @@ internal ref partial struct ContextTokenDecoder
 {
     /// <summary>
     /// The <c>delta-ord</c> decoding loop with the coder's state in locals: element i's context is
-    /// <paramref name="contextBase"/>[base exponent] + the magnitude bucket of element i-4's residual (the same rANS
+    /// <paramref name="contextBase"/>[base sign and exponent] + (element i-4's residual ≠ 0) (the same rANS
     /// lane), and its value is the base's ordered integer plus the un-zig-zagged residual.
     /// </summary>
-    public void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase)
+    public void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, int previousWeight)
         where TWidth : struct, IElementWidth
     {
         int count = destination.Length / TWidth.Bytes;
-        if (reference.Length < count * TWidth.Bytes || contextBase.Length <= (int)f.ExponentMask)
+        if (reference.Length < count * TWidth.Bytes || contextBase.Length <= (int)(f.ValueMask >> f.ExponentShift))
         {
             throw new ArgumentException("reference or context table too short", nameof(reference));
         }
@@ -33,17 +33,15 @@ internal ref partial struct ContextTokenDecoder
         ulong bitBuffer = _bitBuffer;
         int bitCount = _bitCount;
         int shift = f.ExponentShift;
-        uint exponentMask = f.ExponentMask;
         uint valueMask = f.ValueMask;
         uint signBit = f.SignBit;
         ref uint baseValues = ref MemoryMarshal.GetReference(ValueTokens.BaseValues);
         ref byte extraBitCounts = ref MemoryMarshal.GetReference(ValueTokens.ExtraBitCounts);
-        ref byte previousBuckets = ref MemoryMarshal.GetReference(ValueTokens.PreviousBuckets);
         int topShift = f.Bits - 1;
         for (int i = 0; i < count; i++)
         {
             uint b = TWidth.Read(reference, i);
-            int context = Unsafe.Add(ref contexts, (int)((b >> shift) & exponentMask)) + pa;
+            int context = Unsafe.Add(ref contexts, (int)(b >> shift)) + pa;
             if ((present & (1UL << context)) == 0)
             {
                 throw new WaferDataException($"token stream uses context {context}, which has no table");
@@ -105,7 +103,7 @@ internal ref partial struct ContextTokenDecoder
             pa = pb;
             pb = pc;
             pc = pd;
-            pd = Unsafe.Add(ref previousBuckets, token);
+            pd = (int)(((uint)token | (0u - (uint)token)) >> 31) & previousWeight;
         }
 
         // Lanes rotate every element; which one ends where does not matter to Finish, which wants both at the start value.

@@ -181,31 +181,67 @@ internal ref partial struct ContextTokenDecoder
         }
 
         Span<byte> slots = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
-        int symbol = -1;
-        int start = 0;
-        for (uint i = 0; i < used; i++)
+        Span<ushort> frequencies = stackalloc ushort[ContextTokenCoder.MaxAlphabet];
+        frequencies.Clear();
+        if (used == 1)
         {
-            uint gap = ContextTokenCoder.ReadVarint(source, ref position);
-            if (gap >= _alphabet - symbol - 1)
+            uint only = ContextTokenCoder.ReadVarint(source, ref position);
+            if (only >= _alphabet)
             {
-                throw new WaferDataException($"token table {context} names a symbol past the alphabet");
+                throw new WaferDataException($"token table {context} names symbol {only}, past the alphabet of {_alphabet}");
             }
 
-            symbol += (int)gap + 1;
-            uint frequency = used == 1 ? ContextTokenCoder.Scale : ContextTokenCoder.ReadVarint(source, ref position) + 1;
-            if (frequency > ContextTokenCoder.Scale - start)
+            frequencies[(int)only] = ContextTokenCoder.Scale;
+        }
+        else
+        {
+            int bitmapBytes = ContextTokenCoder.BitmapBytes(_alphabet);
+            if (source.Length - position < bitmapBytes + (int)used)
             {
-                throw new WaferDataException($"token table {context}: frequencies exceed {ContextTokenCoder.Scale}");
+                throw new WaferDataException($"token table {context} is truncated");
             }
 
-            slots.Slice(start, (int)frequency).Fill((byte)symbol);
-            _symbolInfo![(context << 8) | symbol] = frequency | ((uint)start << 16);
-            start += (int)frequency;
+            ReadOnlySpan<byte> bitmap = source.Slice(position, bitmapBytes);
+            ReadOnlySpan<byte> codes = source.Slice(position + bitmapBytes, (int)used);
+            position += bitmapBytes + (int)used;
+            Span<int> dequantised = stackalloc int[ContextTokenCoder.MaxAlphabet];
+            dequantised.Clear();
+            int next = 0;
+            for (int s = 0; s < bitmapBytes * 8; s++)
+            {
+                if ((bitmap[s >> 3] & (1 << (s & 7))) == 0)
+                {
+                    continue;
+                }
+
+                if (s >= _alphabet || next >= codes.Length)
+                {
+                    throw new WaferDataException($"token table {context}: its bitmap disagrees with its {used} symbols of {_alphabet}");
+                }
+
+                dequantised[s] = ContextTokenCoder.Dequantize(codes[next++]);
+            }
+
+            if (next != codes.Length)
+            {
+                throw new WaferDataException($"token table {context}: its bitmap disagrees with its {used} symbols of {_alphabet}");
+            }
+
+            ContextTokenCoder.Normalize(dequantised[.._alphabet], frequencies[.._alphabet]);
         }
 
-        if (start != ContextTokenCoder.Scale)
+        int start = 0;
+        for (int symbol = 0; symbol < _alphabet; symbol++)
         {
-            throw new WaferDataException($"token table {context}: frequencies sum to {start}, expected {ContextTokenCoder.Scale}");
+            int frequency = frequencies[symbol];
+            if (frequency == 0)
+            {
+                continue;
+            }
+
+            slots.Slice(start, frequency).Fill((byte)symbol);
+            _symbolInfo![(context << 8) | symbol] = (uint)frequency | ((uint)start << 16);
+            start += frequency;
         }
 
         _presentMask |= 1UL << context;

@@ -80,15 +80,17 @@ internal sealed class ContextTokenEncoder : IDisposable
         {
             ReadOnlySpan<int> counts = _counts.AsSpan(c * ContextTokenCoder.MaxAlphabet, _alphabet);
             ContextTokenCoder.Normalize(counts, frequencies[.._alphabet]);
-            tableBytes++;
+            int used = 0;
             for (int s = 0; s < _alphabet; s++)
             {
                 if (counts[s] != 0)
                 {
                     bits += counts[s] * s_costBits[frequencies[s]];
-                    tableBytes += 3;
+                    used++;
                 }
             }
+
+            tableBytes += used switch { 0 => 1, 1 => 2, _ => 1 + ContextTokenCoder.BitmapBytes(_alphabet) + used };
         }
 
         return (long)Math.Ceiling(bits / 8) + tableBytes + ((_extraBits + 7) / 8) + 16;
@@ -102,37 +104,56 @@ internal sealed class ContextTokenEncoder : IDisposable
         int[] counts = _counts;
         ushort[] frequencies = _frequencies;
         ushort[] starts = _starts;
-        Span<byte> scratch = stackalloc byte[(ContextTokenCoder.MaxAlphabet * 8) + 8];
+        Span<byte> scratch = stackalloc byte[(ContextTokenCoder.MaxAlphabet * 2) + 32];
+        Span<int> dequantised = stackalloc int[ContextTokenCoder.MaxAlphabet];
         for (int c = 0; c < _contextCount; c++)
         {
             int row = c * ContextTokenCoder.MaxAlphabet;
-            ContextTokenCoder.Normalize(counts.AsSpan(row, _alphabet), frequencies.AsSpan(row, _alphabet));
+            Span<ushort> rowFrequencies = frequencies.AsSpan(row, _alphabet);
+            ContextTokenCoder.Normalize(counts.AsSpan(row, _alphabet), rowFrequencies);
             int used = 0;
+            int only = 0;
+            for (int s = 0; s < _alphabet; s++)
+            {
+                if (rowFrequencies[s] != 0)
+                {
+                    used++;
+                    only = s;
+                }
+            }
+
+            // Table: count of used symbols; then the one symbol, or a presence bitmap and one quantised frequency each.
+            int t = ContextTokenCoder.WriteVarint(scratch, 0, (uint)used);
+            if (used == 1)
+            {
+                t = ContextTokenCoder.WriteVarint(scratch, t, (uint)only);
+            }
+            else if (used > 1)
+            {
+                int bitmap = t;
+                int bitmapBytes = ContextTokenCoder.BitmapBytes(_alphabet);
+                scratch.Slice(bitmap, bitmapBytes).Clear();
+                t += bitmapBytes;
+                for (int s = 0; s < _alphabet; s++)
+                {
+                    dequantised[s] = 0;
+                    if (rowFrequencies[s] != 0)
+                    {
+                        scratch[bitmap + (s >> 3)] |= (byte)(1 << (s & 7));
+                        byte code = ContextTokenCoder.Quantize(rowFrequencies[s]);
+                        scratch[t++] = code;
+                        dequantised[s] = ContextTokenCoder.Dequantize(code);
+                    }
+                }
+
+                ContextTokenCoder.Normalize(dequantised[.._alphabet], rowFrequencies);
+            }
+
             int start = 0;
             for (int s = 0; s < _alphabet; s++)
             {
                 starts[row + s] = (ushort)start;
-                start += frequencies[row + s];
-                used += frequencies[row + s] != 0 ? 1 : 0;
-            }
-
-            // Table: count of used symbols; one symbol alone; or (gap to previous symbol, frequency - 1) pairs.
-            int t = ContextTokenCoder.WriteVarint(scratch, 0, (uint)used);
-            int previous = -1;
-            for (int s = 0; s < _alphabet && used > 0; s++)
-            {
-                if (frequencies[row + s] == 0)
-                {
-                    continue;
-                }
-
-                t = ContextTokenCoder.WriteVarint(scratch, t, (uint)(s - previous - 1));
-                if (used > 1)
-                {
-                    t = ContextTokenCoder.WriteVarint(scratch, t, (uint)(frequencies[row + s] - 1));
-                }
-
-                previous = s;
+                start += rowFrequencies[s];
             }
 
             if (position + t > destination.Length)

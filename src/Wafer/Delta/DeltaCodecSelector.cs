@@ -36,13 +36,16 @@ internal static class DeltaCodecSelector
         ChunkCodec codec = RawCodec.Instance;
         if (ChooseXor(target, reference, dtype, ordered, xor) is bool useXor)
         {
-            ContextTokenEncoder encoder = useXor ? xor : ordered;
-            int anchor;
-            bool filled = useXor
-                ? XorFieldDeltaCodec.TryFill(target, reference, dtype, encoder, out anchor)
-                : OrderedDeltaCodec.TryFill(target, reference, dtype, encoder, out anchor);
             Span<byte> room = destination[..Math.Min(destination.Length, target.Length)];
-            length = filled ? OrderedDeltaCodec.WriteFilled(encoder, anchor, room) : -1;
+            if (useXor)
+            {
+                length = XorFieldDeltaCodec.TryFill(target, reference, dtype, xor, out int anchor) ? XorFieldDeltaCodec.WriteFilled(xor, anchor, room) : -1;
+            }
+            else
+            {
+                length = OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out ushort header) ? OrderedDeltaCodec.WriteFilled(ordered, header, room) : -1;
+            }
+
             codec = useXor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;
         }
 

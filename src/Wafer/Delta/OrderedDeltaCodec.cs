@@ -5,18 +5,30 @@ namespace Wafer.Delta;
 /// <summary>
 /// <c>delta-ord</c>: each float is mapped to its ordered integer (<see cref="FloatFields.ToOrdered"/>), the base
 /// element's is subtracted (wrapping in the element width), and the zig-zagged difference, a distance in ulps,
-/// is token-coded under a context of the base element's exponent bucket and the magnitude of the residual four
-/// elements back (the previous one in the same rANS lane, so the four lanes decode independently). Fine-tuning
+/// is token-coded under a context of the base element's exponent bucket, its sign, and whether the residual four
+/// elements back (the previous one in the same rANS lane, so the four lanes decode independently) was zero. Fine-tuning
 /// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
-/// Payload: u8 exponent anchor, then a token stream (docs/PATCH.md).
+/// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md).
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
-    public const int PreviousBuckets = 4;
+    /// <summary>Contexts: exponent bucket (16) × base sign (2) × whether the lane's previous residual was zero (2).</summary>
+    public const int Contexts = FloatFields.ExponentBuckets * 4;
 
-    public const int Contexts = FloatFields.ExponentBuckets * PreviousBuckets;
+    /// <summary>Entries of the context table, indexed by the base element's sign and exponent bits.</summary>
+    public const int SignExponentValues = 512;
+
+    /// <summary>Context layouts: full (exponent, sign, previous residual), exponent bucket only, one context.</summary>
+    public const int FullLayout = 0;
+
+    public const int ExponentLayout = 1;
+
+    public const int SingleContextLayout = 2;
+
+    /// <summary>Chunks up to this many elements try every layout; their tables weigh more than the contexts save.</summary>
+    public const int SmallChunkElements = 1 << 16;
 
     public static readonly OrderedDeltaCodec Instance = new();
 
@@ -30,48 +42,61 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     public override int Encode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
     {
         ContextTokenEncoder encoder = t_encoder ??= new ContextTokenEncoder();
-        return TryFill(source, context.Reference, context.DType, encoder, out int anchor) ? WriteFilled(encoder, anchor, destination) : -1;
+        return TryFill(source, context.Reference, context.DType, encoder, out ushort header) ? WriteFilled(encoder, header, destination) : -1;
     }
 
-    /// <summary>Feeds the chunk's residuals to <paramref name="encoder"/>; false when the dtype or sizes do not suit the codec.</summary>
-    public static bool TryFill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out int anchor)
+    /// <summary>
+    /// Feeds the chunk's residuals to <paramref name="encoder"/> under the context layout that codes it smallest
+    /// (small chunks try the coarser layouts, whose tables cost less); false when the dtype or sizes do not suit
+    /// the codec. <paramref name="header"/> packs the payload's two header bytes (anchor, layout).
+    /// </summary>
+    public static bool TryFill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out ushort header)
     {
-        anchor = 0;
+        header = 0;
         if (!FloatFields.TryGet(dtype, out FloatFields f) || target.Length != reference.Length || target.Length % f.Width != 0)
         {
             return false;
         }
 
-        anchor = f.Anchor(reference);
-        encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), target.Length / f.Width);
-        Span<byte> contextBase = stackalloc byte[256];
-        FillContextBase(f, anchor, contextBase);
-        switch (f.Width)
+        int anchor = f.Anchor(reference);
+        int count = target.Length / f.Width;
+        int best = FullLayout;
+        if (count <= SmallChunkElements)
         {
-            case 1:
-                Fill<Width8>(target, reference, f, contextBase, encoder);
-                break;
-            case 2:
-                Fill<Width16>(target, reference, f, contextBase, encoder);
-                break;
-            default:
-                Fill<Width32>(target, reference, f, contextBase, encoder);
-                break;
+            long bestBytes = long.MaxValue;
+            for (int layout = SingleContextLayout; layout >= FullLayout; layout--)
+            {
+                Fill(target, reference, f, anchor, layout, encoder);
+                long bytes = encoder.EstimateBytes();
+                if (bytes < bestBytes)
+                {
+                    (best, bestBytes) = (layout, bytes);
+                }
+            }
         }
 
+        if (best != FullLayout || count > SmallChunkElements)
+        {
+            Fill(target, reference, f, anchor, best, encoder);
+        }
+
+        // The anchor means nothing to the single-context layout; writing 0 keeps every payload canonical.
+        header = (ushort)((best == SingleContextLayout ? 0 : anchor) | (best << 8));
         return true;
     }
 
-    public static int WriteFilled(ContextTokenEncoder encoder, int anchor, Span<byte> destination)
+    /// <summary>Writes the two header bytes (anchor, layout) and the token stream.</summary>
+    public static int WriteFilled(ContextTokenEncoder encoder, ushort header, Span<byte> destination)
     {
-        if (destination.Length < 1)
+        if (destination.Length < 2)
         {
             return -1;
         }
 
-        destination[0] = (byte)anchor;
-        int written = encoder.Write(destination[1..]);
-        return written < 0 ? -1 : written + 1;
+        destination[0] = (byte)header;
+        destination[1] = (byte)(header >> 8);
+        int written = encoder.Write(destination[2..]);
+        return written < 0 ? -1 : written + 2;
     }
 
     public override void Decode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
@@ -87,26 +112,26 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             throw new WaferDataException($"delta-ord needs a base chunk of {destination.Length} bytes, got {reference.Length}");
         }
 
-        if (source.Length < 1)
+        if (source.Length < 2 || source[1] > SingleContextLayout || (source[1] == SingleContextLayout && source[0] != 0))
         {
-            throw new WaferDataException("delta-ord payload is empty");
+            throw new WaferDataException(source.Length < 2 ? "delta-ord payload lacks its header" : $"delta-ord header ({source[0]}, {source[1]}) is not valid");
         }
 
-        Span<byte> contextBase = stackalloc byte[256];
-        FillContextBase(f, source[0], contextBase);
-        var decoder = new ContextTokenDecoder(source[1..], Contexts, ValueTokens.AlphabetSize(f.Bits));
+        Span<byte> contextBase = stackalloc byte[SignExponentValues];
+        FillContextBase(f, source[0], source[1], contextBase);
+        var decoder = new ContextTokenDecoder(source[2..], Contexts, ValueTokens.AlphabetSize(f.Bits));
         try
         {
             switch (f.Width)
             {
                 case 1:
-                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase);
+                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase, source[1] == FullLayout ? 1 : 0);
                     break;
                 case 2:
-                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase);
+                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase, source[1] == FullLayout ? 1 : 0);
                     break;
                 default:
-                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase);
+                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase, source[1] == FullLayout ? 1 : 0);
                     break;
             }
 
@@ -118,37 +143,61 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         }
     }
 
-    /// <summary>Context offset per base exponent value: its bucket times <see cref="PreviousBuckets"/>.</summary>
-    private static void FillContextBase(in FloatFields f, int anchor, Span<byte> contextBase)
+    /// <summary>
+    /// Context offset per base sign+exponent value (<c>bits &gt;&gt; ExponentShift</c>): bucket × 4 + sign × 2 in the
+    /// full layout, bucket × 4 in the exponent-only layout, 0 in the single-context layout.
+    /// </summary>
+    private static void FillContextBase(in FloatFields f, int anchor, int layout, Span<byte> contextBase)
     {
-        for (uint e = 0; e <= f.ExponentMask; e++)
+        int exponentBits = f.Bits - 1 - f.ExponentShift;
+        for (uint value = 0; value < 2u << exponentBits; value++)
         {
-            contextBase[(int)e] = (byte)(FloatFields.Bucket(anchor, e) * PreviousBuckets);
+            uint sign = layout == FullLayout ? value >> exponentBits : 0;
+            int bucket = layout == SingleContextLayout ? 0 : FloatFields.Bucket(anchor, value & f.ExponentMask);
+            contextBase[(int)value] = (byte)((bucket * 4) + (sign * 2));
         }
     }
 
-    private static void Fill<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase, ContextTokenEncoder encoder)
+    private static void Fill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, int anchor, int layout, ContextTokenEncoder encoder)
+    {
+        encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), target.Length / f.Width);
+        Span<byte> contextBase = stackalloc byte[SignExponentValues];
+        FillContextBase(f, anchor, layout, contextBase);
+        int previousWeight = layout == FullLayout ? 1 : 0;
+        switch (f.Width)
+        {
+            case 1:
+                Fill<Width8>(target, reference, f, contextBase, previousWeight, encoder);
+                break;
+            case 2:
+                Fill<Width16>(target, reference, f, contextBase, previousWeight, encoder);
+                break;
+            default:
+                Fill<Width32>(target, reference, f, contextBase, previousWeight, encoder);
+                break;
+        }
+    }
+
+    private static void Fill<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase, int previousWeight, ContextTokenEncoder encoder)
         where TWidth : struct, IElementWidth
     {
         int count = target.Length / TWidth.Bytes;
         int shift = f.ExponentShift;
-        uint exponentMask = f.ExponentMask;
         uint valueMask = f.ValueMask;
         uint signBit = f.SignBit;
         int topShift = f.Bits - 1;
         int pa = 0, pb = 0, pc = 0, pd = 0;
-        ReadOnlySpan<byte> previousBuckets = ValueTokens.PreviousBuckets;
         for (int i = 0; i < count; i++)
         {
             uint b = TWidth.Read(reference, i);
             uint t = TWidth.Read(target, i);
             uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
             uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
-            int token = encoder.Add(contextBase[(int)((b >> shift) & exponentMask)] + pa, z);
+            encoder.Add(contextBase[(int)(b >> shift)] + pa, z);
             pa = pb;
             pb = pc;
             pc = pd;
-            pd = previousBuckets[token];
+            pd = (int)((z | (0u - z)) >> 31) & previousWeight;
         }
     }
 }

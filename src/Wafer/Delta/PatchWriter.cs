@@ -62,7 +62,7 @@ internal sealed class PatchWriter
         long position = ArchiveFormat.PreambleLength;
         long total = manifest.Files.Sum(f => f.Size);
         long done = 0;
-        var firstByContent = new Dictionary<(ulong Hash, int Length, DType DType), ChunkEntry>();
+        var firstByContent = new Dictionary<(ulong Hash, int Length, DType DType), (int Item, ChunkEntry Chunk)>();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         int hashedFile = 0;
 
@@ -88,9 +88,10 @@ internal sealed class PatchWriter
                     hash.AppendData(encoded.Buffer, encoded.RawAt, item.Length);
                     var key = (encoded.Xxh3, item.Length, item.DType);
                     ChunkEntry chunk;
-                    if (!encoded.Codec.NeedsReference && firstByContent.TryGetValue(key, out ChunkEntry? first) && first.Codec == encoded.Codec.Name &&
-                        first.Stored == encoded.Length && SamePayload(temporaryPath, output, first, encoded))
+                    if (!encoded.Codec.NeedsReference && firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) earlier) &&
+                        earlier.Chunk.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier.Item], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)))
                     {
+                        ChunkEntry first = earlier.Chunk;
                         chunk = new ChunkEntry { At = first.At, Stored = first.Stored, Size = item.Length, Codec = first.Codec, Xxh3 = first.Xxh3 };
                     }
                     else
@@ -103,7 +104,7 @@ internal sealed class PatchWriter
                         position += encoded.Length;
                         if (!encoded.Codec.NeedsReference)
                         {
-                            firstByContent.TryAdd(key, chunk);
+                            firstByContent.TryAdd(key, (index, chunk));
                         }
                     }
 
@@ -134,21 +135,20 @@ internal sealed class PatchWriter
         return output.Length;
     }
 
-    /// <summary>Two chunks with equal decoded checksums share a payload only if the stored bytes are equal too.</summary>
-    private static bool SamePayload(string path, FileStream output, ChunkEntry first, EncodedChunk encoded)
+    /// <summary>
+    /// Standalone codecs are deterministic, so two chunks share a payload when their target bytes are equal: the
+    /// checksum only nominates the candidate, the bytes decide.
+    /// </summary>
+    private bool SameTargetBytes(PatchItem first, ReadOnlySpan<byte> raw)
     {
-        output.Flush();
-        byte[] stored = ArrayPool<byte>.Shared.Rent(Math.Max(1, first.Stored));
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(1, first.Length));
         try
         {
-            using var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-            reader.Position = first.At;
-            reader.ReadExactly(stored, 0, first.Stored);
-            return stored.AsSpan(0, first.Stored).SequenceEqual(encoded.Buffer.AsSpan(0, encoded.Length));
+            return first.Length == raw.Length && _target.Read(first.File, first.Offset, first.Length, scratch).SequenceEqual(raw);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(stored);
+            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 

@@ -24,12 +24,8 @@ internal static class ValueTokens
     /// <summary>Per token: how many extra bits follow it.</summary>
     public static ReadOnlySpan<byte> ExtraBitCounts => s_extraBitCounts;
 
-    /// <summary>Per token: the magnitude bucket the delta codecs use as context for a later element (0, 1-3, 4-31, larger).</summary>
-    public static ReadOnlySpan<byte> PreviousBuckets => s_previousBuckets;
-
     private static readonly uint[] s_baseValues = BuildBaseValues();
     private static readonly byte[] s_extraBitCounts = [.. Enumerable.Range(0, 256).Select(t => (byte)(t < DirectTokens || t >= AlphabetSize(32) ? 0 : ExtraBits(t)))];
-    private static readonly byte[] s_previousBuckets = [.. Enumerable.Range(0, 256).Select(t => (byte)(t == 0 ? 0 : t < 4 ? 1 : t < DirectTokens ? 2 : 3))];
 
     /// <summary>Token and extra-bit count of <paramref name="value"/>, without data-dependent branches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -24,7 +24,7 @@ internal sealed class XorFieldDeltaCodec : ChunkCodec
     public override int Encode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
     {
         ContextTokenEncoder encoder = t_encoder ??= new ContextTokenEncoder();
-        return TryFill(source, context.Reference, context.DType, encoder, out int anchor) ? OrderedDeltaCodec.WriteFilled(encoder, anchor, destination) : -1;
+        return TryFill(source, context.Reference, context.DType, encoder, out int anchor) ? WriteFilled(encoder, anchor, destination) : -1;
     }
 
     public static bool TryFill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out int anchor)
@@ -50,6 +50,19 @@ internal sealed class XorFieldDeltaCodec : ChunkCodec
         }
 
         return true;
+    }
+
+    /// <summary>Writes the anchor byte and the token stream.</summary>
+    public static int WriteFilled(ContextTokenEncoder encoder, int anchor, Span<byte> destination)
+    {
+        if (destination.Length < 1)
+        {
+            return -1;
+        }
+
+        destination[0] = (byte)anchor;
+        int written = encoder.Write(destination[1..]);
+        return written < 0 ? -1 : written + 1;
     }
 
     public override void Decode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Wafer.Cli;
 
 namespace Wafer.Tests.Delta;
@@ -113,5 +114,42 @@ public class PatchBadInputTests
 
         Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["apply", fixture.Base, fixture["missing.wpatch"], "-o", fixture["gone"], "-q"]));
         Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["diff", fixture.Base, fixture.Target, "-o", fixture["cli.wpatch"], "-q"]));
+    }
+
+    [Theory]
+    [InlineData("tensor base index", "refers to base tensor #")]
+    [InlineData("base tensor range", "lies outside base file")]
+    [InlineData("delta chunk without base", "has no base bytes to decode against")]
+    [InlineData("base file hash", "base file entry")]
+    [InlineData("archive kind", "only a patch may use")]
+    public void Lying_patch_manifests_are_refused_before_anything_is_written(string lie, string expected)
+    {
+        using PatchFixture fixture = WithPatch();
+        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
+        {
+            JsonArray tensors = manifest["tensors"]!.AsArray();
+            JsonObject q = tensors.Select(t => t!.AsObject()).Single(t => (string)t["name"]! == "layers.0.q.weight");
+            switch (lie)
+            {
+                case "tensor base index":
+                    q["base"] = 9999;
+                    break;
+                case "base tensor range":
+                    manifest["baseTensors"]![(int)q["base"]!]!["offset"] = 1L << 40;
+                    break;
+                case "delta chunk without base":
+                    q.Remove("base");
+                    break;
+                case "base file hash":
+                    manifest["baseFiles"]![0]!["sha256"] = "abc";
+                    break;
+                default:
+                    manifest["kind"] = "archive";
+                    break;
+            }
+        });
+        var e = Assert.ThrowsAny<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["lying.wpatch"], fixture["out"]));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
     }
 }

@@ -131,4 +131,29 @@ public class PatchRoundTripTests
         WaferPatch.Apply(folder["base"], folder["p.wpatch"], folder["out"]);
         TestModel.AssertSameTree(folder["target"], folder["out"]);
     }
+
+    [Fact]
+    public void Identical_added_chunks_are_stored_once()
+    {
+        using var folder = new TemporaryFolder();
+        var random = new Random(5);
+        byte[] shared = TestModel.Bf16(random, 3000, 0.02);
+        TestModel.WriteSafetensors(folder["base/model.safetensors"], [new("a", "BF16", [100], TestModel.Bf16(random, 100, 0.02))]);
+        TestModel.WriteSafetensors(folder["target/model.safetensors"],
+        [
+            new("a", "BF16", [100], TestModel.Bf16(random, 100, 0.02)),
+            new("embed", "BF16", [3000], shared),
+            new("head", "BF16", [3000], shared),
+        ]);
+        WaferPatch.Diff(folder["base"], folder["target"], folder["p.wpatch"], new PatchOptions { ChunkSize = PatchFixture.ChunkSize });
+        using (WaferArchive patch = WaferArchive.Open(folder["p.wpatch"]))
+        {
+            var embed = patch.Manifest.Tensors.Single(t => t.Name == "embed").Chunks;
+            var head = patch.Manifest.Tensors.Single(t => t.Name == "head").Chunks;
+            Assert.Equal(embed.Select(c => c.At), head.Select(c => c.At));
+        }
+
+        WaferPatch.Apply(folder["base"], folder["p.wpatch"], folder["out"]);
+        TestModel.AssertSameTree(folder["target"], folder["out"]);
+    }
 }
