@@ -1,3 +1,5 @@
+using Wafer.Tests.TestSupport;
+
 namespace Wafer.Tests.Delta;
 
 public class PatchRoundTripTests
@@ -92,7 +94,7 @@ public class PatchRoundTripTests
     public void Real_fine_tune_round_trips_byte_identical()
     {
         using var folder = new TemporaryFolder();
-        string root = RealDataFactAttribute.Root;
+        string root = RealData.Folder!;
         PatchResult result = WaferPatch.Diff(Path.Combine(root, "bytelm-base"), Path.Combine(root, "bytelm-ft-doc"), folder["doc.wpatch"]);
         WaferPatch.Apply(Path.Combine(root, "bytelm-base"), folder["doc.wpatch"], folder["out"]);
         TestModel.AssertSameTree(Path.Combine(root, "bytelm-ft-doc"), folder["out"]);

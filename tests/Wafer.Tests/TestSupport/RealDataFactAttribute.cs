@@ -12,12 +12,16 @@ public sealed class RealDataFactAttribute : FactAttribute
         }
     }
 
-    /// <summary>Needs <paramref name="relative"/> inside the data folder.</summary>
-    public RealDataFactAttribute(string relative)
+    /// <summary>Needs every one of <paramref name="relatives"/> inside the data folder.</summary>
+    public RealDataFactAttribute(params string[] relatives)
     {
-        if (RealData.Find(relative) is null)
+        foreach (string relative in relatives)
         {
-            Skip = $"real data '{relative}' not found: {RealData.SkipReason}";
+            if (RealData.Find(relative) is null)
+            {
+                Skip = $"real data '{relative}' not found: {RealData.SkipReason}";
+                return;
+            }
         }
     }
 }
