@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using Wafer.Archive;
 using Wafer.Archive.Manifest;
 using Wafer.IO;
@@ -83,7 +81,7 @@ public sealed partial class WaferArchive
     private void Rebuild(string root, int threads, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
     {
         List<RestoreItem> items = RestorePlan.Build(_manifest);
-        var writer = new RestoredFileWriter(this, root);
+        var writer = new VerifiedFileWriter(Path, _manifest.Files, root);
         long total = OriginalBytes;
         long done = 0;
         try
@@ -129,69 +127,6 @@ public sealed partial class WaferArchive
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
-        }
-    }
-
-    /// <summary>Writes files sequentially as their chunks arrive in order, hashing as it goes.</summary>
-    private sealed class RestoredFileWriter(WaferArchive archive, string root) : IDisposable
-    {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private SafeFileHandle? _handle;
-        private int _open = -1;
-        private int _next;
-
-        public void Write(int file, long offset, ReadOnlySpan<byte> data)
-        {
-            while (_next <= file)
-            {
-                Open(_next++);
-            }
-
-            RandomAccess.Write(_handle!, data, offset);
-            _hash.AppendData(data);
-        }
-
-        public void Complete()
-        {
-            while (_next < archive._manifest.Files.Count)
-            {
-                Open(_next++);
-            }
-
-            Close();
-        }
-
-        private void Open(int file)
-        {
-            Close();
-            FileEntry entry = archive._manifest.Files[file];
-            string path = SafeRelativePath.Resolve(root, entry.Path);
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            _handle = System.IO.File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
-            _open = file;
-        }
-
-        private void Close()
-        {
-            if (_handle is null)
-            {
-                return;
-            }
-
-            _handle.Dispose();
-            _handle = null;
-            FileEntry entry = archive._manifest.Files[_open];
-            string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
-            if (actual != entry.Sha256)
-            {
-                throw new WaferIntegrityException($"{archive.Path}: restored file '{entry.Path}' has SHA-256 {actual}, the archive recorded {entry.Sha256}.");
-            }
-        }
-
-        public void Dispose()
-        {
-            _handle?.Dispose();
-            _hash.Dispose();
         }
     }
 }

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using Wafer.Archive;
 using Wafer.Archive.Manifest;
 using Wafer.Codecs;
@@ -307,67 +305,4 @@ internal sealed class PatchApplier
     }
 
     private readonly record struct Item(int File, long Offset, ChunkEntry Chunk, DType DType, string What, int BaseFile, long AlignedOffset, long RegionOffset, int RegionLength);
-
-    /// <summary>Writes files sequentially as their chunks arrive in order, checking each file's SHA-256 when it is complete.</summary>
-    private sealed class VerifiedFileWriter(string patchPath, List<FileEntry> files, string root) : IDisposable
-    {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private SafeFileHandle? _handle;
-        private int _open = -1;
-        private int _next;
-
-        public void Write(int file, long offset, ReadOnlySpan<byte> data)
-        {
-            while (_next <= file)
-            {
-                Open(_next++);
-            }
-
-            RandomAccess.Write(_handle!, data, offset);
-            _hash.AppendData(data);
-        }
-
-        public void Complete()
-        {
-            while (_next < files.Count)
-            {
-                Open(_next++);
-            }
-
-            Close();
-        }
-
-        private void Open(int file)
-        {
-            Close();
-            FileEntry entry = files[file];
-            string path = SafeRelativePath.Resolve(root, entry.Path);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
-            _open = file;
-        }
-
-        private void Close()
-        {
-            if (_handle is null)
-            {
-                return;
-            }
-
-            _handle.Dispose();
-            _handle = null;
-            FileEntry entry = files[_open];
-            string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
-            if (actual != entry.Sha256)
-            {
-                throw new WaferIntegrityException($"{patchPath}: rebuilt file '{entry.Path}' has SHA-256 {actual}, the patch recorded {entry.Sha256}.");
-            }
-        }
-
-        public void Dispose()
-        {
-            _handle?.Dispose();
-            _hash.Dispose();
-        }
-    }
 }
