@@ -45,7 +45,13 @@ internal sealed class FolderModelSource : ModelSource
     public static FolderModelSource OpenFolder(string path, string? exclude = null) =>
         new(path, SourceTree.Enumerate(path, exclude));
 
-    public override ReadOnlySpan<byte> Read(int file, long offset, int length, byte[] scratch) => _maps[file].Span(offset, length);
+    /// <remarks>Each range is mapped on its own and unmapped after the copy, so resident memory stays bounded by the chunks in flight.</remarks>
+    public override ReadOnlySpan<byte> Read(int file, long offset, int length, byte[] scratch)
+    {
+        using MappedView view = _maps[file].View(offset, length);
+        view.Span.CopyTo(scratch);
+        return scratch.AsSpan(0, length);
+    }
 
     public override string Sha256(int file)
     {
