@@ -16,10 +16,7 @@ public sealed class PatchOptions
 
     internal void Validate()
     {
-        if (ChunkSize < Archive.ArchiveFormat.MinChunkSize || ChunkSize > Archive.ArchiveFormat.MaxChunkSize || ChunkSize % 64 != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ChunkSize), ChunkSize, "Chunk size must be a multiple of 64 between 4 KiB and 64 MiB.");
-        }
+        Archive.ArchiveFormat.ValidateChunkSize(ChunkSize, nameof(ChunkSize));
 
         ArgumentOutOfRangeException.ThrowIfNegative(Threads, nameof(Threads));
     }

@@ -19,6 +19,8 @@ public static class WaferChain
         options ??= new ChainAddOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxDepth, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxDepth, ChainIndex.MaxDepthLimit, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, nameof(options));
+        Archive.ArchiveFormat.ValidateChunkSize(options.ChunkSize, nameof(options));
         return ChainWriter.Add(chain, checkpoint, options, progress, cancellationToken);
     }
 

@@ -50,6 +50,15 @@ internal static class ArchiveFormat
         TrailerMagic.CopyTo(destination[32..]);
     }
 
+    /// <summary>Throws when <paramref name="chunkSize"/> is not a multiple of 64 between the limits.</summary>
+    public static void ValidateChunkSize(int chunkSize, string parameterName)
+    {
+        if (chunkSize < MinChunkSize || chunkSize > MaxChunkSize || chunkSize % 64 != 0)
+        {
+            throw new ArgumentOutOfRangeException(parameterName, chunkSize, "Chunk size must be a multiple of 64 between 4 KiB and 64 MiB.");
+        }
+    }
+
     /// <summary>Padding needed after <paramref name="position"/> to reach the next aligned offset.</summary>
     public static int PaddingAfter(long position) => (int)((Alignment - (position % Alignment)) % Alignment);
 }
