@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.IO.Hashing;
-using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Archive.Manifest;
 using Wafer.Codecs;
@@ -16,8 +14,6 @@ namespace Wafer.Archive;
 /// </summary>
 internal sealed class PackJob : IDisposable
 {
-    private static readonly byte[] s_zeros = new byte[ArchiveFormat.Alignment];
-
     private readonly PackOptions _options;
     private readonly List<MappedFile> _maps = [];
     private readonly ManifestDocument _manifest;
@@ -122,17 +118,10 @@ internal sealed class PackJob : IDisposable
 
     private (long ArchiveBytes, int Deduplicated) Write(string temporaryPath, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
     {
-        using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
-        Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
-        ArchiveFormat.WritePreamble(preamble);
-        output.Write(preamble);
-        long position = ArchiveFormat.PreambleLength;
-
+        using var writer = new ArchiveWriter(temporaryPath);
         long total = _manifest.Files.Sum(f => f.Size);
         long done = 0;
-        int deduplicated = 0;
-        var firstByContent = new Dictionary<(ulong Hash, int Length, DType DType), (int Item, ChunkEntry Chunk)>();
-        var hasher = new FileHasher(_manifest.Files);
+        using var hasher = new FileHasher(_manifest.Files);
 
         OrderedPipeline.Run(
             _items.Count,
@@ -146,29 +135,7 @@ internal sealed class PackJob : IDisposable
                     PackItem item = _items[index];
                     using MappedView raw = _maps[item.File].View(item.Offset, item.Length);
                     hasher.Append(item.File, raw.Span);
-                    var key = (encoded.Xxh3, item.Length, item.DType);
-                    ChunkEntry chunk;
-                    // A chunk coded against a companion decodes only with that companion: it is never shared.
-                    if (!encoded.Codec.NeedsReference && firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) && SameBytes(raw.Span, _items[first.Item]))
-                    {
-                        chunk = new ChunkEntry { At = first.Chunk.At, Stored = first.Chunk.Stored, Size = item.Length, Codec = first.Chunk.Codec, Xxh3 = first.Chunk.Xxh3 };
-                        deduplicated++;
-                    }
-                    else
-                    {
-                        int padding = ArchiveFormat.PaddingAfter(position);
-                        output.Write(s_zeros, 0, padding);
-                        position += padding;
-                        output.Write(encoded.Buffer, 0, encoded.Length);
-                        chunk = new ChunkEntry { At = position, Stored = encoded.Length, Size = item.Length, Codec = encoded.Codec.Name, Xxh3 = encoded.Xxh3.ToString("x16") };
-                        position += encoded.Length;
-                        if (!encoded.Codec.NeedsReference)
-                        {
-                            firstByContent.TryAdd(key, (index, chunk));
-                        }
-                    }
-
-                    item.Chunks.Add(chunk);
+                    item.Chunks.Add(writer.Add(index, encoded.Buffer.AsSpan(0, encoded.Length), encoded.Codec, item.Length, item.DType, encoded.Xxh3, (earlier, _) => SameBytes(raw.Span, _items[earlier])));
                     done += item.Length;
                     progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
                 }
@@ -182,16 +149,7 @@ internal sealed class PackJob : IDisposable
 
         hasher.Complete();
         CompanionPairing.Settle(_manifest.Tensors);
-        int manifestPadding = ArchiveFormat.PaddingAfter(position);
-        output.Write(s_zeros, 0, manifestPadding);
-        position += manifestPadding;
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(_manifest, ManifestJsonContext.Default.ManifestDocument);
-        output.Write(json);
-        Span<byte> trailer = stackalloc byte[ArchiveFormat.TrailerLength];
-        ArchiveFormat.WriteTrailer(trailer, position, json.Length, XxHash3.HashToUInt64(json));
-        output.Write(trailer);
-        output.Flush(flushToDisk: true);
-        return (output.Length, deduplicated);
+        return (writer.Finish(_manifest), writer.Deduplicated);
     }
 
     private EncodedChunk Encode(PackItem item)
@@ -251,32 +209,4 @@ internal sealed class PackJob : IDisposable
     private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks, int CompanionFile = 0, long CompanionOffset = 0, int CompanionLength = 0);
 
     private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3);
-
-    /// <summary>SHA-256 of each file, fed with its chunks in order (the items tile each file in order).</summary>
-    private sealed class FileHasher(List<FileEntry> files)
-    {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private int _current;
-
-        public void Append(int file, ReadOnlySpan<byte> data)
-        {
-            FinishUpTo(file);
-            _hash.AppendData(data);
-        }
-
-        public void Complete()
-        {
-            FinishUpTo(files.Count);
-            _hash.Dispose();
-        }
-
-        private void FinishUpTo(int file)
-        {
-            while (_current < file)
-            {
-                files[_current].Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
-                _current++;
-            }
-        }
-    }
 }

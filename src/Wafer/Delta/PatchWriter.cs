@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.IO.Hashing;
-using System.Security.Cryptography;
-using System.Text.Json;
 using Wafer.Archive;
 using Wafer.Archive.Manifest;
 using Wafer.Codecs;
@@ -17,8 +15,6 @@ namespace Wafer.Delta;
 /// </summary>
 internal sealed class PatchWriter
 {
-    private static readonly byte[] s_zeros = new byte[ArchiveFormat.Alignment];
-
     private readonly ModelSource _base;
     private readonly ModelSource _target;
     private readonly PatchPlanner _plan;
@@ -55,25 +51,10 @@ internal sealed class PatchWriter
         ManifestDocument manifest = _plan.Manifest;
         List<PatchItem> items = _plan.Items;
         PairCompanions(manifest, items);
-        using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
-        Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
-        ArchiveFormat.WritePreamble(preamble);
-        output.Write(preamble);
-        long position = ArchiveFormat.PreambleLength;
+        using var writer = new ArchiveWriter(temporaryPath);
         long total = manifest.Files.Sum(f => f.Size);
         long done = 0;
-        var firstByContent = new Dictionary<(ulong Hash, int Length, DType DType), (int Item, ChunkEntry Chunk)>();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        int hashedFile = 0;
-
-        void FinishFilesBefore(int file)
-        {
-            for (; hashedFile < file; hashedFile++)
-            {
-                manifest.Files[hashedFile].Sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
-            }
-        }
-
+        using var hasher = new FileHasher(manifest.Files);
         OrderedPipeline.Run(
             items.Count,
             _options.EffectiveThreads,
@@ -84,30 +65,15 @@ internal sealed class PatchWriter
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     PatchItem item = items[index];
-                    FinishFilesBefore(item.File);
-                    hash.AppendData(encoded.Buffer, encoded.RawAt, item.Length);
-                    var key = (encoded.Xxh3, item.Length, item.DType);
-                    ChunkEntry chunk;
-                    if (!encoded.Codec.NeedsReference && firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) earlier) &&
-                        earlier.Chunk.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier.Item], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)))
-                    {
-                        ChunkEntry first = earlier.Chunk;
-                        chunk = new ChunkEntry { At = first.At, Stored = first.Stored, Size = item.Length, Codec = first.Codec, Xxh3 = first.Xxh3 };
-                    }
-                    else
-                    {
-                        int padding = encoded.Length == 0 ? 0 : ArchiveFormat.PaddingAfter(position);
-                        output.Write(s_zeros, 0, padding);
-                        position += padding;
-                        output.Write(encoded.Buffer, 0, encoded.Length);
-                        chunk = new ChunkEntry { At = position, Stored = encoded.Length, Size = item.Length, Codec = encoded.Codec.Name, Xxh3 = encoded.Xxh3.ToString("x16") };
-                        position += encoded.Length;
-                        if (!encoded.Codec.NeedsReference)
-                        {
-                            firstByContent.TryAdd(key, (index, chunk));
-                        }
-                    }
-
+                    hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
+                    ChunkEntry chunk = writer.Add(
+                        index,
+                        encoded.Buffer.AsSpan(0, encoded.Length),
+                        encoded.Codec,
+                        item.Length,
+                        item.DType,
+                        encoded.Xxh3,
+                        (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
                     item.Chunks.Add(chunk);
                     done += item.Length;
                     progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
@@ -120,19 +86,10 @@ internal sealed class PatchWriter
             encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
             cancellationToken);
 
-        FinishFilesBefore(manifest.Files.Count);
+        hasher.Complete();
         _plan.SettleFileChanges();
         CompanionPairing.Settle(manifest.Tensors);
-        int manifestPadding = ArchiveFormat.PaddingAfter(position);
-        output.Write(s_zeros, 0, manifestPadding);
-        position += manifestPadding;
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.ManifestDocument);
-        output.Write(json);
-        Span<byte> trailer = stackalloc byte[ArchiveFormat.TrailerLength];
-        ArchiveFormat.WriteTrailer(trailer, position, json.Length, XxHash3.HashToUInt64(json));
-        output.Write(trailer);
-        output.Flush(flushToDisk: true);
-        return output.Length;
+        return writer.Finish(manifest);
     }
 
     /// <summary>

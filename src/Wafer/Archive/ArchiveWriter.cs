@@ -1,0 +1,86 @@
+using System.IO.Hashing;
+using System.Text.Json;
+using Wafer.Archive.Manifest;
+using Wafer.Codecs;
+
+namespace Wafer.Archive;
+
+/// <summary>
+/// Writes the container of docs/FORMAT.md: the preamble, chunk payloads at 64-byte alignment (a chunk whose
+/// decoded bytes equal an earlier one's points at that payload instead), then the manifest and trailer.
+/// Used by pack and diff, so archives and patches share one layout.
+/// </summary>
+internal sealed class ArchiveWriter : IDisposable
+{
+    private static readonly byte[] s_zeros = new byte[ArchiveFormat.Alignment];
+
+    private readonly FileStream _output;
+    private readonly Dictionary<(ulong Hash, int Length, DType DType), (int Item, ChunkEntry Chunk)> _firstByContent = [];
+    private long _position;
+
+    /// <summary>Creates <paramref name="path"/> (which must not exist) and writes the preamble.</summary>
+    public ArchiveWriter(string path)
+    {
+        // Readers may open the file while it grows: a writer confirming a duplicate re-reads earlier bytes.
+        _output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
+        Span<byte> preamble = stackalloc byte[ArchiveFormat.PreambleLength];
+        ArchiveFormat.WritePreamble(preamble);
+        _output.Write(preamble);
+        _position = ArchiveFormat.PreambleLength;
+    }
+
+    /// <summary>Chunks that pointed at an earlier payload instead of storing their own.</summary>
+    public int Deduplicated { get; private set; }
+
+    /// <summary>
+    /// Stores one chunk's payload, or reuses an earlier chunk's when the decoded checksum, size and dtype match and
+    /// <paramref name="confirm"/> (given the earlier item and its entry) agrees byte for byte. Chunks coded against a
+    /// reference decode only with that reference, so they are never shared in either direction.
+    /// </summary>
+    public ChunkEntry Add(int item, ReadOnlySpan<byte> payload, ChunkCodec codec, int size, DType dtype, ulong xxh3, Func<int, ChunkEntry, bool> confirm)
+    {
+        var key = (xxh3, size, dtype);
+        if (!codec.NeedsReference && _firstByContent.TryGetValue(key, out (int Item, ChunkEntry Chunk) first) && confirm(first.Item, first.Chunk))
+        {
+            Deduplicated++;
+            return new ChunkEntry { At = first.Chunk.At, Stored = first.Chunk.Stored, Size = size, Codec = first.Chunk.Codec, Xxh3 = first.Chunk.Xxh3 };
+        }
+
+        if (!payload.IsEmpty)
+        {
+            Pad();
+        }
+
+        _output.Write(payload);
+        var chunk = new ChunkEntry { At = _position, Stored = payload.Length, Size = size, Codec = codec.Name, Xxh3 = xxh3.ToString("x16") };
+        _position += payload.Length;
+        if (!codec.NeedsReference)
+        {
+            _firstByContent.TryAdd(key, (item, chunk));
+        }
+
+        return chunk;
+    }
+
+    /// <summary>Writes the manifest and trailer and flushes to disk; returns the file's length.</summary>
+    public long Finish(ManifestDocument manifest)
+    {
+        Pad();
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.ManifestDocument);
+        _output.Write(json);
+        Span<byte> trailer = stackalloc byte[ArchiveFormat.TrailerLength];
+        ArchiveFormat.WriteTrailer(trailer, _position, json.Length, XxHash3.HashToUInt64(json));
+        _output.Write(trailer);
+        _output.Flush(flushToDisk: true);
+        return _output.Length;
+    }
+
+    public void Dispose() => _output.Dispose();
+
+    private void Pad()
+    {
+        int padding = ArchiveFormat.PaddingAfter(_position);
+        _output.Write(s_zeros, 0, padding);
+        _position += padding;
+    }
+}
