@@ -81,38 +81,7 @@ public sealed partial class WaferArchive
     private void Rebuild(string root, int threads, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
     {
         List<RestoreItem> items = RestorePlan.Build(_manifest);
-        var writer = new VerifiedFileWriter(Path, _manifest.Files, root);
-        long total = OriginalBytes;
-        long done = 0;
-        try
-        {
-            OrderedPipeline.Run(
-                items.Count,
-                threads,
-                index => DecodeItem(items[index]),
-                (index, buffer) =>
-                {
-                    try
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        RestoreItem item = items[index];
-                        writer.Write(item.File, item.Offset, buffer.AsSpan(0, item.Chunk.Size));
-                        done += item.Chunk.Size;
-                        progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                    }
-                },
-                buffer => ArrayPool<byte>.Shared.Return(buffer),
-                cancellationToken);
-            writer.Complete();
-        }
-        finally
-        {
-            writer.Dispose();
-        }
+        VerifiedFileWriter.Restore(Path, _manifest.Files, root, items.Count, i => DecodeItem(items[i]), i => (items[i].File, items[i].Offset, items[i].Chunk.Size), threads, progress, cancellationToken);
     }
 
     private byte[] DecodeItem(RestoreItem item)

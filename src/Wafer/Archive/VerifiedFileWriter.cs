@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Archive.Manifest;
@@ -16,6 +17,39 @@ internal sealed class VerifiedFileWriter(string source, List<FileEntry> files, s
     private SafeFileHandle? _handle;
     private int _open = -1;
     private int _next;
+
+    /// <summary>
+    /// Rebuilds every file under <paramref name="root"/>: <paramref name="decode"/> runs on the workers and returns a
+    /// pooled buffer holding chunk <c>i</c>'s bytes, which are written at <paramref name="place"/>(i) in order.
+    /// </summary>
+    public static void Restore(string source, List<FileEntry> files, string root, int count, Func<int, byte[]> decode, Func<int, (int File, long Offset, int Size)> place, int threads, IProgress<WaferProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var writer = new VerifiedFileWriter(source, files, root);
+        long total = files.Sum(f => f.Size);
+        long done = 0;
+        OrderedPipeline.Run(
+            count,
+            threads,
+            decode,
+            (index, buffer) =>
+            {
+                try
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    (int file, long offset, int size) = place(index);
+                    writer.Write(file, offset, buffer.AsSpan(0, size));
+                    done += size;
+                    progress?.Report(new WaferProgress(done, total, files[file].Path));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            },
+            buffer => ArrayPool<byte>.Shared.Return(buffer),
+            cancellationToken);
+        writer.Complete();
+    }
 
     public void Write(int file, long offset, ReadOnlySpan<byte> data)
     {

@@ -150,31 +150,7 @@ internal sealed class PatchApplier
     {
         List<Item> items = BuildPlan();
         IndexCompanions(items);
-        using var writer = new VerifiedFileWriter(_patch.Path, _manifest.Files, root);
-        long total = _manifest.Files.Sum(f => f.Size);
-        long done = 0;
-        OrderedPipeline.Run(
-            items.Count,
-            threads,
-            index => Decode(items[index]),
-            (index, buffer) =>
-            {
-                try
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    Item item = items[index];
-                    writer.Write(item.File, item.Offset, buffer.AsSpan(0, item.Chunk.Size));
-                    done += item.Chunk.Size;
-                    progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            },
-            buffer => ArrayPool<byte>.Shared.Return(buffer),
-            cancellationToken);
-        writer.Complete();
+        VerifiedFileWriter.Restore(_patch.Path, _manifest.Files, root, items.Count, i => Decode(items[i]), i => (items[i].File, items[i].Offset, items[i].Chunk.Size), threads, progress, cancellationToken);
     }
 
     private byte[] Decode(Item item)
