@@ -1,3 +1,4 @@
+using System.Buffers;
 using Wafer.Archive.Manifest;
 using Wafer.Codecs;
 
@@ -37,6 +38,61 @@ internal static class CompanionPairing
     /// <summary>Where, in the companion's file, the bytes opposite a chunk of the tensor at <paramref name="chunkOffset"/> lie.</summary>
     public static (long Offset, int Length) Opposite(TensorEntry tensor, TensorEntry companion, long chunkOffset, int chunkLength) =>
         (companion.Offset + ((chunkOffset - tensor.Offset) / 2), chunkLength / 2);
+
+    /// <summary>For every chunk of a tensor with a companion: the companion and the byte range of it opposite the chunk.</summary>
+    public static Dictionary<ChunkEntry, (TensorEntry Companion, long Offset, int Length)> ChunkRanges(List<TensorEntry> tensors)
+    {
+        var ranges = new Dictionary<ChunkEntry, (TensorEntry, long, int)>(ReferenceEqualityComparer.Instance);
+        foreach (TensorEntry tensor in tensors)
+        {
+            if (tensor.Companion is not int index)
+            {
+                continue;
+            }
+
+            TensorEntry companion = tensors[index];
+            int width = DTypes.Size(DTypes.Parse(tensor.Dtype));
+            int companionWidth = DTypes.Size(DTypes.Parse(companion.Dtype));
+            long offset = 0;
+            foreach (ChunkEntry chunk in tensor.Chunks)
+            {
+                ranges[chunk] = (companion, offset / width * companionWidth, checked(chunk.Size / width * companionWidth));
+                offset += chunk.Size;
+            }
+        }
+
+        return ranges;
+    }
+
+    /// <summary>
+    /// Copies bytes <c>[offset, offset + destination.Length)</c> of a chunked entry into <paramref name="destination"/>;
+    /// <paramref name="decode"/> returns chunk <c>i</c> decoded into a pooled buffer, which is returned here.
+    /// </summary>
+    public static void ReadRange(List<ChunkEntry> chunks, long offset, Span<byte> destination, Func<int, byte[]> decode)
+    {
+        long end = offset + destination.Length;
+        long chunkStart = 0;
+        for (int i = 0; i < chunks.Count && chunkStart < end; i++)
+        {
+            long chunkEnd = chunkStart + chunks[i].Size;
+            if (chunkEnd > offset)
+            {
+                byte[] decoded = decode(i);
+                try
+                {
+                    long from = Math.Max(offset, chunkStart);
+                    long to = Math.Min(end, chunkEnd);
+                    decoded.AsSpan((int)(from - chunkStart), (int)(to - from)).CopyTo(destination[(int)(from - offset)..]);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(decoded);
+                }
+            }
+
+            chunkStart = chunkEnd;
+        }
+    }
 
     /// <summary>Drops the companion of every tensor none of whose chunks was coded against it, so readers need not decode it.</summary>
     public static void Settle(List<TensorEntry> tensors)

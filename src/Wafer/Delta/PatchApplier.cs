@@ -237,48 +237,12 @@ internal sealed class PatchApplier
             _itemByChunk[item.Chunk] = item;
         }
 
-        foreach (TensorEntry tensor in _manifest.Tensors)
-        {
-            if (tensor.Companion is not int index)
-            {
-                continue;
-            }
-
-            long offset = 0;
-            foreach (ChunkEntry chunk in tensor.Chunks)
-            {
-                _companionRanges[chunk] = (_manifest.Tensors[index], offset / 2, chunk.Size / 2);
-                offset += chunk.Size;
-            }
-        }
+        _companionRanges = CompanionPairing.ChunkRanges(_manifest.Tensors);
     }
 
     /// <summary>Rebuilds bytes of a target tensor (a companion, which has none itself) by decoding the chunks covering them.</summary>
-    private void ReadCompanion(TensorEntry companion, long offset, Span<byte> destination)
-    {
-        long end = offset + destination.Length;
-        long chunkStart = 0;
-        foreach (ChunkEntry chunk in companion.Chunks)
-        {
-            long chunkEnd = chunkStart + chunk.Size;
-            if (chunkEnd > offset && chunkStart < end)
-            {
-                byte[] decoded = Decode(_itemByChunk[chunk]);
-                try
-                {
-                    long from = Math.Max(offset, chunkStart);
-                    long to = Math.Min(end, chunkEnd);
-                    decoded.AsSpan((int)(from - chunkStart), (int)(to - from)).CopyTo(destination[(int)(from - offset)..]);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(decoded);
-                }
-            }
-
-            chunkStart = chunkEnd;
-        }
-    }
+    private void ReadCompanion(TensorEntry companion, long offset, Span<byte> destination) =>
+        CompanionPairing.ReadRange(companion.Chunks, offset, destination, i => Decode(_itemByChunk[companion.Chunks[i]]));
 
     private readonly record struct Item(int File, long Offset, ChunkEntry Chunk, DType DType, string What, int BaseFile, long AlignedOffset, long RegionOffset, int RegionLength);
 }
