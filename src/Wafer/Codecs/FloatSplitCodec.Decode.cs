@@ -186,7 +186,7 @@ internal sealed partial class FloatSplitCodec
             ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
             pos += streamLength;
             ReadOnlySpan<byte> rawStream = source[pos..];
-            Span<uint> x = stackalloc uint[Rans.Lanes];
+            Span<uint> x = stackalloc uint[Rans.LanesFor(mode == ModeJoint && k2 == 0 ? n : 2L * n)];
             Rans.ReadStates(stream, x);
             int end;
             long rawBits;
@@ -194,7 +194,7 @@ internal sealed partial class FloatSplitCodec
             fixed (SymbolInfo* si = info)
             {
                 (end, rawBits) = mode == ModeJoint && k2 == 0
-                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, widest, layout.Bits - 1, rawStream, dst, n)
+                    ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, alphabet, widest, layout.Bits - 1, rawStream, dst, n)
                     : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, rawStream, dst, n);
             }
 
@@ -256,11 +256,32 @@ internal sealed partial class FloatSplitCodec
     /// The eight lanes share one word stream: each lane's word offset is a prefix sum of the lanes before it, so the
     /// lanes do not wait on each other's full decode (a running pointer would serialise them).
     /// </summary>
-    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int alphabet, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
         where TE : struct, IElementAccess
     {
         byte* symbols = stackalloc byte[JointBlock];
-        nint p = Rans.StateBytes;
+
+        // When every symbol has the same raw field of at most 8 bits (the usual BF16 chunk), eight values' fields
+        // fill exactly `width` bytes: one load per eight values, and each value is two table lookups and an OR.
+        int width = UniformWidth(info, alphabet);
+        ulong* prefixOf = stackalloc ulong[MaxAlphabet];
+        ulong* rawPart = stackalloc ulong[256];
+        if (width != 0)
+        {
+            for (int a = 0; a < alphabet; a++)
+            {
+                prefixOf[a] = info[a].Prefix;
+            }
+
+            for (int r = 0; r < 1 << width; r++)
+            {
+                rawPart[r] = Assemble(info, (ulong)r, signShift) & ~info->Prefix;
+            }
+        }
+
+        ulong fieldMask = (1UL << width) - 1;
+        nint p = x.Length * 4;
         long bitPosition = 0;
         fixed (byte* s = stream)
         fixed (uint* t = table)
@@ -276,7 +297,7 @@ internal sealed partial class FloatSplitCodec
                     int q = (int)p;
                     for (; j < count; j++)
                     {
-                        symbols[j] = (byte)RansStep.Checked(ref x[(b0 + j) & (Rans.Lanes - 1)], table, stream, ref q);
+                        symbols[j] = (byte)RansStep.Checked(ref x[(b0 + j) & (x.Length - 1)], table, stream, ref q);
                     }
 
                     p = q;
@@ -284,6 +305,25 @@ internal sealed partial class FloatSplitCodec
 
                 byte* d = dst + ((nint)b0 * TE.Size);
                 int k = 0;
+                if (width != 0)
+                {
+                    // Block starts are multiples of eight values, so the position is on a byte boundary here.
+                    long bytePosition = bitPosition >> 3;
+                    long lastLoad = raw.Length - 8;
+                    for (; k + 8 <= count && bytePosition <= lastLoad; k += 8)
+                    {
+                        ulong fields = Load64(rs + bytePosition);
+                        bytePosition += width;
+                        byte* sk = symbols + k;
+                        for (int v = 0; v < 8; v++)
+                        {
+                            TE.Store(d, k + v, prefixOf[sk[v]] | rawPart[fields & fieldMask]);
+                            fields >>= width;
+                        }
+                    }
+
+                    bitPosition = bytePosition << 3;
+                }
 
                 // One unaligned load per value while 8 bytes remain after the field's first byte; the check is
                 // hoisted: the next (limit - position) / widest + 1 fields surely start inside that range.
@@ -317,7 +357,22 @@ internal sealed partial class FloatSplitCodec
         return ((int)p, bitPosition);
     }
 
+    /// <summary>The raw field width shared by every symbol (same dropped bits and sign handling), or 0 when they differ or it exceeds 8 bits.</summary>
+    private static unsafe int UniformWidth(SymbolInfo* info, int alphabet)
+    {
+        for (int a = 1; a < alphabet; a++)
+        {
+            if (info[a].RawBits != info->RawBits || info[a].Dropped != info->Dropped || info[a].SignRaw != info->SignRaw)
+            {
+                return 0;
+            }
+        }
+
+        return info->RawBits is > 0 and <= 8 ? info->RawBits : 0;
+    }
+
     /// <summary>General loop: the symbol in the previous exponent's context, then an optional mantissa symbol.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (int End, long RawBits) DecodeWithContexts<TE>(
         ReadOnlySpan<byte> stream,
         ReadOnlySpan<uint> tables,
@@ -339,7 +394,8 @@ internal sealed partial class FloatSplitCodec
         int ctx = firstContext;
         long bitPosition = 0;
         long fastLimit = ((long)raw.Length - 8) * 8;
-        nint p = Rans.StateBytes;
+        nint p = x.Length * 4;
+        int laneMask = x.Length - 1;
         nint safeEnd = stream.Length - 4;
         fixed (byte* s = stream)
         fixed (uint* t = tables)
@@ -356,22 +412,22 @@ internal sealed partial class FloatSplitCodec
                 {
                     // A value reads at most two words (4 bytes): no per-word check needed.
                     a = StepUnchecked(ref x[lane], t + ((nint)ctx * Rans.Total), s, ref p);
-                    lane = (lane + 1) & (Rans.Lanes - 1);
+                    lane = (lane + 1) & laneMask;
                     if (k2 > 0)
                     {
                         b = StepUnchecked(ref x[lane], second + ((nint)so[a] * Rans.Total), s, ref p);
-                        lane = (lane + 1) & (Rans.Lanes - 1);
+                        lane = (lane + 1) & laneMask;
                     }
                 }
                 else
                 {
                     int q = (int)p;
                     a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
-                    lane = (lane + 1) & (Rans.Lanes - 1);
+                    lane = (lane + 1) & laneMask;
                     if (k2 > 0)
                     {
                         b = RansStep.Checked(ref x[lane], tables.Slice((contexts + so[a]) * Rans.Total, Rans.Total), stream, ref q);
-                        lane = (lane + 1) & (Rans.Lanes - 1);
+                        lane = (lane + 1) & laneMask;
                     }
 
                     p = q;

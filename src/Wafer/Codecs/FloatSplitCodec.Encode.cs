@@ -79,6 +79,7 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>One pass of histograms, then the cheapest plan by estimated size (entropy plus table bytes plus raw bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe Plan Analyse<TE>(byte* src, int n, FloatLayout layout, int topBits, Span<uint> histTop, Span<uint> histContext, ulong[] cellOr)
         where TE : struct, IElementAccess
     {
@@ -278,6 +279,7 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>Builds symbols and tables for <paramref name="plan"/> and writes the payload.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int Write<TE>(byte* src, int n, FloatLayout layout, Plan plan, ReadOnlySpan<uint> histTop, ulong[] cellOr, int topBits, Span<byte> symbols, Span<byte> destination)
         where TE : struct, IElementAccess
     {
@@ -402,6 +404,7 @@ internal sealed partial class FloatSplitCodec
                 Span<byte> signRaw = stackalloc byte[alphabet];
                 Span<byte> attributes = stackalloc byte[alphabet];
                 Span<byte> rawBits = stackalloc byte[alphabet];
+                Span<uint> totals = stackalloc uint[alphabet];
                 long totalRawBits = 0;
                 for (int a = 0; a < alphabet; a++)
                 {
@@ -421,6 +424,31 @@ internal sealed partial class FloatSplitCodec
                     }
 
                     totalRawBits += (long)total * rawBits[a];
+                    totals[a] = total;
+                }
+
+                // Per-symbol attributes pay only on rare symbols (a lone value drops all its low bits); the decoder's
+                // fast path needs one raw width for every symbol. Give that up only when it saves over 0.1%.
+                int uniformDropped = secondShift;
+                int uniformMode = attributes[0] >> 6;
+                for (int a = 0; a < alphabet; a++)
+                {
+                    uniformDropped = Math.Min(uniformDropped, dropped[a]);
+                    uniformMode = (attributes[a] >> 6) == uniformMode ? uniformMode : SignRaw;
+                }
+
+                int uniformBits = (uniformMode == SignRaw ? 1 : 0) + secondShift - uniformDropped;
+                if (((long)n * uniformBits) - totalRawBits <= (totalRawBits / 1024) + 256)
+                {
+                    for (int a = 0; a < alphabet; a++)
+                    {
+                        dropped[a] = (byte)uniformDropped;
+                        signRaw[a] = (byte)(uniformMode == SignRaw ? 1 : 0);
+                        attributes[a] = (byte)(uniformDropped | (uniformMode << 6));
+                        rawBits[a] = (byte)uniformBits;
+                    }
+
+                    totalRawBits = (long)n * uniformBits;
                 }
 
                 // Second-symbol contexts: the commonest exponents get their own table, the rest share the last.
@@ -429,18 +457,6 @@ internal sealed partial class FloatSplitCodec
                 secondOf.Clear();
                 if (k2 > 0)
                 {
-                    Span<uint> totals = stackalloc uint[alphabet];
-                    for (int a = 0; a < alphabet; a++)
-                    {
-                        uint c = 0;
-                        for (int b = 0; b < secondCount; b++)
-                        {
-                            c += countsBySymbol[(a * secondCount) + b];
-                        }
-
-                        totals[a] = c;
-                    }
-
                     Span<bool> taken = stackalloc bool[alphabet];
                     taken.Clear();
                     for (int r = 0; r < secondContexts - 1; r++)
@@ -545,8 +561,10 @@ internal sealed partial class FloatSplitCodec
                     long room = destination.Length - pos - LengthField - rawBytes - 8;
 
                     // Every symbol emits at most one 2-byte word.
-                    long worst = Rans.StateBytes + (2L * n * (k2 > 0 ? 2 : 1));
-                    if (room < Math.Min(worst, Rans.StateBytes + 16))
+                    long symbolCount = (long)n * (k2 > 0 ? 2 : 1);
+                    int stateBytes = Rans.LanesFor(symbolCount) * 4;
+                    long worst = stateBytes + (2L * symbolCount);
+                    if (room < Math.Min(worst, stateBytes + 16))
                     {
                         return -1;
                     }
@@ -713,15 +731,17 @@ internal sealed partial class FloatSplitCodec
     /// down only past the words that were emitted, so no lane waits on a branch.
     /// </summary>
     /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, byte* areaStart, byte* areaEnd)
         where TE : struct, IElementAccess
     {
         byte* p = areaEnd;
         int i = n;
+        int lanes = Rans.LanesFor(n);
+        uint* x = stackalloc uint[lanes];
+        new Span<uint>(x, lanes).Fill(Rans.LowerBound);
 
-        // Values above the last multiple of eight first, so the blocks below start at lane 0.
-        Span<uint> tail = stackalloc uint[Rans.Lanes];
-        tail.Fill(Rans.LowerBound);
+        // Values above the last multiple of eight first, so the groups below start at a multiple of eight.
         while ((i & 7) != 0)
         {
             i--;
@@ -730,10 +750,9 @@ internal sealed partial class FloatSplitCodec
                 return -1;
             }
 
-            table[symbolOf[(int)(TE.Load(src, i) >> prefixShift) & prefixMask]].Encode(ref tail[i & 7], ref p);
+            table[symbolOf[(int)(TE.Load(src, i) >> prefixShift) & prefixMask]].Encode(ref x[i & (lanes - 1)], ref p);
         }
 
-        uint x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3], x4 = tail[4], x5 = tail[5], x6 = tail[6], x7 = tail[7];
         while (i > 0)
         {
             if (p - areaStart < 18)
@@ -742,6 +761,8 @@ internal sealed partial class FloatSplitCodec
             }
 
             i -= 8;
+            uint* xs = x + (i & (lanes - 1));
+            uint x0 = xs[0], x1 = xs[1], x2 = xs[2], x3 = xs[3], x4 = xs[4], x5 = xs[5], x6 = xs[6], x7 = xs[7];
             RansEncodeSymbol* s7 = table + symbolOf[(int)(TE.Load(src, i + 7) >> prefixShift) & prefixMask];
             RansEncodeSymbol* s6 = table + symbolOf[(int)(TE.Load(src, i + 6) >> prefixShift) & prefixMask];
             RansEncodeSymbol* s5 = table + symbolOf[(int)(TE.Load(src, i + 5) >> prefixShift) & prefixMask];
@@ -782,32 +803,35 @@ internal sealed partial class FloatSplitCodec
             x2 = Advance(x2 >> (int)(m2 << 4), s2);
             x1 = Advance(x1 >> (int)(m1 << 4), s1);
             x0 = Advance(x0 >> (int)(m0 << 4), s0);
+            xs[0] = x0; xs[1] = x1; xs[2] = x2; xs[3] = x3; xs[4] = x4; xs[5] = x5; xs[6] = x6; xs[7] = x7;
         }
 
-        return FinishStates(x0, x1, x2, x3, x4, x5, x6, x7, p, areaStart, areaEnd);
+        return FinishStates(new ReadOnlySpan<uint>(x, lanes), p, areaStart, areaEnd);
     }
 
-    private static unsafe int FinishStates(uint x0, uint x1, uint x2, uint x3, uint x4, uint x5, uint x6, uint x7, byte* p, byte* areaStart, byte* areaEnd)
+    private static unsafe int FinishStates(ReadOnlySpan<uint> states, byte* p, byte* areaStart, byte* areaEnd)
     {
-        if (p - areaStart < Rans.StateBytes)
+        int bytes = states.Length * 4;
+        if (p - areaStart < bytes)
         {
             return -1;
         }
 
-        p -= Rans.StateBytes;
-        Span<uint> states = [x0, x1, x2, x3, x4, x5, x6, x7];
-        Rans.WriteStates(states, new Span<byte>(p, Rans.StateBytes));
+        p -= bytes;
+        Rans.WriteStates(states, new Span<byte>(p, bytes));
         return (int)(areaEnd - p);
     }
 
     /// <summary>Context mode: the value's symbol in its previous-exponent context, then the optional mantissa symbol.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int EncodeWithContexts(
         byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, int alphabet, int secondCount, int firstContext, bool hasSecond, byte* areaStart, byte* areaEnd)
     {
-        Span<uint> x = stackalloc uint[Rans.Lanes];
+        int perValue = hasSecond ? 2 : 1;
+        int lanes = Rans.LanesFor((long)n * perValue);
+        Span<uint> x = stackalloc uint[lanes];
         x.Fill(Rans.LowerBound);
         byte* p = areaEnd;
-        int perValue = hasSecond ? 2 : 1;
         for (int i = n - 1; i >= 0; i--)
         {
             if (p - areaStart < 4)
@@ -816,16 +840,16 @@ internal sealed partial class FloatSplitCodec
             }
 
             int a = symA[i];
-            int lane = (i * perValue) & (Rans.Lanes - 1);
+            int lane = (i * perValue) & (lanes - 1);
             if (hasSecond)
             {
-                tableB[(secondOf[a] * secondCount) + symB[i]].Encode(ref x[(lane + 1) & (Rans.Lanes - 1)], ref p);
+                tableB[(secondOf[a] * secondCount) + symB[i]].Encode(ref x[(lane + 1) & (lanes - 1)], ref p);
             }
 
             int context = i == 0 ? firstContext : contextOf[symA[i - 1]];
             tableA[(context * alphabet) + a].Encode(ref x[lane], ref p);
         }
 
-        return FinishStates(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], p, areaStart, areaEnd);
+        return FinishStates(x, p, areaStart, areaEnd);
     }
 }

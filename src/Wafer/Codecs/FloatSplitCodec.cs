@@ -13,7 +13,7 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
 {
     public static readonly FloatSplitCodec Instance = new();
 
-    private const byte Version = 1;
+    private const byte Version = 2;
 
     /// <summary>Exponent-context modes.</summary>
     private const int ModeJoint = 0;

@@ -12,7 +12,7 @@ internal sealed class PaletteCodec : ChunkCodec
 {
     public static readonly PaletteCodec Instance = new();
 
-    private const byte Version = 1;
+    private const byte Version = 2;
 
     /// <summary>Most distinct values a palette holds: indices are one byte.</summary>
     public const int MaxEntries = 256;

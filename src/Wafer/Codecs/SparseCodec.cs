@@ -13,7 +13,7 @@ internal sealed class SparseCodec : ChunkCodec
 {
     public static readonly SparseCodec Instance = new();
 
-    private const byte Version = 1;
+    private const byte Version = 2;
 
     /// <summary>How the packed non-zero elements are coded.</summary>
     private const byte InnerRaw = 0;

@@ -47,6 +47,26 @@ public sealed class CodecRoundTripTests
         }
     }
 
+    /// <summary>Streams of at least <see cref="Wafer.Codecs.Entropy.Rans.WideThreshold"/> symbols switch to 32 interleaved states and the vector decoder.</summary>
+    [Theory]
+    [InlineData(Wafer.Codecs.Entropy.Rans.WideThreshold - 1)]
+    [InlineData(Wafer.Codecs.Entropy.Rans.WideThreshold)]
+    [InlineData(Wafer.Codecs.Entropy.Rans.WideThreshold + 1)]
+    [InlineData((2 * Wafer.Codecs.Entropy.Rans.WideThreshold) + 2053)]
+    public void Entropy_coded_codecs_round_trip_around_the_wide_stream_threshold(int count)
+    {
+        foreach (DType dtype in ChunkSamples.FloatTypes)
+        {
+            for (int kind = 0; kind < ChunkSamples.KindCount; kind++)
+            {
+                byte[] data = ChunkSamples.Make(dtype, count, (ChunkSamples.Kind)kind, count + kind);
+                CodecAssert.RoundTrip(FloatSplitCodec.Instance, data, dtype);
+                CodecAssert.RoundTrip(PaletteCodec.Instance, data, dtype);
+                CodecAssert.RoundTrip(SparseCodec.Instance, data, dtype);
+            }
+        }
+    }
+
     [Fact]
     public void Float_split_takes_every_float_dtype_of_weights()
     {

@@ -5,7 +5,7 @@ namespace Wafer.Codecs.Entropy;
 /// <summary>
 /// Order-0 rANS coding of a byte sequence whose length both sides know (palette indices, zero bitmaps).
 /// Layout: the 256-symbol frequency table (<see cref="FrequencyTable"/> form), LEB128 stream length, the stream
-/// (eight 32-bit little-endian states, then 16-bit words).
+/// (<see cref="Rans.LanesFor"/> 32-bit little-endian states, then 16-bit words).
 /// </summary>
 internal static unsafe class ByteStreamCoder
 {
@@ -30,30 +30,31 @@ internal static unsafe class ByteStreamCoder
 
         // Code backwards into the tail of the destination, then slide the stream down behind its length.
         int lengthFieldMax = 5;
-        if (pos + lengthFieldMax + Rans.StateBytes > destination.Length)
+        int lanes = Rans.LanesFor(symbols.Length);
+        if (pos + lengthFieldMax + (lanes * 4) > destination.Length)
         {
             return false;
         }
 
         Span<byte> area = destination[(pos + lengthFieldMax)..];
         int wp = area.Length;
-        Span<uint> x = stackalloc uint[Rans.Lanes];
+        Span<uint> x = stackalloc uint[lanes];
         x.Fill(Rans.LowerBound);
         for (int i = symbols.Length - 1; i >= 0; i--)
         {
             byte s = symbols[i];
-            if (!Rans.Encode(ref x[i & (Rans.Lanes - 1)], ref wp, area, freqs[s], starts[s]))
+            if (!Rans.Encode(ref x[i & (lanes - 1)], ref wp, area, freqs[s], starts[s]))
             {
                 return false;
             }
         }
 
-        if (wp < Rans.StateBytes)
+        if (wp < lanes * 4)
         {
             return false;
         }
 
-        wp -= Rans.StateBytes;
+        wp -= lanes * 4;
         Rans.WriteStates(x, area[wp..]);
         int streamLength = area.Length - wp;
         VarInt.TryWrite(destination, ref pos, (ulong)streamLength);
@@ -81,7 +82,7 @@ internal static unsafe class ByteStreamCoder
         {
             Span<uint> table = tableArray.AsSpan(0, Rans.Total);
             FrequencyTable.BuildDecodeTable(freqs, table);
-            Span<uint> x = stackalloc uint[Rans.Lanes];
+            Span<uint> x = stackalloc uint[Rans.LanesFor(output.Length)];
             Rans.ReadStates(stream, x);
             int p = DecodeBody(stream, table, x, output);
             Rans.CheckFinal(x, p, stream.Length);
@@ -96,7 +97,7 @@ internal static unsafe class ByteStreamCoder
     {
         int n = output.Length;
         int i;
-        nint p = Rans.StateBytes;
+        nint p = x.Length * 4;
         fixed (byte* s = stream)
         fixed (uint* t = table)
         fixed (byte* o = output)
@@ -107,7 +108,7 @@ internal static unsafe class ByteStreamCoder
         int q = (int)p;
         for (; i < n; i++)
         {
-            output[i] = (byte)RansStep.Checked(ref x[i & (Rans.Lanes - 1)], table, stream, ref q);
+            output[i] = (byte)RansStep.Checked(ref x[i & (x.Length - 1)], table, stream, ref q);
         }
 
         return q;

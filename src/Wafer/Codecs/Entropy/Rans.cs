@@ -5,9 +5,12 @@ namespace Wafer.Codecs.Entropy;
 
 /// <summary>
 /// The rANS primitives shared by every Wafer entropy-coded stream: 32-bit states kept in [2^16, 2^32),
-/// 16-bit renormalisation words and 12-bit probabilities (frequencies sum to 4096). Eight states are
-/// interleaved so the decoder's dependency chains overlap. The encoder runs backwards and writes words
-/// backwards; the decoder reads them forwards.
+/// 16-bit renormalisation words and 12-bit probabilities (frequencies sum to 4096). Several states are
+/// interleaved so the decoder's dependency chains overlap: symbol <c>i</c> of a stream uses state
+/// <c>i % lanes</c>, where a stream of at least <see cref="WideThreshold"/> symbols has <see cref="WideLanes"/>
+/// states (enough independent chains for a vector decoder) and a shorter one <see cref="NarrowLanes"/> (fewer
+/// state bytes). The encoder runs backwards and writes words backwards; the decoder reads them forwards, so the
+/// words of one step appear in lane order.
 /// </summary>
 internal static class Rans
 {
@@ -20,11 +23,17 @@ internal static class Rans
     /// <summary>Lower bound of a normalised state; also every state's initial and final value.</summary>
     public const uint LowerBound = 1u << 16;
 
-    /// <summary>Interleaved states; symbol <c>i</c> of a stream uses state <c>i % Lanes</c>.</summary>
-    public const int Lanes = 8;
+    /// <summary>Interleaved states of a stream shorter than <see cref="WideThreshold"/> symbols.</summary>
+    public const int NarrowLanes = 8;
 
-    /// <summary>Bytes of the final states that start every stream.</summary>
-    public const int StateBytes = Lanes * 4;
+    /// <summary>Interleaved states of a stream of at least <see cref="WideThreshold"/> symbols.</summary>
+    public const int WideLanes = 32;
+
+    /// <summary>Symbols from which a stream uses <see cref="WideLanes"/> states (their extra 96 state bytes then cost under 0.2%).</summary>
+    public const int WideThreshold = 1 << 16;
+
+    /// <summary>The number of interleaved states of a stream of <paramref name="symbols"/> symbols.</summary>
+    public static int LanesFor(long symbols) => symbols >= WideThreshold ? WideLanes : NarrowLanes;
 
     private const int SlotMask = Total - 1;
 
@@ -59,24 +68,24 @@ internal static class Rans
     public static uint Advance(uint x, uint entry) =>
         ((((entry >> 8) & SlotMask) + 1) * (x >> ScaleBits)) + (x & SlotMask) - (entry >> 20);
 
-    /// <summary>Writes the final encoder states at the front of a stream.</summary>
+    /// <summary>Writes the final encoder states (4 bytes each) at the front of a stream.</summary>
     public static void WriteStates(ReadOnlySpan<uint> states, Span<byte> destination)
     {
-        for (int i = 0; i < Lanes; i++)
+        for (int i = 0; i < states.Length; i++)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(destination[(i * 4)..], states[i]);
         }
     }
 
-    /// <summary>Reads the initial decoder states and checks each is a normalised state.</summary>
+    /// <summary>Reads the initial decoder states (as many as <paramref name="states"/> holds) and checks each is a normalised state.</summary>
     public static void ReadStates(ReadOnlySpan<byte> stream, Span<uint> states)
     {
-        if (stream.Length < StateBytes)
+        if (stream.Length < states.Length * 4)
         {
-            throw new WaferDataException($"rANS stream is {stream.Length} bytes, shorter than its {StateBytes}-byte state block");
+            throw new WaferDataException($"rANS stream is {stream.Length} bytes, shorter than its {states.Length * 4}-byte state block");
         }
 
-        for (int i = 0; i < Lanes; i++)
+        for (int i = 0; i < states.Length; i++)
         {
             uint x = BinaryPrimitives.ReadUInt32LittleEndian(stream[(i * 4)..]);
             if (x < LowerBound)
