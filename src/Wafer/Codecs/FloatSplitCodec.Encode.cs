@@ -4,6 +4,7 @@ using System.Buffers;
 using System.Numerics;
 using Wafer.Codecs.Entropy;
 using Wafer.Codecs.Fields;
+using Wafer.Codecs.Kernels;
 
 namespace Wafer.Codecs;
 
@@ -78,6 +79,9 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
+    /// <summary>Values from which a 16-bit chunk is analysed through a histogram of whole values.</summary>
+    private const int WholeValueHistogramMinimum = 1 << 15;
+
     /// <summary>One pass of histograms, then the cheapest plan by estimated size (entropy plus table bytes plus raw bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe Plan Analyse<TE>(byte* src, int n, FloatLayout layout, int topBits, Span<uint> histTop, Span<uint> histContext, ulong[] cellOr)
@@ -126,16 +130,51 @@ internal sealed partial class FloatSplitCodec
         fixed (ulong* co = cellOr)
         fixed (byte* bo = bucketOf)
         {
-            for (int i = 0; i < n; i++)
+            if (TE.Size == 2 && n >= WholeValueHistogramMinimum)
             {
-                ulong v = TE.Load(src, i);
-                int e = (int)(v >> m) & expMask;
-                ulong mant = v & mantMask;
-                ulong sign = (v >> signShift) & 1;
-                orMantissa |= mant;
-                int cell = (e << topBits) | (int)(mant >> (m - topBits));
-                ht[cell]++;
-                co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
+                // 16-bit values: count whole values (one increment per value, no per-value OR), then fold the
+                // 65536 counts into cells.
+                uint[] whole = ArrayPool<uint>.Shared.Rent(1 << 16);
+                try
+                {
+                    fixed (uint* h = whole)
+                    {
+                        new Span<uint>(h, 1 << 16).Clear();
+                        CountValues16(src, n, h);
+                        for (int v = 0; v < 1 << 16; v++)
+                        {
+                            uint c = h[v];
+                            if (c != 0)
+                            {
+                                int e = (v >> m) & expMask;
+                                ulong mant = (ulong)v & mantMask;
+                                ulong sign = (ulong)(v >> signShift) & 1;
+                                orMantissa |= mant;
+                                int cell = (e << topBits) | (int)(mant >> (m - topBits));
+                                ht[cell] += c;
+                                co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    ArrayPool<uint>.Shared.Return(whole);
+                }
+            }
+            else
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    ulong v = TE.Load(src, i);
+                    int e = (int)(v >> m) & expMask;
+                    ulong mant = v & mantMask;
+                    ulong sign = (v >> signShift) & 1;
+                    orMantissa |= mant;
+                    int cell = (e << topBits) | (int)(mant >> (m - topBits));
+                    ht[cell]++;
+                    co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
+                }
             }
 
             // The context statistics only steer the choice of mode (the context mode recounts exactly), so every
@@ -276,6 +315,31 @@ internal sealed partial class FloatSplitCodec
         }
 
         return best;
+    }
+
+    /// <summary>Counts each little-endian 16-bit value of <paramref name="src"/> into <paramref name="histogram"/> (65536 entries).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void CountValues16(byte* src, int n, uint* histogram)
+    {
+        ushort* values = (ushort*)src;
+        int i = 0;
+        if (BitConverter.IsLittleEndian)
+        {
+            // Four values per 64-bit load; their increments are independent unless values repeat.
+            for (; i + 4 <= n; i += 4)
+            {
+                ulong four = *(ulong*)(values + i);
+                histogram[(ushort)four]++;
+                histogram[(ushort)(four >> 16)]++;
+                histogram[(ushort)(four >> 32)]++;
+                histogram[(ushort)(four >> 48)]++;
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            histogram[BitConverter.IsLittleEndian ? values[i] : BinaryPrimitives.ReverseEndianness(values[i])]++;
+        }
     }
 
     /// <summary>Builds symbols and tables for <paramref name="plan"/> and writes the payload.</summary>
@@ -583,7 +647,7 @@ internal sealed partial class FloatSplitCodec
                         fixed (byte* so0 = symbolOf)
                         {
                             streamLength = direct
-                                ? EncodeJoint<TE>(src, n, so0, prefixShift, prefixSpace - 1, ea, areaStart, areaEnd)
+                                ? EncodeJoint<TE>(src, n, so0, prefixShift, prefixSpace - 1, ea, alphabet, areaStart, areaEnd)
                                 : EncodeWithContexts(sa, sb, n, ea, eb, co, so, alphabet, secondCount, firstContext, k2 > 0, areaStart, areaEnd);
                         }
 
@@ -608,11 +672,40 @@ internal sealed partial class FloatSplitCodec
                             fieldOf[a] = dropped[a] | ((uint)signRaw[a] << 8) | ((uint)rawBits[a] << 16);
                         }
 
+                        int first = 0;
+                        int width = rawBits[0];
+                        if (width is > 0 and <= 8 && fieldOf.IndexOfAnyExcept(fieldOf[0]) < 0)
+                        {
+                            // One field width of at most 8 bits: eight values fill exactly `width` bytes, and their
+                            // fields do not depend on each other's positions.
+                            int drop = dropped[0];
+                            ulong keep = signRaw[0];
+                            if (TE.Size == 2)
+                            {
+                                FieldPacker.Pack16((ushort*)src, n / 8, width, secondShift, drop, keep != 0, wp);
+                                first = n & ~7;
+                                wp += (nint)width * (n / 8);
+                            }
+
+                            for (; first + 8 <= n; first += 8)
+                            {
+                                ulong word = 0;
+                                for (int v = 0; v < 8; v++)
+                                {
+                                    ulong x = TE.Load(src, first + v);
+                                    word |= ((((x & lowMask) >> drop) << (int)keep) | ((x >> signShift) & keep)) << (v * width);
+                                }
+
+                                *(ulong*)wp = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
+                                wp += width;
+                            }
+                        }
+
                         fixed (byte* so0 = symbolOf)
                         fixed (uint* fo = fieldOf)
                         {
                             int mask = prefixSpace - 1;
-                            for (int i = 0; i < n; i++)
+                            for (int i = first; i < n; i++)
                             {
                                 ulong v = TE.Load(src, i);
                                 uint info = fo[direct ? so0[(int)(v >> prefixShift) & mask] : sa[i]];
@@ -732,7 +825,7 @@ internal sealed partial class FloatSplitCodec
     /// </summary>
     /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, byte* areaStart, byte* areaEnd)
+    private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, byte* areaStart, byte* areaEnd)
         where TE : struct, IElementAccess
     {
         byte* p = areaEnd;
@@ -741,8 +834,12 @@ internal sealed partial class FloatSplitCodec
         uint* x = stackalloc uint[lanes];
         new Span<uint>(x, lanes).Fill(Rans.LowerBound);
 
-        // Values above the last multiple of eight first, so the groups below start at a multiple of eight.
-        while ((i & 7) != 0)
+        // 16-bit values in a wide stream: whole rounds of 32 by the prefix-indexed encoder (vectorised where it can
+        // be), after the values above the last multiple of 32.
+        int roundMultiple = TE.Size == 2 && lanes == Rans.WideLanes ? Rans.WideLanes : 8;
+
+        // Values above the last multiple of eight (or 32) first, so the groups below start at such a multiple.
+        while ((i & (roundMultiple - 1)) != 0)
         {
             i--;
             if (p - areaStart < 2)
@@ -751,6 +848,17 @@ internal sealed partial class FloatSplitCodec
             }
 
             table[symbolOf[(int)(TE.Load(src, i) >> prefixShift) & prefixMask]].Encode(ref x[i & (lanes - 1)], ref p);
+        }
+
+        if (roundMultiple == Rans.WideLanes && i > 0)
+        {
+            p = EncodePrefixRounds(src, i / Rans.WideLanes, symbolOf, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
+            if (p is null)
+            {
+                return -1;
+            }
+
+            i = 0;
         }
 
         while (i > 0)
@@ -807,6 +915,47 @@ internal sealed partial class FloatSplitCodec
         }
 
         return FinishStates(new ReadOnlySpan<uint>(x, lanes), p, areaStart, areaEnd);
+    }
+
+    /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder.EncodeRounds"/>.</summary>
+    private static unsafe byte* EncodePrefixRounds(byte* src, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
+    {
+        uint[] buffer = ArrayPool<uint>.Shared.Rent(2 * (prefixMask + 1 + alphabet));
+        try
+        {
+            fixed (uint* b = buffer)
+            {
+                uint* packed = b;
+                uint* reciprocal = b + prefixMask + 1;
+                uint* packedOf = reciprocal + prefixMask + 1;
+                uint* reciprocalOf = packedOf + alphabet;
+                for (int a = 0; a < alphabet; a++)
+                {
+                    int freq = Rans.Total - (int)table[a].Complement;
+                    packedOf[a] = PrefixRansEncoder.Pack(freq, (int)table[a].Bias);
+                    reciprocalOf[a] = PrefixRansEncoder.Reciprocal(freq);
+                }
+
+                // Prefixes outside the alphabet never occur in the source; give them symbol 0's harmless entry.
+                new Span<uint>(packed, prefixMask + 1).Fill(packedOf[0]);
+                new Span<uint>(reciprocal, prefixMask + 1).Fill(reciprocalOf[0]);
+                for (int prefix = 0; prefix <= prefixMask; prefix++)
+                {
+                    int a = symbolOf[prefix];
+                    if (a < alphabet && table[a].IsCodable)
+                    {
+                        packed[prefix] = packedOf[a];
+                        reciprocal[prefix] = reciprocalOf[a];
+                    }
+                }
+
+                return PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart);
+            }
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(buffer);
+        }
     }
 
     private static unsafe int FinishStates(ReadOnlySpan<uint> states, byte* p, byte* areaStart, byte* areaEnd)

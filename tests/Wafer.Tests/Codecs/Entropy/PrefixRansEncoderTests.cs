@@ -1,0 +1,118 @@
+using System.Runtime.Intrinsics.X86;
+using CsCheck;
+using Wafer.Codecs.Entropy;
+using Wafer.Codecs.Kernels;
+
+namespace Wafer.Tests.Codecs.Entropy;
+
+/// <summary>The vectorised encode-side kernels of float-split against their scalar references.</summary>
+[Trait("Category", "Kernels")]
+public sealed unsafe class PrefixRansEncoderTests
+{
+    [Fact]
+    public void Vector_and_scalar_prefix_encoders_write_the_same_stream_and_states()
+    {
+        // Random tables over 4..4096 prefixes (frequency 1 and 4096 included) and random values drawn from them.
+        Gen.Int[2, 12].Select(Gen.Int[1, 40], Gen.Int).Sample((prefixBits, rounds, seed) =>
+        {
+            var rng = new Random(seed);
+            int space = 1 << prefixBits;
+            int used = Math.Min(space, 1 + rng.Next(256));
+            int[] prefixes = Enumerable.Range(0, space).OrderBy(_ => rng.Next()).Take(used).ToArray();
+            int[] freqs = Split(Rans.Total, used, rng);
+            uint[] packed = new uint[space];
+            uint[] reciprocal = new uint[space];
+            int start = 0;
+            for (int a = 0; a < used; a++)
+            {
+                packed[prefixes[a]] = PrefixRansEncoder.Pack(freqs[a], start);
+                reciprocal[prefixes[a]] = PrefixRansEncoder.Reciprocal(freqs[a]);
+                start += freqs[a];
+            }
+
+            int shift = 16 - prefixBits;
+            ushort[] values = new ushort[rounds * Rans.WideLanes];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (ushort)((prefixes[rng.Next(used)] << shift) | rng.Next(1 << shift));
+            }
+
+            (byte[] scalar, uint[] scalarStates) = Run(values, rounds, shift, space - 1, packed, reciprocal, vector: false);
+            if (Avx2.IsSupported)
+            {
+                (byte[] vector, uint[] vectorStates) = Run(values, rounds, shift, space - 1, packed, reciprocal, vector: true);
+                Assert.Equal(scalar, vector);
+                Assert.Equal(scalarStates, vectorStates);
+            }
+        }, iter: 200, threads: 1);
+    }
+
+    [Fact]
+    public void Vector_and_scalar_field_packers_agree()
+    {
+        Gen.Int[1, 8].Select(Gen.Int[0, 7], Gen.Bool, Gen.Int[0, 50], Gen.Int).Sample((width, drop, rawSign, groups, seed) =>
+        {
+            int lowBits = width - (rawSign ? 1 : 0) + drop;
+            if (lowBits > 15 || width - (rawSign ? 1 : 0) < 0)
+            {
+                return;
+            }
+
+            var rng = new Random(seed);
+            ushort[] values = new ushort[groups * 8];
+            for (int i = 0; i < values.Length; i++)
+            {
+                // Low dropped bits zero, as float-split guarantees.
+                values[i] = (ushort)(rng.Next(1 << 16) & ~((1 << drop) - 1));
+            }
+
+            byte[] scalar = new byte[(groups * width) + 8];
+            byte[] vector = new byte[(groups * width) + 8];
+            fixed (ushort* v = values)
+            fixed (byte* s = scalar)
+            fixed (byte* d = vector)
+            {
+                FieldPacker.Pack16Scalar(v, groups, width, lowBits, drop, rawSign, s);
+                if (Avx2.IsSupported && Bmi2.X64.IsSupported)
+                {
+                    FieldPacker.Pack16Avx2(v, groups, width, lowBits, drop, rawSign, d);
+                    Assert.Equal(scalar.AsSpan(0, groups * width).ToArray(), vector.AsSpan(0, groups * width).ToArray());
+                }
+            }
+        }, iter: 300, threads: 1);
+    }
+
+    private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, uint[] packed, uint[] reciprocal, bool vector)
+    {
+        byte[] area = new byte[(rounds * Rans.WideLanes * 2) + 256];
+        uint[] states = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
+        fixed (ushort* v = values)
+        fixed (uint* pk = packed)
+        fixed (uint* rc = reciprocal)
+        fixed (uint* x = states)
+        fixed (byte* a = area)
+        {
+            byte* end = a + area.Length;
+            byte* p = vector
+                ? PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, shift, mask, pk, rc, x, end, a)
+                : PrefixRansEncoder.EncodeRoundsScalar(v, rounds, shift, mask, pk, x, end, a);
+            Assert.True(p != null);
+            return (area[(int)(p - a)..], states);
+        }
+    }
+
+    /// <summary><paramref name="parts"/> positive integers summing to <paramref name="total"/>, some of them 1.</summary>
+    private static int[] Split(int total, int parts, Random rng)
+    {
+        int[] result = new int[parts];
+        Array.Fill(result, 1);
+        for (int left = total - parts; left > 0;)
+        {
+            int take = Math.Min(left, 1 + rng.Next(Math.Max(1, left / 2)));
+            result[rng.Next(parts)] += take;
+            left -= take;
+        }
+
+        return result;
+    }
+}
