@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using Wafer.Codecs.Entropy;
 using Wafer.Codecs.Fields;
+using Wafer.Codecs.Kernels;
 
 namespace Wafer.Codecs;
 
@@ -266,12 +267,14 @@ internal sealed partial class FloatSplitCodec
         // fill exactly `width` bytes: one load per eight values, and each value is two table lookups and an OR.
         int width = UniformWidth(info, alphabet);
         ulong* prefixOf = stackalloc ulong[MaxAlphabet];
+        uint* prefixOf16 = stackalloc uint[MaxAlphabet];
         ulong* rawPart = stackalloc ulong[256];
         if (width != 0)
         {
             for (int a = 0; a < alphabet; a++)
             {
                 prefixOf[a] = info[a].Prefix;
+                prefixOf16[a] = (uint)info[a].Prefix;
             }
 
             for (int r = 0; r < 1 << width; r++)
@@ -310,6 +313,14 @@ internal sealed partial class FloatSplitCodec
                     // Block starts are multiples of eight values, so the position is on a byte boundary here.
                     long bytePosition = bitPosition >> 3;
                     long lastLoad = raw.Length - 8;
+                    if (TE.Size == 2 && bytePosition <= lastLoad)
+                    {
+                        int groups = (int)Math.Min(count / 8, ((lastLoad - bytePosition) / width) + 1);
+                        FieldPacker.Assemble16(symbols, groups, rs + bytePosition, width, prefixOf16, info->Dropped, info->SignRaw != 0, (ushort*)d);
+                        k = groups * 8;
+                        bytePosition += (long)groups * width;
+                    }
+
                     for (; k + 8 <= count && bytePosition <= lastLoad; k += 8)
                     {
                         ulong fields = Load64(rs + bytePosition);

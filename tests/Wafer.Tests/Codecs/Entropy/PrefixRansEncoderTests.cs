@@ -1,11 +1,10 @@
 using System.Runtime.Intrinsics.X86;
 using CsCheck;
 using Wafer.Codecs.Entropy;
-using Wafer.Codecs.Kernels;
 
 namespace Wafer.Tests.Codecs.Entropy;
 
-/// <summary>The vectorised encode-side kernels of float-split against their scalar references.</summary>
+/// <summary>The vectorised prefix rANS encoder against its scalar reference.</summary>
 [Trait("Category", "Kernels")]
 public sealed unsafe class PrefixRansEncoderTests
 {
@@ -45,41 +44,6 @@ public sealed unsafe class PrefixRansEncoderTests
                 Assert.Equal(scalarStates, vectorStates);
             }
         }, iter: 200, threads: 1);
-    }
-
-    [Fact]
-    public void Vector_and_scalar_field_packers_agree()
-    {
-        Gen.Int[1, 8].Select(Gen.Int[0, 7], Gen.Bool, Gen.Int[0, 50], Gen.Int).Sample((width, drop, rawSign, groups, seed) =>
-        {
-            int lowBits = width - (rawSign ? 1 : 0) + drop;
-            if (lowBits > 15 || width - (rawSign ? 1 : 0) < 0)
-            {
-                return;
-            }
-
-            var rng = new Random(seed);
-            ushort[] values = new ushort[groups * 8];
-            for (int i = 0; i < values.Length; i++)
-            {
-                // Low dropped bits zero, as float-split guarantees.
-                values[i] = (ushort)(rng.Next(1 << 16) & ~((1 << drop) - 1));
-            }
-
-            byte[] scalar = new byte[(groups * width) + 8];
-            byte[] vector = new byte[(groups * width) + 8];
-            fixed (ushort* v = values)
-            fixed (byte* s = scalar)
-            fixed (byte* d = vector)
-            {
-                FieldPacker.Pack16Scalar(v, groups, width, lowBits, drop, rawSign, s);
-                if (Avx2.IsSupported && Bmi2.X64.IsSupported)
-                {
-                    FieldPacker.Pack16Avx2(v, groups, width, lowBits, drop, rawSign, d);
-                    Assert.Equal(scalar.AsSpan(0, groups * width).ToArray(), vector.AsSpan(0, groups * width).ToArray());
-                }
-            }
-        }, iter: 300, threads: 1);
     }
 
     private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, uint[] packed, uint[] reciprocal, bool vector)

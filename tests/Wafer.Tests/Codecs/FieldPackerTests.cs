@@ -1,0 +1,97 @@
+using System.Runtime.Intrinsics.X86;
+using CsCheck;
+using Wafer.Codecs.Kernels;
+
+namespace Wafer.Tests.Codecs;
+
+/// <summary>float-split's uniform-width raw field kernels: vector paths against scalar references, and packing then assembling.</summary>
+[Trait("Category", "Kernels")]
+public sealed unsafe class FieldPackerTests
+{
+    [Fact]
+    public void Vector_and_scalar_field_packers_agree()
+    {
+        Gen.Int[1, 8].Select(Gen.Int[0, 7], Gen.Bool, Gen.Int[0, 50], Gen.Int).Sample((width, drop, rawSign, groups, seed) =>
+        {
+            int lowBits = width - (rawSign ? 1 : 0) + drop;
+            if (lowBits > 15 || width - (rawSign ? 1 : 0) < 0)
+            {
+                return;
+            }
+
+            var rng = new Random(seed);
+            ushort[] values = new ushort[groups * 8];
+            for (int i = 0; i < values.Length; i++)
+            {
+                // Low dropped bits zero, as float-split guarantees.
+                values[i] = (ushort)(rng.Next(1 << 16) & ~((1 << drop) - 1));
+            }
+
+            byte[] scalar = new byte[(groups * width) + 8];
+            byte[] vector = new byte[(groups * width) + 8];
+            fixed (ushort* v = values)
+            fixed (byte* s = scalar)
+            fixed (byte* d = vector)
+            {
+                FieldPacker.Pack16Scalar(v, groups, width, lowBits, drop, rawSign, s);
+                if (Avx2.IsSupported && Bmi2.X64.IsSupported)
+                {
+                    FieldPacker.Pack16Avx2(v, groups, width, lowBits, drop, rawSign, d);
+                    Assert.Equal(scalar.AsSpan(0, groups * width).ToArray(), vector.AsSpan(0, groups * width).ToArray());
+                }
+            }
+        }, iter: 300, threads: 1);
+    }
+
+    [Fact]
+    public void Assembling_packed_fields_restores_the_values_on_every_path()
+    {
+        Gen.Int[1, 8].Select(Gen.Int[0, 7], Gen.Bool, Gen.Int[0, 50], Gen.Int).Sample((width, drop, rawSign, groups, seed) =>
+        {
+            int mantissaBits = width - (rawSign ? 1 : 0);
+            int lowBits = mantissaBits + drop;
+            if (lowBits > 15 || mantissaBits < 0)
+            {
+                return;
+            }
+
+            // Values = a prefix above the low bits (per symbol) | kept bits | zero dropped bits | sign.
+            var rng = new Random(seed);
+            uint[] prefixOf = new uint[256];
+            for (int a = 0; a < 256; a++)
+            {
+                prefixOf[a] = (uint)(rng.Next(1 << 16) & ~((1 << lowBits) - 1) & 0x7FFF) | (rawSign ? 0u : (uint)(a & 1) << 15);
+            }
+
+            byte[] symbols = new byte[groups * 8];
+            ushort[] values = new ushort[groups * 8];
+            for (int i = 0; i < values.Length; i++)
+            {
+                symbols[i] = (byte)rng.Next(256);
+                uint kept = (uint)rng.Next(1 << mantissaBits) << drop;
+                uint sign = rawSign ? (uint)rng.Next(2) << 15 : 0;
+                values[i] = (ushort)(prefixOf[symbols[i]] | kept | sign);
+            }
+
+            byte[] raw = new byte[(groups * width) + 8];
+            ushort[] scalar = new ushort[values.Length];
+            ushort[] vector = new ushort[values.Length];
+            fixed (ushort* v = values)
+            fixed (byte* r = raw)
+            fixed (byte* s = symbols)
+            fixed (uint* p = prefixOf)
+            fixed (ushort* sd = scalar)
+            fixed (ushort* vd = vector)
+            {
+                FieldPacker.Pack16(v, groups, width, lowBits, drop, rawSign, r);
+                FieldPacker.Assemble16Scalar(s, groups, r, width, p, drop, rawSign, sd);
+                Assert.Equal(values, scalar);
+                if (Avx2.IsSupported && Bmi2.X64.IsSupported)
+                {
+                    FieldPacker.Assemble16Avx2(s, groups, r, width, p, drop, rawSign, vd);
+                    Assert.Equal(values, vector);
+                }
+            }
+        }, iter: 300, threads: 1);
+    }
+}
