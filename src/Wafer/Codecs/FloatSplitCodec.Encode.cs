@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using Wafer.Codecs.Entropy;
 using Wafer.Codecs.Fields;
 using Wafer.Codecs.Kernels;
@@ -79,6 +80,9 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
+    /// <summary>The densest sampling of (previous, current) exponent pairs: every fourth.</summary>
+    private const int ContextSampleStride = 4;
+
     /// <summary>Values from which a 16-bit chunk is analysed through a histogram of whole values.</summary>
     private const int WholeValueHistogramMinimum = 1 << 15;
 
@@ -143,6 +147,13 @@ internal sealed partial class FloatSplitCodec
                         CountValues16(src, n, h);
                         for (int v = 0; v < 1 << 16; v++)
                         {
+                            // Most of the 65536 values never occur: skip eight empty counts at a time.
+                            if ((v & 7) == 0 && Vector256.LoadUnsafe(ref *(h + v)) == Vector256<uint>.Zero)
+                            {
+                                v += 7;
+                                continue;
+                            }
+
                             uint c = h[v];
                             if (c != 0)
                             {
@@ -178,8 +189,9 @@ internal sealed partial class FloatSplitCodec
             }
 
             // The context statistics only steer the choice of mode (the context mode recounts exactly), so every
-            // fourth (previous, current) pair is enough.
-            for (int i = 4; i < n; i += 4)
+            // fourth (previous, current) pair is enough, and at most about 32768 of them.
+            int stride = Math.Max(ContextSampleStride, n / 32768);
+            for (int i = stride; i < n; i += stride)
             {
                 int before = (int)(TE.Load(src, i - 1) >> m) & expMask;
                 hc[(bo[before] * exponents) + ((int)(TE.Load(src, i) >> m) & expMask)]++;
@@ -259,7 +271,7 @@ internal sealed partial class FloatSplitCodec
         {
             double expBits = 0;
             int nonzero = 0;
-            double sampling = (double)n / ((n - 1) / 4);
+            double sampling = (double)n / Math.Max(1, (n - 1) / Math.Max(ContextSampleStride, n / 32768));
             for (int b = 0; b < ExponentContexts; b++)
             {
                 ReadOnlySpan<uint> row = histContext.Slice(b * exponents, exponents);
