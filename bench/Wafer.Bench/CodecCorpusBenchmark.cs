@@ -16,7 +16,8 @@ internal static class CodecCorpusBenchmark
 {
     private const int ChunkSize = 4 << 20;
 
-    private sealed record Tensor(DType DType, byte[] Data);
+    /// <summary>A tensor's bytes and row length (last dimension, 0 for vectors), as the packer passes it to the codecs.</summary>
+    private sealed record Tensor(DType DType, byte[] Data, int RowLength);
 
     private sealed record Case(string Name, DType DType, List<Tensor> Tensors);
 
@@ -82,8 +83,8 @@ internal static class CodecCorpusBenchmark
         if (File.Exists(basePath))
         {
             List<Tensor> bf16 = Load(basePath);
-            yield return new Case("bytelm-base as F32 (upcast)", DType.F32, bf16.Select(t => new Tensor(DType.F32, Upcast(t.Data))).ToList());
-            yield return new Case("bytelm-base as F16 (cast)", DType.F16, bf16.Select(t => new Tensor(DType.F16, ToHalf(t.Data))).ToList());
+            yield return new Case("bytelm-base as F32 (upcast)", DType.F32, bf16.Select(t => new Tensor(DType.F32, Upcast(t.Data), t.RowLength)).ToList());
+            yield return new Case("bytelm-base as F16 (cast)", DType.F16, bf16.Select(t => new Tensor(DType.F16, ToHalf(t.Data), t.RowLength)).ToList());
         }
 
         foreach (string f in new[] { "master_weights", "optimizer" })
@@ -125,7 +126,8 @@ internal static class CodecCorpusBenchmark
         {
             byte[] bytes = new byte[e.End - e.Begin];
             RandomAccess.Read(file, bytes, header.DataStart + e.Begin);
-            tensors.Add(new Tensor(e.Descriptor.DType, bytes));
+            long[] shape = e.Descriptor.Shape;
+            tensors.Add(new Tensor(e.Descriptor.DType, bytes, shape.Length >= 2 && shape[^1] is >= 2 and <= int.MaxValue ? (int)shape[^1] : 0));
         }
 
         return tensors;
@@ -156,12 +158,13 @@ internal static class CodecCorpusBenchmark
 
     private static void Report(Case c)
     {
-        var chunks = new List<(DType DType, ArraySegment<byte> Bytes)>();
+        var chunks = new List<(DType DType, ArraySegment<byte> Bytes, int RowLength, int FirstColumn)>();
         foreach (Tensor t in c.Tensors)
         {
             for (int s = 0; s < t.Data.Length || (s == 0 && t.Data.Length == 0); s += ChunkSize)
             {
-                chunks.Add((t.DType, new ArraySegment<byte>(t.Data, s, Math.Min(ChunkSize, t.Data.Length - s))));
+                int firstColumn = t.RowLength == 0 ? 0 : (int)((long)s / DTypes.Size(t.DType) % t.RowLength);
+                chunks.Add((t.DType, new ArraySegment<byte>(t.Data, s, Math.Min(ChunkSize, t.Data.Length - s)), t.RowLength, firstColumn));
             }
         }
 
@@ -178,7 +181,7 @@ internal static class CodecCorpusBenchmark
         for (int pass = 0; pass < 2; pass++)
         {
             TimeSpan t0 = CpuTime();
-            foreach ((DType _, ArraySegment<byte> bytes) in chunks)
+            foreach ((DType _, ArraySegment<byte> bytes, int _, int _) in chunks)
             {
                 zstd.Wrap(bytes);
             }
@@ -209,7 +212,7 @@ internal static class CodecCorpusBenchmark
             TimeSpan cpu = CpuTime();
             for (int i = 0; i < chunks.Count; i++)
             {
-                (ChunkCodec codec, int len) = CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, scratch);
+                (ChunkCodec codec, int len) = CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, scratch, chunks[i].RowLength, chunks[i].FirstColumn);
                 payloads[i] = (codec, scratch.AsSpan(0, len).ToArray());
             }
 
@@ -243,7 +246,7 @@ internal static class CodecCorpusBenchmark
         var sw = Stopwatch.StartNew();
         Parallel.For(0, chunks.Count, () => new byte[ChunkSize + CodecSelector.Slack], (i, _, buf) =>
         {
-            CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, buf);
+            CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, buf, chunks[i].RowLength, chunks[i].FirstColumn);
             return buf;
         }, _ => { });
         double encodeAll = sw.Elapsed.TotalSeconds;

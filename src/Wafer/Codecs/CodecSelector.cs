@@ -23,10 +23,12 @@ internal static class CodecSelector
     private const int PaletteSample = 4096;
 
     /// <summary>Encodes <paramref name="source"/> into <paramref name="destination"/> (at least source + <see cref="Slack"/> bytes).</summary>
+    /// <param name="rowLength">Elements per row of the chunk's tensor (its last dimension), or 0 when unknown.</param>
+    /// <param name="firstColumn">The column of the chunk's first element.</param>
     /// <returns>The codec used and the payload length.</returns>
-    public static (ChunkCodec Codec, int Length) Encode(ReadOnlySpan<byte> source, DType dtype, CodecChoice choice, Span<byte> destination)
+    public static (ChunkCodec Codec, int Length) Encode(ReadOnlySpan<byte> source, DType dtype, CodecChoice choice, Span<byte> destination, int rowLength = 0, int firstColumn = 0)
     {
-        var context = new ChunkContext(dtype);
+        var context = new ChunkContext(dtype, rowLength, firstColumn);
         int size = DTypes.Size(dtype);
         if (source.Length > 0 && choice == CodecChoice.Auto && source.Length % size == 0)
         {

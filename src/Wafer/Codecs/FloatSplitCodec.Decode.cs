@@ -54,7 +54,7 @@ internal sealed partial class FloatSplitCodec
         int mode = source[pos++];
         int k1 = source[pos++];
         int k2 = source[pos++];
-        if (mode > ModePreviousExponent)
+        if (mode > ModeRowClass)
         {
             throw new WaferDataException($"float-split payload has unknown context mode {mode}");
         }
@@ -135,6 +135,34 @@ internal sealed partial class FloatSplitCodec
             center = VarInt.ReadInt(source, ref pos, (1 << layout.ExponentBits) - 1, "float-split context centre");
         }
 
+        int rowLength = 0;
+        int phase = 0;
+        byte[]? rowClass = null;
+        if (mode == ModeRowClass)
+        {
+            if (k2 != 0)
+            {
+                throw new WaferDataException("float-split row-class payload declares a second mantissa symbol");
+            }
+
+            rowLength = VarInt.ReadInt(source, ref pos, int.MaxValue, "float-split row length");
+            phase = VarInt.ReadInt(source, ref pos, int.MaxValue, "float-split first column");
+            contexts = VarInt.ReadInt(source, ref pos, MaxRowClasses, "float-split row classes");
+            if (rowLength < 2 || phase >= rowLength || contexts == 0)
+            {
+                throw new WaferDataException($"float-split row geometry is invalid (row length {rowLength}, first column {phase}, {contexts} classes)");
+            }
+
+            int rows = (int)(((long)phase + n + rowLength - 1) / rowLength);
+            rowClass = ArrayPool<byte>.Shared.Rent(rows);
+            ByteStreamCoder.Decode(source, ref pos, rowClass.AsSpan(0, rows), "float-split row classes");
+            if (rowClass.AsSpan(0, rows).IndexOfAnyInRange((byte)contexts, byte.MaxValue) >= 0)
+            {
+                ArrayPool<byte>.Shared.Return(rowClass);
+                throw new WaferDataException($"float-split row class out of range (at most {contexts} classes)");
+            }
+        }
+
         int secondCount = 1 << k2;
         ushort[] freqArray = ArrayPool<ushort>.Shared.Rent(Math.Max(alphabet, secondCount));
         uint[] tableArray = ArrayPool<uint>.Shared.Rent((contexts + MaxSecondContexts) * Rans.Total);
@@ -187,7 +215,7 @@ internal sealed partial class FloatSplitCodec
             ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
             pos += streamLength;
             ReadOnlySpan<byte> rawStream = source[pos..];
-            Span<uint> x = stackalloc uint[Rans.LanesFor(mode == ModeJoint && k2 == 0 ? n : 2L * n)];
+            Span<uint> x = stackalloc uint[Rans.LanesFor(k2 == 0 ? n : 2L * n)];
             Rans.ReadStates(stream, x);
             int end;
             long rawBits;
@@ -196,7 +224,7 @@ internal sealed partial class FloatSplitCodec
             {
                 (end, rawBits) = mode == ModeJoint && k2 == 0
                     ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, alphabet, widest, layout.Bits - 1, rawStream, dst, n)
-                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, rawStream, dst, n);
+                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, rowClass, rowLength, phase, layout.Bits - 1, rawStream, dst, n);
             }
 
             Rans.CheckFinal(x, end, stream.Length);
@@ -209,6 +237,10 @@ internal sealed partial class FloatSplitCodec
         {
             ArrayPool<ushort>.Shared.Return(freqArray);
             ArrayPool<uint>.Shared.Return(tableArray);
+            if (rowClass is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rowClass);
+            }
         }
     }
 
@@ -382,7 +414,7 @@ internal sealed partial class FloatSplitCodec
         return info->RawBits is > 0 and <= 8 ? info->RawBits : 0;
     }
 
-    /// <summary>General loop: the symbol in the previous exponent's context, then an optional mantissa symbol.</summary>
+    /// <summary>General loop: the symbol in its context (the previous exponent's bucket, or its row's class), then an optional mantissa symbol.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (int End, long RawBits) DecodeWithContexts<TE>(
         ReadOnlySpan<byte> stream,
@@ -395,6 +427,9 @@ internal sealed partial class FloatSplitCodec
         int k2,
         int secondShift,
         int firstContext,
+        byte[]? rowClass,
+        int rowLength,
+        int phase,
         int signShift,
         ReadOnlySpan<byte> raw,
         byte* dst,
@@ -415,8 +450,20 @@ internal sealed partial class FloatSplitCodec
         fixed (byte* so = secondOf)
         {
             uint* second = t + ((nint)contexts * Rans.Total);
+            int column = phase;
+            int row = 0;
             for (int i = 0; i < n; i++)
             {
+                if (rowClass is not null)
+                {
+                    ctx = rowClass[row];
+                    if (++column == rowLength)
+                    {
+                        column = 0;
+                        row++;
+                    }
+                }
+
                 uint a;
                 uint b = 0;
                 if (p <= safeEnd)

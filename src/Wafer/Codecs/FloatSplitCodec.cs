@@ -18,6 +18,10 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
     /// <summary>Exponent-context modes.</summary>
     private const int ModeJoint = 0;
     private const int ModePreviousExponent = 1;
+    private const int ModeRowClass = 2;
+
+    /// <summary>Most row classes in <see cref="ModeRowClass"/>.</summary>
+    private const int MaxRowClasses = 8;
 
     /// <summary>Buckets of the previous exponent in <see cref="ModePreviousExponent"/>.</summary>
     private const int ExponentContexts = 8;
@@ -49,10 +53,10 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
 
         return layout.Bits switch
         {
-            8 => EncodeCore<Element8>(source, layout, destination),
-            16 => EncodeCore<Element16>(source, layout, destination),
-            32 => EncodeCore<Element32>(source, layout, destination),
-            _ => EncodeCore<Element64>(source, layout, destination),
+            8 => EncodeCore<Element8>(source, layout, context.RowLength, context.FirstColumn, destination),
+            16 => EncodeCore<Element16>(source, layout, context.RowLength, context.FirstColumn, destination),
+            32 => EncodeCore<Element32>(source, layout, context.RowLength, context.FirstColumn, destination),
+            _ => EncodeCore<Element64>(source, layout, context.RowLength, context.FirstColumn, destination),
         };
     }
 

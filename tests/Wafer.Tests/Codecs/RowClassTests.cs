@@ -1,0 +1,95 @@
+using CsCheck;
+using Wafer.Codecs;
+
+namespace Wafer.Tests.Codecs;
+
+/// <summary>float-split's row-class mode: chunks of tensors whose rows differ in scale, given the row geometry.</summary>
+[Trait("Category", "Kernels")]
+public sealed class RowClassTests
+{
+    [Theory]
+    [InlineData(128, 512, 0)]
+    [InlineData(8, 2304, 0)]
+    [InlineData(352, 128, 1)]
+    [InlineData(352, 128, 351)]
+    [InlineData(1000, 33, 500)]
+    [InlineData(128, 400, 0)]
+    public void Rows_of_different_scales_are_coded_per_row_class_and_round_trip(int rowLength, int rows, int firstColumn)
+    {
+        byte[] data = ScaledRows(rowLength, rows, firstColumn, seed: rowLength + rows);
+        byte[] plain = Encode(data, new ChunkContext(DType.F32));
+        byte[] payload = Encode(data, new ChunkContext(DType.F32, rowLength, firstColumn));
+        Assert.Equal(2, FloatSplitCodec.Describe(payload).Mode);
+        Assert.True(payload.Length < plain.Length * 0.99, $"row classes saved too little: {payload.Length} vs {plain.Length} bytes");
+        Assert.Equal(data, CodecAssert.DecodeGuarded(FloatSplitCodec.Instance, payload, DType.F32, data.Length));
+
+        // Deterministic, and a destination one byte short fails cleanly.
+        Assert.Equal(payload, Encode(data, new ChunkContext(DType.F32, rowLength, firstColumn)));
+        Assert.Throws<WaferDataException>(() => FloatSplitCodec.Instance.Decode(payload, new ChunkContext(DType.F32), new byte[data.Length - 4]));
+    }
+
+    [Fact]
+    public void Any_values_and_any_row_geometry_round_trip()
+    {
+        Gen.Select(Gen.Int[0, ChunkSamples.KindCount - 1], Gen.Int[2, 3000], Gen.Int[4096, 20000], Gen.Int, Gen.Bool).Sample((kind, rowLength, count, seed, f64) =>
+        {
+            DType dtype = f64 ? DType.F64 : DType.F32;
+            byte[] data = ChunkSamples.Make(dtype, count, (ChunkSamples.Kind)kind, seed);
+            int firstColumn = (int)((uint)seed % (uint)rowLength);
+            byte[] buffer = new byte[data.Length + CodecSelector.Slack];
+            int written = FloatSplitCodec.Instance.Encode(data, new ChunkContext(dtype, rowLength, firstColumn), buffer);
+            if (written >= 0)
+            {
+                Assert.Equal(data, CodecAssert.DecodeGuarded(FloatSplitCodec.Instance, buffer[..written], dtype, data.Length));
+            }
+        }, iter: 60, threads: 1);
+    }
+
+    [Fact]
+    public void Damaged_row_class_payloads_fail_cleanly()
+    {
+        byte[] data = ScaledRows(64, 256, 3, seed: 5);
+        byte[] payload = Encode(data, new ChunkContext(DType.F32, 64, 3));
+        Assert.Equal(2, FloatSplitCodec.Describe(payload).Mode);
+        for (int cut = 0; cut < payload.Length; cut += Math.Max(1, payload.Length / 300))
+        {
+            Assert.False(CodecAssert.DecodeDamaged(FloatSplitCodec.Instance, payload[..cut], DType.F32, data.Length), $"payload cut to {cut} bytes was accepted");
+        }
+
+        var rng = new Random(9);
+        int rejected = 0;
+        for (int trial = 0; trial < 300; trial++)
+        {
+            byte[] damaged = payload.ToArray();
+            damaged[trial < 64 ? trial : rng.Next(damaged.Length)] ^= (byte)(1 << rng.Next(8));
+            rejected += CodecAssert.DecodeDamaged(FloatSplitCodec.Instance, damaged, DType.F32, data.Length) ? 0 : 1;
+        }
+
+        Assert.True(rejected > 0);
+    }
+
+    private static byte[] Encode(byte[] data, ChunkContext context)
+    {
+        byte[] buffer = new byte[data.Length + CodecSelector.Slack];
+        int written = FloatSplitCodec.Instance.Encode(data, context, buffer);
+        Assert.True(written > 0);
+        return buffer[..written];
+    }
+
+    /// <summary>Positive F32 values like an optimizer's second moment: each row has its own scale, spread over many octaves.</summary>
+    private static byte[] ScaledRows(int rowLength, int rows, int firstColumn, int seed)
+    {
+        var rng = new Random(seed);
+        double[] scale = Enumerable.Range(0, rows + 1).Select(_ => Math.Exp(rng.NextDouble() * 12 - 6) * 1e-6).ToArray();
+        int count = (rowLength * rows) - firstColumn;
+        byte[] data = new byte[count * 4];
+        for (int i = 0; i < count; i++)
+        {
+            double g = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            float v = (float)(g * g * scale[(i + firstColumn) / rowLength]);
+            BitConverter.TryWriteBytes(data.AsSpan(4 * i), v);
+        }
+
+        return data;
+    }
+}
