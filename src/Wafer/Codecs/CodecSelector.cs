@@ -62,57 +62,95 @@ internal static class CodecSelector
         int n = source.Length / size;
         bool isFloat = DTypes.IsFloat(context.DType);
         bool isInteger = !isFloat && context.DType != DType.Opaque && size > 1;
-        bool mostlyZero = ChunkKernels.CountZeroElements(source, size) * 2 >= n;
+        bool mostlyZero = MaybeMostlyZero(source, size, n) && ChunkKernels.CountZeroElements(source, size) * 2 >= n;
         bool fewValues = (isFloat || isInteger) && SampleHasFewValues(source, size, n);
 
         ChunkCodec? best = null;
         int bestLength = source.Length;
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(source.Length + Slack);
+        byte[]? scratch = null;
         try
         {
-            // Each candidate writes to the scratch buffer; the best so far is kept in the destination.
-            void Try(ChunkCodec codec, ReadOnlySpan<byte> src, scoped in ChunkContext ctx, Span<byte> dst, byte[] buffer)
+            // The first candidate writes straight into the destination; later ones into a scratch buffer, copied
+            // over only when smaller.
+            void Try(ChunkCodec codec, ReadOnlySpan<byte> src, scoped in ChunkContext ctx, Span<byte> dst)
             {
-                int written = codec.Encode(src, ctx, buffer.AsSpan(0, Math.Min(buffer.Length, bestLength)));
+                if (best is null)
+                {
+                    int direct = codec.Encode(src, ctx, dst[..Math.Min(dst.Length, bestLength)]);
+                    if (direct >= 0 && direct < bestLength)
+                    {
+                        best = codec;
+                        bestLength = direct;
+                    }
+
+                    return;
+                }
+
+                scratch ??= ArrayPool<byte>.Shared.Rent(src.Length + Slack);
+                int written = codec.Encode(src, ctx, scratch.AsSpan(0, Math.Min(scratch.Length, bestLength)));
                 if (written >= 0 && written < bestLength)
                 {
                     best = codec;
                     bestLength = written;
-                    buffer.AsSpan(0, written).CopyTo(dst);
+                    scratch.AsSpan(0, written).CopyTo(dst);
                 }
             }
 
             if (isFloat)
             {
-                Try(FloatSplitCodec.Instance, source, context, destination, scratch);
+                Try(FloatSplitCodec.Instance, source, context, destination);
             }
 
             if (fewValues)
             {
-                Try(PaletteCodec.Instance, source, context, destination, scratch);
+                Try(PaletteCodec.Instance, source, context, destination);
             }
 
             if (mostlyZero)
             {
-                Try(SparseCodec.Instance, source, context, destination, scratch);
+                Try(SparseCodec.Instance, source, context, destination);
             }
 
             if (isInteger)
             {
-                Try(BytePlanesCodec.Instance, source, context, destination, scratch);
+                Try(BytePlanesCodec.Instance, source, context, destination);
             }
 
             if (!isFloat || best is null)
             {
-                Try(ZstdCodec.Instance, source, context, destination, scratch);
+                Try(ZstdCodec.Instance, source, context, destination);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
         }
 
         return (best, bestLength);
+    }
+
+    /// <summary>
+    /// False when evenly spaced sample elements are clearly not half zero (under 40% of them), so the exact count can
+    /// be skipped; a chunk that is really half zero passes (its sample is within a few points of its share).
+    /// </summary>
+    private static bool MaybeMostlyZero(ReadOnlySpan<byte> source, int size, int n)
+    {
+        if (n <= PaletteSample)
+        {
+            return true;
+        }
+
+        long step = n / PaletteSample;
+        int zeros = 0;
+        for (long i = 0; i < n; i += step)
+        {
+            zeros += source.Slice((int)(i * size), size).IndexOfAnyExcept((byte)0) < 0 ? 1 : 0;
+        }
+
+        return zeros * 5 >= (int)((n + step - 1) / step) * 2;
     }
 
     /// <summary>True when evenly spaced sample elements hold at most <see cref="PaletteCodec.MaxEntries"/> distinct values.</summary>
