@@ -282,12 +282,10 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>
-    /// Hot loop for the joint mode. Each block runs two tight passes rather than one long one: the rANS pass keeps
-    /// its eight states in registers, the assembly pass keeps the bit reader in registers. The steps are written out
-    /// by hand (no ref helpers) because a by-ref local is not kept in a register by the JIT, and renormalisation is
-    /// arithmetic (r is 1 when the state fell below 2^16) because the JIT does not turn branches in loops into cmov.
-    /// The eight lanes share one word stream: each lane's word offset is a prefix sum of the lanes before it, so the
-    /// lanes do not wait on each other's full decode (a running pointer would serialise them).
+    /// Hot loop for the joint mode. Each block runs two tight passes rather than one long one: the rANS pass
+    /// (<see cref="InterleavedRansDecoder"/>: all states in registers, vectorised for 32-state streams), then the
+    /// assembly pass, which for a uniform raw width of at most 8 bits takes eight values' fields per load
+    /// (<see cref="FieldPacker.Assemble16"/> for 16-bit elements) and otherwise keeps a bit reader in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int alphabet, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
