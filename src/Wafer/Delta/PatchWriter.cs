@@ -115,16 +115,16 @@ internal sealed class PatchWriter
         int room = (2 * item.Length) + CodecSelector.Slack;
         int alignedLength = item.AlignedOffset >= 0 ? item.Length : 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(room + item.Length + alignedLength + item.RegionLength);
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(item.Length, item.RegionLength));
         try
         {
+            // Each range is read straight into its place in the one buffer: no intermediate copies.
             Span<byte> rawCopy = buffer.AsSpan(room, item.Length);
-            _target.Read(item.File, item.Offset, item.Length, scratch).CopyTo(rawCopy);
+            _target.Read(item.File, item.Offset, rawCopy);
             ReadOnlySpan<byte> aligned = default;
             if (alignedLength > 0)
             {
                 Span<byte> alignedCopy = buffer.AsSpan(room + item.Length, alignedLength);
-                _base.Read(item.BaseFile, item.AlignedOffset, alignedLength, scratch).CopyTo(alignedCopy);
+                _base.Read(item.BaseFile, item.AlignedOffset, alignedCopy);
                 aligned = alignedCopy;
             }
 
@@ -132,7 +132,7 @@ internal sealed class PatchWriter
             if (item.RegionLength > 0)
             {
                 Span<byte> regionCopy = buffer.AsSpan(room + item.Length + alignedLength, item.RegionLength);
-                _base.Read(item.BaseFile, item.RegionOffset, item.RegionLength, scratch).CopyTo(regionCopy);
+                _base.Read(item.BaseFile, item.RegionOffset, regionCopy);
                 region = regionCopy;
             }
 
@@ -152,10 +152,6 @@ internal sealed class PatchWriter
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 
