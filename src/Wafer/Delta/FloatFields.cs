@@ -85,17 +85,26 @@ internal readonly struct FloatFields
     public uint Exponent(uint bits) => (bits >> ExponentShift) & ExponentMask;
 
     /// <summary>Largest exponent below the all-ones (inf/NaN) one among the base's elements: the bucket anchor.</summary>
-    public int Anchor(ReadOnlySpan<byte> reference)
+    public int Anchor(ReadOnlySpan<byte> reference) => Width switch
     {
+        1 => Anchor<Width8>(reference),
+        2 => Anchor<Width16>(reference),
+        _ => Anchor<Width32>(reference),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Anchor<TWidth>(ReadOnlySpan<byte> reference)
+        where TWidth : struct, IElementWidth
+    {
+        int count = reference.Length / TWidth.Bytes;
+        int shift = ExponentShift;
+        uint mask = ExponentMask;
         uint anchor = 0;
-        int count = reference.Length / Width;
         for (int i = 0; i < count; i++)
         {
-            uint e = Exponent(Read(reference, i));
-            if (e > anchor && e != ExponentMask)
-            {
-                anchor = e;
-            }
+            // Branch-free: the all-ones exponent counts as 0.
+            uint e = (TWidth.Read(reference, i) >> shift) & mask;
+            anchor = Math.Max(anchor, e == mask ? 0 : e);
         }
 
         return (int)anchor;

@@ -1,0 +1,111 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// The data-parallel half of collecting a 16-bit (BF16, F16) <c>delta-ord</c> chunk: per element, the zig-zagged
+/// ordered difference <c>z</c> and the symbol row <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet + token(z)</c>
+/// without the previous-residual term (which depends on element i − 4 and is added by the serial pass). A
+/// <see cref="Vector{T}"/> path and the scalar reference it is tested against; both give the same bytes.
+/// </summary>
+/// <remarks>
+/// The token of a 16-bit value needs its bit length and the two bits below the leading one: converting the value
+/// to float (exact below 2^24) puts both in the float's top bits, so <c>token = (bits(float(z)) &gt;&gt; 21) − 496</c>
+/// for <c>z ≥ 32</c> (<see cref="ValueTokens.Token"/>).
+/// </remarks>
+internal static class OrderedResiduals16
+{
+    /// <summary>Per-layout weights of the exponent bucket and the base sign in the context.</summary>
+    public readonly record struct ContextWeights(int Anchor, uint ExponentShift, uint ExponentMask, int BucketWeight, int SignWeight);
+
+    /// <summary>Fills <paramref name="residuals"/> and <paramref name="symbols"/> for every element; uses vectors when the hardware has them.</summary>
+    public static void Compute(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<ushort> residuals, Span<ushort> symbols)
+    {
+        int count = target.Length / 2;
+        if (reference.Length < count * 2 || residuals.Length < count || symbols.Length < count)
+        {
+            throw new ArgumentException("reference or outputs shorter than the target", nameof(reference));
+        }
+
+        int done = Vector.IsHardwareAccelerated ? ComputeVector(target, reference, weights, residuals, symbols) : 0;
+        ComputeScalar(target[(done * 2)..], reference[(done * 2)..], weights, residuals[done..], symbols[done..]);
+    }
+
+    /// <summary>The scalar reference: element by element, exactly what <see cref="OrderedDeltaCodec"/> specifies.</summary>
+    public static void ComputeScalar(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<ushort> residuals, Span<ushort> symbols)
+    {
+        int count = target.Length / 2;
+        for (int i = 0; i < count; i++)
+        {
+            uint b = Width16.Read(reference, i);
+            uint t = Width16.Read(target, i);
+            uint difference = (Ordered(t) - Ordered(b)) & 0xFFFF;
+            uint z = ((difference << 1) ^ (0u - (difference >> 15))) & 0xFFFF;
+            int bucket = FloatFields.Bucket(weights.Anchor, (b >> (int)weights.ExponentShift) & weights.ExponentMask);
+            int context = (bucket * weights.BucketWeight) + ((int)(b >> 15) * weights.SignWeight);
+            residuals[i] = (ushort)z;
+            symbols[i] = (ushort)((context * ContextTokenCoder.MaxAlphabet) + ValueTokens.Token(z, out _));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Ordered(uint v) => v ^ (((0u - (v >> 15)) & 0xFFFF) | 0x8000);
+
+    /// <summary>Whole vectors of 16-bit elements; returns how many elements it did.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ComputeVector(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<ushort> residuals, Span<ushort> symbols)
+    {
+        int count = target.Length / 2;
+        int step = Vector<ushort>.Count;
+        ReadOnlySpan<ushort> t16 = MemoryMarshal.Cast<byte, ushort>(target[..(count * 2)]);
+        ReadOnlySpan<ushort> b16 = MemoryMarshal.Cast<byte, ushort>(reference[..(count * 2)]);
+        if (!BitConverter.IsLittleEndian)
+        {
+            return 0;
+        }
+
+        var anchor = new Vector<int>(weights.Anchor);
+        var exponentMask = new Vector<uint>(weights.ExponentMask);
+        int exponentShift = (int)weights.ExponentShift;
+        var bucketWeight = new Vector<int>(weights.BucketWeight * ContextTokenCoder.MaxAlphabet);
+        var signWeight = new Vector<int>(weights.SignWeight * ContextTokenCoder.MaxAlphabet);
+        var maxBucket = new Vector<int>(FloatFields.ExponentBuckets - 1);
+        int i = 0;
+        for (; i <= count - step; i += step)
+        {
+            Vector.Widen(new Vector<ushort>(t16.Slice(i, step)), out Vector<uint> tLow, out Vector<uint> tHigh);
+            Vector.Widen(new Vector<ushort>(b16.Slice(i, step)), out Vector<uint> bLow, out Vector<uint> bHigh);
+            (Vector<uint> zLow, Vector<uint> sLow) = Lanes(tLow, bLow, anchor, exponentMask, exponentShift, bucketWeight, signWeight, maxBucket);
+            (Vector<uint> zHigh, Vector<uint> sHigh) = Lanes(tHigh, bHigh, anchor, exponentMask, exponentShift, bucketWeight, signWeight, maxBucket);
+            Vector.Narrow(zLow, zHigh).CopyTo(residuals.Slice(i, step));
+            Vector.Narrow(sLow, sHigh).CopyTo(symbols.Slice(i, step));
+        }
+
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<uint> Residual, Vector<uint> Symbol) Lanes(Vector<uint> t, Vector<uint> b, Vector<int> anchor, Vector<uint> exponentMask, int exponentShift, Vector<int> bucketWeight, Vector<int> signWeight, Vector<int> maxBucket)
+    {
+        var low16 = new Vector<uint>(0xFFFF);
+        var top = new Vector<uint>(0x8000);
+        Vector<uint> tSign = Vector.ShiftRightLogical(t, 15);
+        Vector<uint> bSign = Vector.ShiftRightLogical(b, 15);
+        Vector<uint> tOrdered = t ^ (((Vector<uint>.Zero - tSign) & low16) | top);
+        Vector<uint> bOrdered = b ^ (((Vector<uint>.Zero - bSign) & low16) | top);
+        Vector<uint> difference = (tOrdered - bOrdered) & low16;
+        Vector<uint> z = (Vector.ShiftLeft(difference, 1) ^ (Vector<uint>.Zero - Vector.ShiftRightLogical(difference, 15))) & low16;
+
+        // Token: the value itself below 32, else (bits of float(z) >> 21) - 496.
+        Vector<int> floatBits = Vector.AsVectorInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(z)));
+        Vector<uint> large = Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496));
+        Vector<uint> token = Vector.ConditionalSelect(Vector.LessThan(z, new Vector<uint>(ValueTokens.DirectTokens)), z, large);
+
+        Vector<int> exponent = Vector.AsVectorInt32(Vector.ShiftRightLogical(b, exponentShift) & exponentMask);
+        Vector<int> bucket = Vector.Min(Vector.Max(anchor - exponent, Vector<int>.Zero), maxBucket);
+        Vector<int> row = (bucket * bucketWeight) + (Vector.AsVectorInt32(bSign) * signWeight);
+        return (z, Vector.AsVectorUInt32(row) + token);
+    }
+}
