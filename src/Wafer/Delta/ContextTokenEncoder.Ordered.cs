@@ -125,4 +125,71 @@ internal sealed partial class ContextTokenEncoder
         _bitBytes = (int)bitBytes;
         _extraBits += extraTotal;
     }
+
+    /// <summary>
+    /// The <c>delta-xor</c> collection loop: per element, <c>x = target ^ base</c> split into its sign+exponent field
+    /// (context: the base's bucket, <paramref name="buckets"/>[base &gt;&gt; shift]) and its mantissa field (context
+    /// 16 + 16 × (high ≠ 0) + bucket). The same values as two <see cref="Add"/> calls per element, state in locals.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AddXor<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, int exponentShift, ReadOnlySpan<byte> buckets)
+        where TWidth : struct, IElementWidth
+    {
+        int count = target.Length / TWidth.Bytes;
+        if (reference.Length < count * TWidth.Bytes || buckets.Length <= (int)(uint.MaxValue >> (32 - (TWidth.Bytes * 8)) >> exponentShift) || _symbols.Length - _count < 2 * count || _bits.Length - _bitBytes < (count * 8) + 8)
+        {
+            throw new ArgumentException("reference, bucket table or encoder capacity too small", nameof(reference));
+        }
+
+        ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
+        ref ushort symbols = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_symbols), _count);
+        ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
+        ref byte bucketOf = ref MemoryMarshal.GetReference(buckets);
+        uint mantissaMask = (1u << exponentShift) - 1;
+        ulong bitBuffer = _bitBuffer;
+        int bitCount = _bitCount;
+        nint bitBytes = _bitBytes;
+        long extraTotal = 0;
+        for (int i = 0; i < count; i++)
+        {
+            uint b = TWidth.Read(reference, i);
+            uint x = TWidth.Read(target, i) ^ b;
+            int bucket = Unsafe.Add(ref bucketOf, (int)(b >> exponentShift));
+            uint high = x >> exponentShift;
+            uint low = x & mantissaMask;
+            int highContext = bucket;
+            int lowContext = FloatFields.ExponentBuckets + (FloatFields.ExponentBuckets & -(int)((0u - high) >> 31)) + bucket;
+            int highToken = ValueTokens.Token(high, out int highExtra);
+            int lowToken = ValueTokens.Token(low, out int lowExtra);
+            int highSymbol = (highContext * ContextTokenCoder.MaxAlphabet) + highToken;
+            int lowSymbol = (lowContext * ContextTokenCoder.MaxAlphabet) + lowToken;
+            Unsafe.Add(ref symbols, 2 * i) = (ushort)highSymbol;
+            Unsafe.Add(ref symbols, (2 * i) + 1) = (ushort)lowSymbol;
+            Unsafe.Add(ref counts, highSymbol)++;
+            Unsafe.Add(ref counts, lowSymbol)++;
+            extraTotal += highExtra + lowExtra;
+
+            // Both fields' extra bits in order (high then low); at most 7 + 2 × 29 bits are held, so two stores.
+            bitBuffer |= (ulong)(high & (uint)((1UL << highExtra) - 1)) << bitCount;
+            bitCount += highExtra;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
+            int whole = bitCount >> 3;
+            bitBytes += whole;
+            bitBuffer >>= whole << 3;
+            bitCount &= 7;
+            bitBuffer |= (ulong)(low & (uint)((1UL << lowExtra) - 1)) << bitCount;
+            bitCount += lowExtra;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
+            whole = bitCount >> 3;
+            bitBytes += whole;
+            bitBuffer >>= whole << 3;
+            bitCount &= 7;
+        }
+
+        _count += 2 * count;
+        _bitBuffer = bitBuffer;
+        _bitCount = bitCount;
+        _bitBytes = (int)bitBytes;
+        _extraBits += extraTotal;
+    }
 }
