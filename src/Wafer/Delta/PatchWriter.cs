@@ -55,37 +55,61 @@ internal sealed class PatchWriter
         long total = manifest.Files.Sum(f => f.Size);
         long done = 0;
         using var hasher = new FileHasher(manifest.Files);
-        OrderedPipeline.Run(
-            items.Count,
-            _options.EffectiveThreads,
-            index => Encode(items[index]),
-            (index, encoded) =>
-            {
-                try
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    PatchItem item = items[index];
-                    hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
-                    ChunkEntry chunk = writer.Add(
-                        index,
-                        encoded.Buffer.AsSpan(0, encoded.Length),
-                        encoded.Codec,
-                        item.Length,
-                        item.DType,
-                        encoded.Xxh3,
-                        (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
-                    item.Chunks.Add(chunk);
-                    done += item.Length;
-                    progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
-                }
-            },
-            encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
-            cancellationToken);
 
+        // The base files' SHA-256 (for the manifest) is the one pass over the base that the encoding does not need:
+        // it runs beside the pipeline, whose calling thread mostly waits, and is joined before the manifest is written.
+        using var stopHashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task baseHashes = Task.Run(() => _plan.HashBaseFiles(stopHashing.Token), stopHashing.Token);
+        try
+        {
+            OrderedPipeline.Run(
+                items.Count,
+                _options.EffectiveThreads,
+                index => Encode(items[index]),
+                (index, encoded) =>
+                {
+                    try
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        PatchItem item = items[index];
+                        hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
+                        ChunkEntry chunk = writer.Add(
+                            index,
+                            encoded.Buffer.AsSpan(0, encoded.Length),
+                            encoded.Codec,
+                            item.Length,
+                            item.DType,
+                            encoded.Xxh3,
+                            (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
+                        item.Chunks.Add(chunk);
+                        done += item.Length;
+                        progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                    }
+                },
+                encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+                cancellationToken);
+        }
+        catch
+        {
+            // Stop and join the hashing so nothing outlives the call; the pipeline's failure is the one to report.
+            stopHashing.Cancel();
+            try
+            {
+                baseHashes.GetAwaiter().GetResult();
+            }
+            catch (Exception)
+            {
+                // Cancelled, or failed after the pipeline did: the pipeline's exception is the one propagating.
+            }
+
+            throw;
+        }
+
+        baseHashes.GetAwaiter().GetResult();
         hasher.Complete();
         _plan.SettleFileChanges();
         CompanionPairing.Settle(manifest.Tensors);
