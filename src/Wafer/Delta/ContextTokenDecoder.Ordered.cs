@@ -50,14 +50,37 @@ internal ref partial struct ContextTokenDecoder
             if (_bitPosition == 0 && _bitCount == 0)
             {
                 long at = 0;
-                fixed (byte* referencePointer = reference)
-                fixed (byte* output = destination)
                 fixed (byte* tokenPointer = tokens)
                 fixed (byte* bits = _bits)
                 fixed (uint* baseValues = ValueTokens.BaseValues)
                 fixed (byte* extraBitCounts = ValueTokens.ExtraBitCounts)
                 {
-                    assembled = OrderedDecodeKernels.Assemble<TWidth>(referencePointer, output, tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, f.Bits);
+                    if (TWidth.Bytes == 2)
+                    {
+                        // 16-bit elements: residuals first (serial bit reading), then the values in bulk (vectorised).
+                        ushort[] residuals = ArrayPool<ushort>.Shared.Rent(Math.Max(1, count));
+                        try
+                        {
+                            fixed (ushort* residualPointer = residuals)
+                            {
+                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
+                            }
+
+                            OrderedResiduals16.Rebuild(reference, residuals.AsSpan(0, assembled), destination);
+                        }
+                        finally
+                        {
+                            ArrayPool<ushort>.Shared.Return(residuals);
+                        }
+                    }
+                    else
+                    {
+                        fixed (byte* referencePointer = reference)
+                        fixed (byte* output = destination)
+                        {
+                            assembled = OrderedDecodeKernels.Assemble<TWidth>(referencePointer, output, tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, f.Bits);
+                        }
+                    }
                 }
 
                 // Hand the position to the buffered reader: whole bytes consumed, the rest of a partial byte buffered.

@@ -111,6 +111,32 @@ internal static unsafe class OrderedDecodeKernels
         return (int)i;
     }
 
+    /// <summary>
+    /// The residuals of 16-bit elements <c>0..count-1</c> (<paramref name="residuals"/>[i] = the zig-zagged
+    /// difference) from their tokens and extra bits, while an 8-byte load at the bit position stays inside
+    /// <paramref name="bitsLength"/>; the values are then rebuilt in bulk by <see cref="OrderedResiduals16.Rebuild"/>.
+    /// <paramref name="bitPosition"/> is in bits, advanced; returns the elements done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Residuals16(byte* tokens, int count, byte* bits, int bitsLength, ref long bitPosition, uint* baseValues, byte* extraBitCounts, ushort* residuals)
+    {
+        long at = bitPosition;
+        long end = ((long)bitsLength - 8) * 8;
+        nint i = 0;
+        for (; i < count && at <= end; i++)
+        {
+            uint token = tokens[i];
+            int extraBits = extraBitCounts[token];
+            ulong window = Unsafe.ReadUnaligned<ulong>(bits + (at >> 3));
+            window = BitConverter.IsLittleEndian ? window : BinaryPrimitives.ReverseEndianness(window);
+            residuals[i] = (ushort)(baseValues[token] | ((uint)(window >> (int)(at & 7)) & (uint)((1UL << extraBits) - 1)));
+            at += extraBits;
+        }
+
+        bitPosition = at;
+        return (int)i;
+    }
+
     private static void ThrowMissingTable(int context) =>
         throw new WaferDataException($"token stream uses context {context}, which has no table");
 }

@@ -108,4 +108,56 @@ internal static class OrderedResiduals16
         Vector<int> row = (bucket * bucketWeight) + (Vector.AsVectorInt32(bSign) * signWeight);
         return (z, Vector.AsVectorUInt32(row) + token);
     }
+
+    /// <summary>
+    /// The inverse: element i = the base's ordered integer plus the un-zig-zagged <paramref name="residuals"/>[i],
+    /// mapped back to float bits (16 bits, little-endian). Vectorised when the hardware allows; <see cref="RebuildScalar"/> is the reference.
+    /// </summary>
+    public static void Rebuild(ReadOnlySpan<byte> reference, ReadOnlySpan<ushort> residuals, Span<byte> destination)
+    {
+        int count = residuals.Length;
+        if (reference.Length < count * 2 || destination.Length < count * 2)
+        {
+            throw new ArgumentException("reference or destination shorter than the residuals", nameof(reference));
+        }
+
+        int done = Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian ? RebuildVector(reference, residuals, destination) : 0;
+        RebuildScalar(reference[(done * 2)..], residuals[done..], destination[(done * 2)..]);
+    }
+
+    public static void RebuildScalar(ReadOnlySpan<byte> reference, ReadOnlySpan<ushort> residuals, Span<byte> destination)
+    {
+        for (int i = 0; i < residuals.Length; i++)
+        {
+            uint z = residuals[i];
+            uint ordered = (Ordered(Width16.Read(reference, i)) + ((z >> 1) ^ (0u - (z & 1)))) & 0xFFFF;
+            Width16.Write(destination, i, ordered ^ (((0u - ((~ordered >> 15) & 1)) & 0xFFFF) | 0x8000));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int RebuildVector(ReadOnlySpan<byte> reference, ReadOnlySpan<ushort> residuals, Span<byte> destination)
+    {
+        int count = residuals.Length;
+        int step = Vector<ushort>.Count;
+        ReadOnlySpan<ushort> b16 = MemoryMarshal.Cast<byte, ushort>(reference[..(count * 2)]);
+        Span<ushort> out16 = MemoryMarshal.Cast<byte, ushort>(destination[..(count * 2)]);
+        var top = new Vector<ushort>(0x8000);
+        var one = new Vector<ushort>(1);
+        int i = 0;
+        for (; i <= count - step; i += step)
+        {
+            var b = new Vector<ushort>(b16.Slice(i, step));
+            var z = new Vector<ushort>(residuals.Slice(i, step));
+
+            // 16-bit lanes wrap exactly as the element width does.
+            Vector<ushort> baseOrdered = b ^ ((Vector<ushort>.Zero - Vector.ShiftRightLogical(b, 15)) | top);
+            Vector<ushort> difference = Vector.ShiftRightLogical(z, 1) ^ (Vector<ushort>.Zero - (z & one));
+            Vector<ushort> ordered = baseOrdered + difference;
+            Vector<ushort> value = ordered ^ ((Vector<ushort>.Zero - (Vector.ShiftRightLogical(ordered, 15) ^ one)) | top);
+            value.CopyTo(out16.Slice(i, step));
+        }
+
+        return i;
+    }
 }

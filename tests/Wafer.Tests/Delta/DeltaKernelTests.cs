@@ -52,6 +52,30 @@ public class DeltaKernelTests
 
     [Theory]
     [MemberData(nameof(Counts))]
+    public void Vectorised_16_bit_rebuild_matches_the_scalar_reference_and_inverts_the_residuals(int count)
+    {
+        foreach (DType dtype in new[] { DType.BF16, DType.F16 })
+        {
+            (byte[] b, byte[] t) = Pair(dtype, count, count + 3);
+            Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+            ushort[] residuals = new ushort[count], symbols = new ushort[count];
+            OrderedResiduals16.Compute(t, b, OrderedDeltaCodec.Weights(f, f.Anchor(b), OrderedDeltaCodec.FullLayout), residuals, symbols);
+
+            // Every residual value, not only the ones a near target gives.
+            var random = new Random(count);
+            ushort[] wild = [.. residuals.Select(z => random.Next(4) == 0 ? (ushort)random.Next(65536) : z)];
+            byte[] rebuilt = new byte[t.Length], expected = new byte[t.Length];
+            OrderedResiduals16.Rebuild(b, wild, rebuilt);
+            OrderedResiduals16.RebuildScalar(b, wild, expected);
+            Assert.Equal(expected, rebuilt);
+
+            OrderedResiduals16.Rebuild(b, residuals, rebuilt);
+            Assert.Equal(t, rebuilt);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
     public void Ordered_delta_payload_equals_the_spec_reference_and_decodes(int count)
     {
         foreach (DType dtype in s_floatTypes)
