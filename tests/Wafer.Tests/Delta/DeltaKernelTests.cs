@@ -52,6 +52,26 @@ public class DeltaKernelTests
 
     [Theory]
     [MemberData(nameof(Counts))]
+    public void Vectorised_16_bit_anchor_matches_the_scalar_reference(int count)
+    {
+        foreach (DType dtype in new[] { DType.BF16, DType.F16 })
+        {
+            (byte[] b, _) = Pair(dtype, count, count + 4);
+            Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+            Assert.Equal(f.AnchorScalar<Width16>(b), f.Anchor(b));
+
+            // Infinities and NaNs never set the anchor, wherever they sit.
+            for (int i = 0; i < count; i += 3)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), dtype == DType.BF16 ? (ushort)0x7FC0 : (ushort)0xFC00);
+            }
+
+            Assert.Equal(f.AnchorScalar<Width16>(b), f.Anchor(b));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
     public void Vectorised_16_bit_rebuild_matches_the_scalar_reference_and_inverts_the_residuals(int count)
     {
         foreach (DType dtype in new[] { DType.BF16, DType.F16 })
