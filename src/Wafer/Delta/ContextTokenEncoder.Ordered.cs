@@ -88,7 +88,7 @@ internal sealed partial class ContextTokenEncoder
         OrderedResiduals16.Compute(target, reference, weights, _residuals.AsSpan(0, count), symbolSpan);
         ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
         ref ushort symbols = ref MemoryMarshal.GetReference(symbolSpan);
-        ref ushort residuals = ref MemoryMarshal.GetArrayDataReference(_residuals);
+        ref uint residuals = ref MemoryMarshal.GetArrayDataReference(_residuals);
         ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
         ulong bitBuffer = _bitBuffer;
         int bitCount = _bitCount;
@@ -100,17 +100,15 @@ internal sealed partial class ContextTokenEncoder
         uint previous = 0;
         for (int i = 0; i < count; i++)
         {
-            uint z = Unsafe.Add(ref residuals, i);
+            uint packed = Unsafe.Add(ref residuals, i);
             int symbol = Unsafe.Add(ref symbols, i) + (int)(previous & 0xFF);
             Unsafe.Add(ref symbols, i) = (ushort)symbol;
             Unsafe.Add(ref counts, symbol)++;
-            previous = (previous >> 8) | ((((0u - z) >> 31) * previousAdd) << 24);
+            previous = (previous >> 8) | (((packed >> 31) * previousAdd) << 24);
 
-            // Extra bits of z (ValueTokens.Token): bit length − 2 when z ≥ 32, else none.
-            int large = -(int)(((ulong)(ValueTokens.DirectTokens - 1) - z) >> 63);
-            int extraBits = (BitOperations.Log2(z | (ValueTokens.DirectTokens - 1)) - 2) & large;
+            int extraBits = (int)(packed >> 16) & 31;
             extraTotal += extraBits;
-            bitBuffer |= (ulong)(z & ((1u << extraBits) - 1)) << bitCount;
+            bitBuffer |= (ulong)(packed & 0xFFFF) << bitCount;
             bitCount += extraBits;
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
             int whole = bitCount >> 3;

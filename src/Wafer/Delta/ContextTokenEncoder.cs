@@ -22,8 +22,8 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     // Per value: context × MaxAlphabet + token, the row of _counts and _entries it is coded with.
     private ushort[] _symbols = [];
 
-    // Scratch for the 16-bit residuals of the vectorised collection.
-    private ushort[] _residuals = [];
+    // Scratch for the packed 16-bit residuals of the vectorised collection (OrderedResiduals16.Pack).
+    private uint[] _residuals = [];
     private byte[] _bits = [];
     private int _count;
     private int _contextCount;

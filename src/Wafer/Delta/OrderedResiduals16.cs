@@ -5,10 +5,11 @@ using System.Runtime.InteropServices;
 namespace Wafer.Delta;
 
 /// <summary>
-/// The data-parallel half of collecting a 16-bit (BF16, F16) <c>delta-ord</c> chunk: per element, the zig-zagged
-/// ordered difference <c>z</c> and the symbol row <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet + token(z)</c>
-/// without the previous-residual term (which depends on element i − 4 and is added by the serial pass). A
-/// <see cref="Vector{T}"/> path and the scalar reference it is tested against; both give the same bytes.
+/// The data-parallel half of collecting a 16-bit (BF16, F16) <c>delta-ord</c> chunk: per element, the symbol row
+/// <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet + token(z)</c> without the previous-residual term
+/// (which depends on element i − 4 and is added by the serial pass), and what the serial pass writes for it, packed
+/// (<see cref="Pack"/>): the extra bits of the zig-zagged ordered difference <c>z</c>, their count, and whether
+/// <c>z ≠ 0</c>. A <see cref="Vector{T}"/> path and the scalar reference it is tested against; both give the same bytes.
 /// </summary>
 /// <remarks>
 /// The token of a 16-bit value needs its bit length and the two bits below the leading one: converting the value
@@ -20,8 +21,19 @@ internal static class OrderedResiduals16
     /// <summary>Per-layout weights of the exponent bucket and the base sign in the context.</summary>
     public readonly record struct ContextWeights(int Anchor, uint ExponentShift, uint ExponentMask, int BucketWeight, int SignWeight);
 
-    /// <summary>Fills <paramref name="residuals"/> and <paramref name="symbols"/> for every element; uses vectors when the hardware has them.</summary>
-    public static void Compute(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<ushort> residuals, Span<ushort> symbols)
+    /// <summary>Bit 31 of a packed element: its residual is not zero.</summary>
+    public const uint NonZero = 1u << 31;
+
+    /// <summary>A packed element: the extra bits (below bit 16), their count (bits 16..20), <see cref="NonZero"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Pack(uint z)
+    {
+        ValueTokens.Token(z, out int extraBits);
+        return (z & ((1u << extraBits) - 1)) | ((uint)extraBits << 16) | (z == 0 ? 0 : NonZero);
+    }
+
+    /// <summary>Fills <paramref name="residuals"/> (packed) and <paramref name="symbols"/> for every element; uses vectors when the hardware has them.</summary>
+    public static void Compute(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<uint> residuals, Span<ushort> symbols)
     {
         int count = target.Length / 2;
         if (reference.Length < count * 2 || residuals.Length < count || symbols.Length < count)
@@ -34,7 +46,7 @@ internal static class OrderedResiduals16
     }
 
     /// <summary>The scalar reference: element by element, exactly what <see cref="OrderedDeltaCodec"/> specifies.</summary>
-    public static void ComputeScalar(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<ushort> residuals, Span<ushort> symbols)
+    public static void ComputeScalar(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<uint> residuals, Span<ushort> symbols)
     {
         int count = target.Length / 2;
         for (int i = 0; i < count; i++)
@@ -45,7 +57,7 @@ internal static class OrderedResiduals16
             uint z = ((difference << 1) ^ (0u - (difference >> 15))) & 0xFFFF;
             int bucket = FloatFields.Bucket(weights.Anchor, (b >> (int)weights.ExponentShift) & weights.ExponentMask);
             int context = (bucket * weights.BucketWeight) + ((int)(b >> 15) * weights.SignWeight);
-            residuals[i] = (ushort)z;
+            residuals[i] = Pack(z);
             symbols[i] = (ushort)((context * ContextTokenCoder.MaxAlphabet) + ValueTokens.Token(z, out _));
         }
     }
@@ -55,7 +67,7 @@ internal static class OrderedResiduals16
 
     /// <summary>Whole vectors of 16-bit elements; returns how many elements it did.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ComputeVector(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<ushort> residuals, Span<ushort> symbols)
+    private static int ComputeVector(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in ContextWeights weights, Span<uint> residuals, Span<ushort> symbols)
     {
         int count = target.Length / 2;
         int step = Vector<ushort>.Count;
@@ -79,7 +91,8 @@ internal static class OrderedResiduals16
             Vector.Widen(new Vector<ushort>(b16.Slice(i, step)), out Vector<uint> bLow, out Vector<uint> bHigh);
             (Vector<uint> zLow, Vector<uint> sLow) = Lanes(tLow, bLow, anchor, exponentMask, exponentShift, bucketWeight, signWeight, maxBucket);
             (Vector<uint> zHigh, Vector<uint> sHigh) = Lanes(tHigh, bHigh, anchor, exponentMask, exponentShift, bucketWeight, signWeight, maxBucket);
-            Vector.Narrow(zLow, zHigh).CopyTo(residuals.Slice(i, step));
+            zLow.CopyTo(residuals.Slice(i, step / 2));
+            zHigh.CopyTo(residuals.Slice(i + (step / 2), step / 2));
             Vector.Narrow(sLow, sHigh).CopyTo(symbols.Slice(i, step));
         }
 
@@ -87,7 +100,7 @@ internal static class OrderedResiduals16
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector<uint> Residual, Vector<uint> Symbol) Lanes(Vector<uint> t, Vector<uint> b, Vector<int> anchor, Vector<uint> exponentMask, int exponentShift, Vector<int> bucketWeight, Vector<int> signWeight, Vector<int> maxBucket)
+    private static (Vector<uint> Packed, Vector<uint> Symbol) Lanes(Vector<uint> t, Vector<uint> b, Vector<int> anchor, Vector<uint> exponentMask, int exponentShift, Vector<int> bucketWeight, Vector<int> signWeight, Vector<int> maxBucket)
     {
         var low16 = new Vector<uint>(0xFFFF);
         var top = new Vector<uint>(0x8000);
@@ -98,15 +111,22 @@ internal static class OrderedResiduals16
         Vector<uint> difference = (tOrdered - bOrdered) & low16;
         Vector<uint> z = (Vector.ShiftLeft(difference, 1) ^ (Vector<uint>.Zero - Vector.ShiftRightLogical(difference, 15))) & low16;
 
-        // Token: the value itself below 32, else (bits of float(z) >> 21) - 496.
+        // Token: the value itself below 32, else (bits of float(z) >> 21) - 496. Extra bits: for z >= 32, bit length
+        // - 2 of them, z minus the token's smallest value (float(z) with the mantissa below its top two bits cleared).
         Vector<int> floatBits = Vector.AsVectorInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(z)));
-        Vector<uint> large = Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496));
-        Vector<uint> token = Vector.ConditionalSelect(Vector.LessThan(z, new Vector<uint>(ValueTokens.DirectTokens)), z, large);
+        Vector<uint> largeToken = Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496));
+        Vector<uint> small = Vector.LessThan(z, new Vector<uint>(ValueTokens.DirectTokens));
+        Vector<uint> token = Vector.ConditionalSelect(small, z, largeToken);
+        Vector<uint> extraCount = Vector.AndNot(Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 23) - new Vector<int>(129)), small);
+        Vector<uint> tokenBase = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(floatBits & new Vector<int>(unchecked((int)0xFFE00000)))));
+        Vector<uint> extra = Vector.AndNot(z - tokenBase, small);
+        Vector<uint> nonZero = Vector.AndNot(new Vector<uint>(NonZero), Vector.Equals(z, Vector<uint>.Zero));
+        Vector<uint> packed = extra | Vector.ShiftLeft(extraCount, 16) | nonZero;
 
         Vector<int> exponent = Vector.AsVectorInt32(Vector.ShiftRightLogical(b, exponentShift) & exponentMask);
         Vector<int> bucket = Vector.Min(Vector.Max(anchor - exponent, Vector<int>.Zero), maxBucket);
         Vector<int> row = (bucket * bucketWeight) + (Vector.AsVectorInt32(bSign) * signWeight);
-        return (z, Vector.AsVectorUInt32(row) + token);
+        return (packed, Vector.AsVectorUInt32(row) + token);
     }
 
     /// <summary>

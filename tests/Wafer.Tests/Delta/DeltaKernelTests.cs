@@ -40,13 +40,26 @@ public class DeltaKernelTests
             for (int layout = OrderedDeltaCodec.FullLayout; layout <= OrderedDeltaCodec.SingleContextLayout; layout++)
             {
                 OrderedResiduals16.ContextWeights weights = OrderedDeltaCodec.Weights(f, f.Anchor(b), layout);
-                ushort[] residuals = new ushort[count], symbols = new ushort[count];
-                ushort[] expectedResiduals = new ushort[count], expectedSymbols = new ushort[count];
+                uint[] residuals = new uint[count], expectedResiduals = new uint[count];
+                ushort[] symbols = new ushort[count], expectedSymbols = new ushort[count];
                 OrderedResiduals16.Compute(t, b, weights, residuals, symbols);
                 OrderedResiduals16.ComputeScalar(t, b, weights, expectedResiduals, expectedSymbols);
                 Assert.Equal(expectedResiduals, residuals);
                 Assert.Equal(expectedSymbols, symbols);
             }
+        }
+    }
+
+    [Fact]
+    public void Packed_residuals_hold_the_extra_bits_their_count_and_whether_non_zero()
+    {
+        foreach (uint z in new uint[] { 0, 1, 31, 32, 33, 63, 64, 1000, 32767, 65535 })
+        {
+            int token = ValueTokens.Token(z, out int extraBits);
+            uint packed = OrderedResiduals16.Pack(z);
+            Assert.Equal((uint)extraBits, (packed >> 16) & 31);
+            Assert.Equal(z != 0, (packed & OrderedResiduals16.NonZero) != 0);
+            Assert.Equal(z, ValueTokens.Value(token, packed & 0xFFFF));
         }
     }
 
@@ -78,8 +91,11 @@ public class DeltaKernelTests
         {
             (byte[] b, byte[] t) = Pair(dtype, count, count + 3);
             Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
-            ushort[] residuals = new ushort[count], symbols = new ushort[count];
-            OrderedResiduals16.Compute(t, b, OrderedDeltaCodec.Weights(f, f.Anchor(b), OrderedDeltaCodec.FullLayout), residuals, symbols);
+            ushort[] residuals = new ushort[count];
+            for (int i = 0; i < count; i++)
+            {
+                residuals[i] = (ushort)f.ZigZag((f.ToOrdered(f.Read(t, i)) - f.ToOrdered(f.Read(b, i))) & f.ValueMask);
+            }
 
             // Every residual value, not only the ones a near target gives.
             var random = new Random(count);
