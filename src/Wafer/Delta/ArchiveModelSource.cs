@@ -69,9 +69,10 @@ internal sealed class ArchiveModelSource : ModelSource
         }
     }
 
-    public override ReadOnlySpan<byte> Read(int file, long offset, int length, byte[] scratch)
+    public override void Read(int file, long offset, Span<byte> destination)
     {
-        if (offset < 0 || length < 0 || offset > _files[file].Size - length || scratch.Length < length)
+        int length = destination.Length;
+        if (offset < 0 || offset > _files[file].Size - length)
         {
             throw new WaferDataException($"{Path}: range [{offset}, {offset + length}) lies outside file '{_files[file].Path}'.");
         }
@@ -106,7 +107,7 @@ internal sealed class ArchiveModelSource : ModelSource
             long to = Math.Min(end, pieceEnd);
             if (from == piece.Offset && to == pieceEnd)
             {
-                _archive.DecodeChunk(piece.Chunk, piece.DType, scratch.AsSpan((int)(from - offset), piece.Chunk.Size), piece.What);
+                _archive.DecodeChunk(piece.Chunk, piece.DType, destination.Slice((int)(from - offset), piece.Chunk.Size), piece.What);
                 continue;
             }
 
@@ -114,15 +115,13 @@ internal sealed class ArchiveModelSource : ModelSource
             try
             {
                 _archive.DecodeChunk(piece.Chunk, piece.DType, whole.AsSpan(0, piece.Chunk.Size), piece.What);
-                whole.AsSpan((int)(from - piece.Offset), (int)(to - from)).CopyTo(scratch.AsSpan((int)(from - offset)));
+                whole.AsSpan((int)(from - piece.Offset), (int)(to - from)).CopyTo(destination[(int)(from - offset)..]);
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(whole);
             }
         }
-
-        return scratch.AsSpan(0, length);
     }
 
     /// <summary>The SHA-256 the archive recorded; the chunks' checksums vouch for the bytes as they are decoded.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -6,12 +7,17 @@ namespace Wafer.Delta;
 
 internal ref partial struct ContextTokenDecoder
 {
+    private const int Lanes = ContextTokenCoder.Lanes;
+
     /// <summary>
-    /// The <c>delta-ord</c> decoding loop with the coder's state in locals: element i's context is
-    /// <paramref name="contextBase"/>[base sign and exponent] + (element i-4's residual ≠ 0) (the same rANS
-    /// lane), and its value is the base's ordered integer plus the un-zig-zagged residual.
+    /// The <c>delta-ord</c> decoding loop: element i's context is <paramref name="contextBase"/>[base sign and
+    /// exponent] + (element i-4's residual ≠ 0) × <paramref name="previousWeight"/> (the same rANS lane), and its
+    /// value is the base's ordered integer plus the un-zig-zagged residual. Two passes, so each keeps its state in
+    /// registers: the rANS lanes decode every token first (<see cref="OrderedDecodeKernels.Tokens"/>), then the
+    /// extra bits are read and the values assembled (<see cref="OrderedDecodeKernels.Assemble"/>); near the ends of
+    /// the streams, where the kernels' unchecked reads could leave them, checked loops finish the work.
     /// </summary>
-    public void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, int previousWeight)
+    public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, int previousWeight)
         where TWidth : struct, IElementWidth
     {
         int count = destination.Length / TWidth.Bytes;
@@ -20,100 +26,139 @@ internal ref partial struct ContextTokenDecoder
             throw new ArgumentException("reference or context table too short", nameof(reference));
         }
 
-        ref byte symbols = ref MemoryMarshal.GetArrayDataReference(_symbols!);
-        ref uint symbolInfo = ref MemoryMarshal.GetArrayDataReference(_symbolInfo!);
-        ref byte contexts = ref MemoryMarshal.GetReference(contextBase);
-        ReadOnlySpan<byte> words = _words;
-        ReadOnlySpan<byte> bits = _bits;
-        ulong present = _presentMask;
-        uint xa = _x0, xb = _x1, xc = _x2, xd = _x3;
-        int pa = 0, pb = 0, pc = 0, pd = 0;
-        int wordPosition = _wordPosition;
-        int bitPosition = _bitPosition;
-        ulong bitBuffer = _bitBuffer;
-        int bitCount = _bitCount;
-        int shift = f.ExponentShift;
-        uint valueMask = f.ValueMask;
-        uint signBit = f.SignBit;
-        ref uint baseValues = ref MemoryMarshal.GetReference(ValueTokens.BaseValues);
-        ref byte extraBitCounts = ref MemoryMarshal.GetReference(ValueTokens.ExtraBitCounts);
-        int topShift = f.Bits - 1;
-        for (int i = 0; i < count; i++)
+        // Four leading zero tokens: element i reads element i-4's at index i, so the first four see "zero".
+        byte[] tokenArray = ArrayPool<byte>.Shared.Rent(count + Lanes);
+        try
         {
-            uint b = TWidth.Read(reference, i);
-            int context = Unsafe.Add(ref contexts, (int)(b >> shift)) + pa;
-            if ((present & (1UL << context)) == 0)
+            Span<byte> tokens = tokenArray.AsSpan(0, count + Lanes);
+            tokens[..Lanes].Clear();
+            int decoded;
+            var lanes = new OrderedDecodeKernels.LaneState { X0 = _x0, X1 = _x1, X2 = _x2, X3 = _x3, WordPosition = _wordPosition };
+            fixed (byte* referencePointer = reference)
+            fixed (byte* contexts = contextBase)
+            fixed (byte* symbols = _symbols)
+            fixed (uint* symbolInfo = _symbolInfo)
+            fixed (byte* words = _words)
+            fixed (byte* tokenPointer = tokens)
+            {
+                decoded = OrderedDecodeKernels.Tokens<TWidth>(referencePointer, count, contexts, f.ExponentShift, previousWeight, _presentMask, symbols, symbolInfo, words, _words.Length, tokenPointer, ref lanes);
+            }
+
+            (_x0, _x1, _x2, _x3, _wordPosition) = (lanes.X0, lanes.X1, lanes.X2, lanes.X3, lanes.WordPosition);
+            DecodeTokensChecked<TWidth>(reference, tokens, decoded, f.ExponentShift, contextBase, previousWeight);
+            int assembled = 0;
+            if (_bitPosition == 0 && _bitCount == 0)
+            {
+                long at = 0;
+                fixed (byte* tokenPointer = tokens)
+                fixed (byte* bits = _bits)
+                fixed (uint* baseValues = ValueTokens.BaseValues)
+                fixed (byte* extraBitCounts = ValueTokens.ExtraBitCounts)
+                {
+                    if (TWidth.Bytes == 2)
+                    {
+                        // 16-bit elements: residuals first (serial bit reading), then the values in bulk (vectorised).
+                        ushort[] residuals = ArrayPool<ushort>.Shared.Rent(Math.Max(1, count));
+                        try
+                        {
+                            fixed (ushort* residualPointer = residuals)
+                            {
+                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
+                            }
+
+                            OrderedResiduals16.Rebuild(reference, residuals.AsSpan(0, assembled), destination);
+                        }
+                        finally
+                        {
+                            ArrayPool<ushort>.Shared.Return(residuals);
+                        }
+                    }
+                    else
+                    {
+                        fixed (byte* referencePointer = reference)
+                        fixed (byte* output = destination)
+                        {
+                            assembled = OrderedDecodeKernels.Assemble<TWidth>(referencePointer, output, tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, f.Bits);
+                        }
+                    }
+                }
+
+                // Hand the position to the buffered reader: whole bytes consumed, the rest of a partial byte buffered.
+                _bitPosition = (int)(at >> 3);
+                int partial = (int)(at & 7);
+                if (partial != 0)
+                {
+                    _bitBuffer = (ulong)_bits[_bitPosition++] >> partial;
+                    _bitCount = 8 - partial;
+                }
+            }
+
+            AssembleChecked<TWidth>(reference, destination, tokens[Lanes..], assembled, f);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(tokenArray);
+        }
+    }
+
+    /// <summary>Tokens from element <paramref name="from"/> on, one at a time with every word read checked; the lanes rotate so x0 is always the next element's.</summary>
+    private void DecodeTokensChecked<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> tokens, int from, int shift, scoped ReadOnlySpan<byte> contextBase, int weight)
+        where TWidth : struct, IElementWidth
+    {
+        int count = tokens.Length - Lanes;
+        uint x0 = _x0, x1 = _x1, x2 = _x2, x3 = _x3;
+
+        // The kernel stops on a multiple of four, so lane 0 is next.
+        for (int i = from; i < count; i++)
+        {
+            int context = contextBase[(int)(TWidth.Read(reference, i) >> shift)] + (weight & (int)((0u - tokens[i]) >> 31));
+            if (((_presentMask >> context) & 1) == 0)
             {
                 throw new WaferDataException($"token stream uses context {context}, which has no table");
             }
 
-            uint x = xa;
+            uint x = x0;
             uint slot = x & (ContextTokenCoder.Scale - 1);
-            int token = Unsafe.Add(ref symbols, (context << ContextTokenCoder.ScaleBits) | (int)slot);
-            uint info = Unsafe.Add(ref symbolInfo, (context << 8) | token);
+            byte token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
+            uint info = _symbolInfo![(context << 8) | token];
             x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
-
-            // Renormalise without a data-dependent branch while two word bytes remain; the checked path near the end.
-            if (wordPosition <= words.Length - 2)
+            if (x < ContextTokenCoder.StateLow)
             {
-                uint word = BinaryPrimitives.ReadUInt16LittleEndian(words[wordPosition..]);
-                int refill = (int)(((ulong)x - ContextTokenCoder.StateLow) >> 63);
-                x = (x << (refill * 16)) | (word & (0u - (uint)refill));
-                wordPosition += refill * 2;
-            }
-            else if (x < ContextTokenCoder.StateLow)
-            {
-                throw new WaferDataException("token stream runs out of rANS words");
-            }
-
-            // Extra bits, branch-free: refill the 64-bit buffer whenever 8 bytes remain, take 0..29 bits.
-            if (bitPosition <= bits.Length - 8)
-            {
-                bitBuffer |= BinaryPrimitives.ReadUInt64LittleEndian(bits[bitPosition..]) << bitCount;
-                int taken = (63 - bitCount) >> 3;
-                bitPosition += taken;
-                bitCount += taken * 8;
-            }
-            else
-            {
-                while (bitCount <= 56 && bitPosition < bits.Length)
+                if (_wordPosition > _words.Length - 2)
                 {
-                    bitBuffer |= (ulong)bits[bitPosition++] << bitCount;
-                    bitCount += 8;
+                    throw new WaferDataException("token stream runs out of rANS words");
                 }
+
+                x = (x << 16) | BinaryPrimitives.ReadUInt16LittleEndian(_words[_wordPosition..]);
+                _wordPosition += 2;
             }
 
-            int extraBits = Unsafe.Add(ref extraBitCounts, token);
-            if (bitCount < extraBits)
-            {
-                throw new WaferDataException("token stream runs out of extra bits");
-            }
+            tokens[i + Lanes] = token;
+            (x0, x1, x2, x3) = (x1, x2, x3, x);
+        }
 
-            uint z = Unsafe.Add(ref baseValues, token) | ((uint)bitBuffer & (uint)((1UL << extraBits) - 1));
-            bitBuffer >>= extraBits;
-            bitCount -= extraBits;
+        // Lanes rotate here; which one ends where does not matter to Finish, which wants all at the start value.
+        (_x0, _x1, _x2, _x3) = (x0, x1, x2, x3);
+    }
 
+    /// <summary>Elements from <paramref name="from"/> on, reading extra bits through the checked byte-buffered reader.</summary>
+    private void AssembleChecked<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, scoped ReadOnlySpan<byte> tokens, int from, in FloatFields f)
+        where TWidth : struct, IElementWidth
+    {
+        uint valueMask = f.ValueMask;
+        uint signBit = f.SignBit;
+        int topShift = f.Bits - 1;
+        ReadOnlySpan<uint> baseValues = ValueTokens.BaseValues;
+        ReadOnlySpan<byte> extraBitCounts = ValueTokens.ExtraBitCounts;
+        for (int i = from; i < tokens.Length; i++)
+        {
+            int token = tokens[i];
+            int extraBits = extraBitCounts[token];
+            uint z = baseValues[token] | (extraBits == 0 ? 0 : ReadBits(extraBits));
+            uint b = TWidth.Read(reference, i);
             uint ordered = b ^ (((0u - (b >> topShift)) & valueMask) | signBit);
             ordered = (ordered + ((z >> 1) ^ (0u - (z & 1)))) & valueMask;
             TWidth.Write(destination, i, ordered ^ (((0u - ((~ordered >> topShift) & 1)) & valueMask) | signBit));
-            xa = xb;
-            xb = xc;
-            xc = xd;
-            xd = x;
-            pa = pb;
-            pb = pc;
-            pc = pd;
-            pd = (int)(((uint)token | (0u - (uint)token)) >> 31) & previousWeight;
         }
-
-        // Lanes rotate every element; which one ends where does not matter to Finish, which wants both at the start value.
-        _x0 = xa;
-        _x1 = xb;
-        _x2 = xc;
-        _x3 = xd;
-        _wordPosition = wordPosition;
-        _bitPosition = bitPosition;
-        _bitBuffer = bitBuffer;
-        _bitCount = bitCount;
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Wafer.Delta;
 
@@ -8,18 +9,21 @@ namespace Wafer.Delta;
 /// Collects (context, value) pairs, then writes them as one token stream (layout in docs/PATCH.md). One
 /// instance per thread, reused across chunks; its buffers grow to the largest chunk seen.
 /// </summary>
-internal sealed class ContextTokenEncoder : IDisposable
+internal sealed partial class ContextTokenEncoder : IDisposable
 {
     private static readonly double[] s_costBits = BuildCostTable();
 
     private readonly int[] _counts = new int[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly int[] _merged = new int[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _frequencies = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _starts = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
-    private readonly uint[] _reciprocals = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
-    private readonly byte[] _shifts = new byte[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
-    private readonly uint[] _biases = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
-    private byte[] _tokens = [];
-    private byte[] _contexts = [];
+    private readonly EncodeEntry[] _entries = new EncodeEntry[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+
+    // Per value: context × MaxAlphabet + token, the row of _counts and _entries it is coded with.
+    private ushort[] _symbols = [];
+
+    // Scratch for the packed 16-bit residuals of the vectorised collection (OrderedResiduals16.Pack).
+    private uint[] _residuals = [];
     private byte[] _bits = [];
     private int _count;
     private int _contextCount;
@@ -42,8 +46,7 @@ internal sealed class ContextTokenEncoder : IDisposable
         _bitBytes = 0;
         _extraBits = 0;
         Array.Clear(_counts);
-        Grow(ref _tokens, capacity);
-        Grow(ref _contexts, capacity);
+        Grow(ref _symbols, capacity);
         Grow(ref _bits, (capacity * 4) + 24);
     }
 
@@ -53,10 +56,9 @@ internal sealed class ContextTokenEncoder : IDisposable
     public int Add(int context, uint value)
     {
         int token = ValueTokens.Token(value, out int extraBits);
-        _tokens[_count] = (byte)token;
-        _contexts[_count] = (byte)context;
-        _count++;
-        _counts[(context * ContextTokenCoder.MaxAlphabet) + token]++;
+        int symbol = (context * ContextTokenCoder.MaxAlphabet) + token;
+        _symbols[_count++] = (ushort)symbol;
+        _counts[symbol]++;
 
         // Branch-free bit writer: append, store 8 bytes, advance by the whole bytes filled.
         _extraBits += extraBits;
@@ -71,14 +73,40 @@ internal sealed class ContextTokenEncoder : IDisposable
     }
 
     /// <summary>Estimated stream size in bytes from the histograms (the entropy under the normalised tables, plus tables and extras).</summary>
-    public long EstimateBytes()
+    public long EstimateBytes() => EstimateBytes(~0);
+
+    /// <summary>
+    /// Estimated stream size had every value been coded under context <c>c &amp; <paramref name="contextMask"/></c>
+    /// instead of <c>c</c>: the histograms of the contexts that merge are added. A coarser context layout whose
+    /// contexts nest in the collected one (e.g. dropping the low two context bits) is estimated without collecting again.
+    /// </summary>
+    public long EstimateBytes(int contextMask)
     {
+        ReadOnlySpan<int> histograms = _counts;
+        if (contextMask != ~0)
+        {
+            // Add each row into the row of its merged context, in one pass over the used rows.
+            Span<int> merged = _merged;
+            merged[..(_contextCount * ContextTokenCoder.MaxAlphabet)].Clear();
+            for (int c = 0; c < _contextCount; c++)
+            {
+                ReadOnlySpan<int> row = _counts.AsSpan(c * ContextTokenCoder.MaxAlphabet, _alphabet);
+                Span<int> into = merged.Slice((c & contextMask) * ContextTokenCoder.MaxAlphabet, _alphabet);
+                for (int s = 0; s < row.Length; s++)
+                {
+                    into[s] += row[s];
+                }
+            }
+
+            histograms = merged;
+        }
+
         double bits = 0;
         long tableBytes = 0;
         Span<ushort> frequencies = stackalloc ushort[ContextTokenCoder.MaxAlphabet];
         for (int c = 0; c < _contextCount; c++)
         {
-            ReadOnlySpan<int> counts = _counts.AsSpan(c * ContextTokenCoder.MaxAlphabet, _alphabet);
+            ReadOnlySpan<int> counts = histograms.Slice(c * ContextTokenCoder.MaxAlphabet, _alphabet);
             ContextTokenCoder.Normalize(counts, frequencies[.._alphabet]);
             int used = 0;
             for (int s = 0; s < _alphabet; s++)
@@ -168,46 +196,33 @@ internal sealed class ContextTokenEncoder : IDisposable
         ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 3);
         try
         {
-            int wordStart = words.Length;
-            words[^1] = 0;
-            Span<uint> states = [ContextTokenCoder.StateLow, ContextTokenCoder.StateLow, ContextTokenCoder.StateLow, ContextTokenCoder.StateLow];
-            byte[] tokens = _tokens;
-            byte[] contexts = _contexts;
-            PrepareReciprocals();
-            uint[] reciprocals = _reciprocals;
-            byte[] shifts = _shifts;
-            for (int i = _count - 1; i >= 0; i--)
-            {
-                int index = (contexts[i] * ContextTokenCoder.MaxAlphabet) + tokens[i];
-                uint f = frequencies[index];
-                ref uint x = ref states[i & (ContextTokenCoder.Lanes - 1)];
-                int emit = (int)(((((ulong)f << 19) - 1) - x) >> 63);
-                words[wordStart - 1] = (ushort)x;
-                wordStart -= emit;
-                x >>= emit * 16;
-
-                // x / f by multiplication with a rounded-up reciprocal (exact for x < 2^31), as in ryg's rans_byte.
-                uint q = (uint)(((ulong)x * reciprocals[index]) >> 32) >> shifts[index];
-                x += _biases[index] + (q * (uint)(ContextTokenCoder.Scale - f));
-            }
-
+            PrepareEntries();
+            int wordStart = EncodeStates(words, out uint s0, out uint s1, out uint s2, out uint s3);
             int wordBytes = (words.Length - wordStart) * 2;
             if (position + (4 * ContextTokenCoder.Lanes) + 10 + wordBytes + 5 + _bitBytes > destination.Length)
             {
                 return -1;
             }
 
-            foreach (uint state in states)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], state);
-                position += 4;
-            }
-
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], s0);
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 4)..], s1);
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 8)..], s2);
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 12)..], s3);
+            position += 16;
             position = ContextTokenCoder.WriteVarint(destination, position, (uint)wordBytes);
-            for (int w = wordStart; w < words.Length; w++)
+            Span<ushort> used = words.AsSpan(wordStart);
+            if (BitConverter.IsLittleEndian)
             {
-                BinaryPrimitives.WriteUInt16LittleEndian(destination[position..], words[w]);
-                position += 2;
+                MemoryMarshal.AsBytes(used).CopyTo(destination[position..]);
+                position += wordBytes;
+            }
+            else
+            {
+                foreach (ushort word in used)
+                {
+                    BinaryPrimitives.WriteUInt16LittleEndian(destination[position..], word);
+                    position += 2;
+                }
             }
 
             position = ContextTokenCoder.WriteVarint(destination, position, (uint)_bitBytes);
@@ -220,7 +235,68 @@ internal sealed class ContextTokenEncoder : IDisposable
         }
     }
 
-    private void PrepareReciprocals()
+    /// <summary>
+    /// Runs the rANS encoder backwards over the values, symbol <c>i</c> on state <c>i mod 4</c>; the words are
+    /// written downwards from the end of <paramref name="words"/> and the index of the first one is returned.
+    /// The four states live in locals, four values per iteration, each step branch-free.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int EncodeStates(ushort[] words, out uint s0, out uint s1, out uint s2, out uint s3)
+    {
+        ref EncodeEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
+        ref ushort symbols = ref MemoryMarshal.GetArrayDataReference(_symbols);
+        ref ushort output = ref MemoryMarshal.GetArrayDataReference(words);
+        nint top = words.Length;
+        uint x0 = ContextTokenCoder.StateLow, x1 = x0, x2 = x0, x3 = x0;
+        int i = _count - 1;
+
+        // The last count mod 4 values first, on the lanes they belong to, so the loop below always starts at lane 3.
+        for (; i >= 0 && (i & 3) != 3; i--)
+        {
+            ref EncodeEntry e = ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i));
+            switch (i & 3)
+            {
+                case 0:
+                    x0 = Step(x0, ref e, ref output, ref top);
+                    break;
+                case 1:
+                    x1 = Step(x1, ref e, ref output, ref top);
+                    break;
+                default:
+                    x2 = Step(x2, ref e, ref output, ref top);
+                    break;
+            }
+        }
+
+        for (; i >= 3; i -= 4)
+        {
+            x3 = Step(x3, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i)), ref output, ref top);
+            x2 = Step(x2, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i - 1)), ref output, ref top);
+            x1 = Step(x1, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i - 2)), ref output, ref top);
+            x0 = Step(x0, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i - 3)), ref output, ref top);
+        }
+
+        (s0, s1, s2, s3) = (x0, x1, x2, x3);
+        return (int)top;
+    }
+
+    /// <summary>One encoder step: emit the low word when the state would overflow, then x = (x / f) × 4096 + start + x mod f.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Step(uint x, ref EncodeEntry e, ref ushort output, ref nint top)
+    {
+        // The word is always stored below the last one and kept only when the state needed to shed it.
+        int emit = (int)(((ulong)e.Limit - 1 - x) >> 63);
+        Unsafe.Add(ref output, top - 1) = (ushort)x;
+        top -= emit;
+        x >>= emit << 4;
+
+        // x / f by multiplication with a rounded-up reciprocal (exact for x < 2^31), as in ryg's rans_byte.
+        uint q = (uint)(((ulong)x * e.Reciprocal) >> 32) >> (int)(e.ComplementAndShift >> 16);
+        return x + e.Bias + (q * (e.ComplementAndShift & 0xFFFF));
+    }
+
+    /// <summary>Fills the encoder's per-symbol entries (reciprocal, bias, renormalisation limit) from the coding frequencies.</summary>
+    private void PrepareEntries()
     {
         for (int c = 0; c < _contextCount; c++)
         {
@@ -230,14 +306,15 @@ internal sealed class ContextTokenEncoder : IDisposable
                 uint f = _frequencies[index];
                 if (f == 0)
                 {
+                    _entries[index] = default;
                     continue;
                 }
 
+                uint complement = ContextTokenCoder.Scale - f;
                 if (f == 1)
                 {
-                    _reciprocals[index] = uint.MaxValue;
-                    _shifts[index] = 0;
-                    _biases[index] = (uint)(_starts[index] + ContextTokenCoder.Scale - 1);
+                    // q must equal x: the reciprocal 2^32 - 1 with shift 0 gives x - 1 for x >= 1, which the bias corrects.
+                    _entries[index] = new EncodeEntry(uint.MaxValue, (uint)(_starts[index] + ContextTokenCoder.Scale - 1), f << 19, complement);
                     continue;
                 }
 
@@ -247,17 +324,29 @@ internal sealed class ContextTokenEncoder : IDisposable
                     shift++;
                 }
 
-                _reciprocals[index] = (uint)(((1UL << (shift + 31)) + f - 1) / f);
-                _shifts[index] = (byte)(shift - 1);
-                _biases[index] = _starts[index];
+                _entries[index] = new EncodeEntry((uint)(((1UL << (shift + 31)) + f - 1) / f), _starts[index], f << 19, complement | ((uint)(shift - 1) << 16));
             }
         }
     }
 
+    /// <summary>One symbol's encoding constants, packed in 16 bytes so a step touches one cache line.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct EncodeEntry(uint reciprocal, uint bias, uint limit, uint complementAndShift)
+    {
+        public readonly uint Reciprocal = reciprocal;
+        public readonly uint Bias = bias;
+
+        /// <summary>f × 2^19: states at or above it emit a word first.</summary>
+        public readonly uint Limit = limit;
+
+        /// <summary>4096 − f in the low 16 bits, the reciprocal's extra shift above.</summary>
+        public readonly uint ComplementAndShift = complementAndShift;
+    }
+
     public void Dispose()
     {
-        _tokens = [];
-        _contexts = [];
+        _symbols = [];
+        _residuals = [];
         _bits = [];
     }
 
@@ -274,11 +363,11 @@ internal sealed class ContextTokenEncoder : IDisposable
         _bitBuffer = 0;
     }
 
-    private static void Grow(ref byte[] buffer, int size)
+    private static void Grow<T>(ref T[] buffer, int size)
     {
         if (buffer.Length < size)
         {
-            buffer = new byte[Math.Max(size, buffer.Length * 2)];
+            buffer = new T[Math.Max(size, buffer.Length * 2)];
         }
     }
 

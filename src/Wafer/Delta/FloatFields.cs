@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Wafer.Delta;
 
@@ -85,17 +87,57 @@ internal readonly struct FloatFields
     public uint Exponent(uint bits) => (bits >> ExponentShift) & ExponentMask;
 
     /// <summary>Largest exponent below the all-ones (inf/NaN) one among the base's elements: the bucket anchor.</summary>
-    public int Anchor(ReadOnlySpan<byte> reference)
+    public int Anchor(ReadOnlySpan<byte> reference) => Width switch
     {
+        1 => AnchorScalar<Width8>(reference),
+        2 => Anchor16(reference),
+        _ => AnchorScalar<Width32>(reference),
+    };
+
+    /// <summary>The 16-bit anchor: vectorised over whole vectors when the hardware allows, the scalar reference for the rest.</summary>
+    private int Anchor16(ReadOnlySpan<byte> reference)
+    {
+        int count = reference.Length / 2;
+        int step = Vector<ushort>.Count;
+        if (!Vector.IsHardwareAccelerated || !BitConverter.IsLittleEndian || count < step)
+        {
+            return AnchorScalar<Width16>(reference);
+        }
+
+        ReadOnlySpan<ushort> values = MemoryMarshal.Cast<byte, ushort>(reference[..(count * 2)]);
+        var mask = new Vector<ushort>((ushort)ExponentMask);
+        Vector<ushort> anchor = Vector<ushort>.Zero;
+        int i = 0;
+        for (; i <= count - step; i += step)
+        {
+            // The all-ones exponent counts as 0: AndNot clears it where it equals the mask.
+            Vector<ushort> e = Vector.ShiftRightLogical(new Vector<ushort>(values.Slice(i, step)), ExponentShift) & mask;
+            anchor = Vector.Max(anchor, Vector.AndNot(e, Vector.Equals(e, mask)));
+        }
+
+        int result = AnchorScalar<Width16>(reference[(i * 2)..]);
+        for (int lane = 0; lane < step; lane++)
+        {
+            result = Math.Max(result, anchor[lane]);
+        }
+
+        return result;
+    }
+
+    /// <summary>The scalar reference of <see cref="Anchor"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int AnchorScalar<TWidth>(ReadOnlySpan<byte> reference)
+        where TWidth : struct, IElementWidth
+    {
+        int count = reference.Length / TWidth.Bytes;
+        int shift = ExponentShift;
+        uint mask = ExponentMask;
         uint anchor = 0;
-        int count = reference.Length / Width;
         for (int i = 0; i < count; i++)
         {
-            uint e = Exponent(Read(reference, i));
-            if (e > anchor && e != ExponentMask)
-            {
-                anchor = e;
-            }
+            // Branch-free: the all-ones exponent counts as 0.
+            uint e = (TWidth.Read(reference, i) >> shift) & mask;
+            anchor = Math.Max(anchor, e == mask ? 0 : e);
         }
 
         return (int)anchor;

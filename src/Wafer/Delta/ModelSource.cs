@@ -14,11 +14,16 @@ internal abstract class ModelSource : IDisposable
 
     public abstract IReadOnlyList<ModelFile> Files { get; }
 
-    /// <summary>
-    /// The bytes <c>[offset, offset + length)</c> of file <paramref name="file"/>: a view of the mapped file, or
-    /// decoded into <paramref name="scratch"/> (at least <paramref name="length"/> bytes).
-    /// </summary>
-    public abstract ReadOnlySpan<byte> Read(int file, long offset, int length, byte[] scratch);
+    /// <summary>Reads the bytes <c>[offset, offset + destination.Length)</c> of file <paramref name="file"/> into <paramref name="destination"/>.</summary>
+    public abstract void Read(int file, long offset, Span<byte> destination);
+
+    /// <summary>The bytes <c>[offset, offset + length)</c> of file <paramref name="file"/>, read into <paramref name="scratch"/> (at least <paramref name="length"/> bytes).</summary>
+    public ReadOnlySpan<byte> Read(int file, long offset, int length, byte[] scratch)
+    {
+        Span<byte> destination = scratch.AsSpan(0, length);
+        Read(file, offset, destination);
+        return destination;
+    }
 
     /// <summary>SHA-256 of file <paramref name="file"/>, lower-case hex.</summary>
     public abstract string Sha256(int file);

@@ -61,29 +61,43 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         int anchor = f.Anchor(reference);
         int count = target.Length / f.Width;
         int best = FullLayout;
+        Fill(target, reference, f, anchor, FullLayout, encoder);
         if (count <= SmallChunkElements)
         {
-            long bestBytes = long.MaxValue;
-            for (int layout = SingleContextLayout; layout >= FullLayout; layout--)
+            // The coarser layouts' contexts nest in the full one's (they drop its low two bits, or all of them), so
+            // their sizes are estimated from the same histograms; the chunk is collected again only if one wins.
+            long bestBytes = encoder.EstimateBytes(LayoutContextMask(FullLayout));
+            for (int layout = ExponentLayout; layout <= SingleContextLayout; layout++)
             {
-                Fill(target, reference, f, anchor, layout, encoder);
-                long bytes = encoder.EstimateBytes();
-                if (bytes < bestBytes)
+                long bytes = encoder.EstimateBytes(LayoutContextMask(layout));
+                if (bytes <= bestBytes)
                 {
                     (best, bestBytes) = (layout, bytes);
                 }
             }
-        }
 
-        if (best != FullLayout || count > SmallChunkElements)
-        {
-            Fill(target, reference, f, anchor, best, encoder);
+            if (best != FullLayout)
+            {
+                Fill(target, reference, f, anchor, best, encoder);
+            }
         }
 
         // The anchor means nothing to the single-context layout; writing 0 keeps every payload canonical.
         header = (ushort)((best == SingleContextLayout ? 0 : anchor) | (best << 8));
         return true;
     }
+
+    /// <summary>The context arithmetic of <see cref="FillContextBase"/> for the vectorised 16-bit collection.</summary>
+    public static OrderedResiduals16.ContextWeights Weights(in FloatFields f, int anchor, int layout) =>
+        new(anchor, (uint)f.ExponentShift, f.ExponentMask, layout == SingleContextLayout ? 0 : 4, layout == FullLayout ? 2 : 0);
+
+    /// <summary>Which bits of a full-layout context the layout keeps: all, the exponent bucket's, none.</summary>
+    public static int LayoutContextMask(int layout) => layout switch
+    {
+        FullLayout => ~0,
+        ExponentLayout => ~3,
+        _ => 0,
+    };
 
     /// <summary>Writes the two header bytes (anchor, layout) and the token stream.</summary>
     public static int WriteFilled(ContextTokenEncoder encoder, ushort header, Span<byte> destination)
@@ -167,37 +181,14 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         switch (f.Width)
         {
             case 1:
-                Fill<Width8>(target, reference, f, contextBase, previousWeight, encoder);
+                encoder.AddOrdered<Width8>(target, reference, f, contextBase, previousWeight);
                 break;
             case 2:
-                Fill<Width16>(target, reference, f, contextBase, previousWeight, encoder);
+                encoder.AddOrdered16(target, reference, Weights(f, anchor, layout), previousWeight);
                 break;
             default:
-                Fill<Width32>(target, reference, f, contextBase, previousWeight, encoder);
+                encoder.AddOrdered<Width32>(target, reference, f, contextBase, previousWeight);
                 break;
-        }
-    }
-
-    private static void Fill<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase, int previousWeight, ContextTokenEncoder encoder)
-        where TWidth : struct, IElementWidth
-    {
-        int count = target.Length / TWidth.Bytes;
-        int shift = f.ExponentShift;
-        uint valueMask = f.ValueMask;
-        uint signBit = f.SignBit;
-        int topShift = f.Bits - 1;
-        int pa = 0, pb = 0, pc = 0, pd = 0;
-        for (int i = 0; i < count; i++)
-        {
-            uint b = TWidth.Read(reference, i);
-            uint t = TWidth.Read(target, i);
-            uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
-            uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
-            encoder.Add(contextBase[(int)(b >> shift)] + pa, z);
-            pa = pb;
-            pb = pc;
-            pc = pd;
-            pd = (int)((z | (0u - z)) >> 31) & previousWeight;
         }
     }
 }

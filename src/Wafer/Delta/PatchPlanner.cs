@@ -282,7 +282,8 @@ internal sealed class PatchPlanner
         {
             index = Manifest.BaseFiles!.Count;
             ModelFile file = _base.Files[baseFile];
-            Manifest.BaseFiles.Add(new BaseFileEntry { Path = file.Path, Size = file.Size, Sha256 = _base.Sha256(baseFile) });
+            // The SHA-256 is filled in by HashBaseFiles, which the writer runs beside the encoding.
+            Manifest.BaseFiles.Add(new BaseFileEntry { Path = file.Path, Size = file.Size });
             _baseFileEntry[baseFile] = index;
         }
 
@@ -343,6 +344,16 @@ internal sealed class PatchPlanner
             ["files.removed"] = removedFiles.ToString(CultureInfo.InvariantCulture),
         };
         FileChanges = new PatchChanges(_filesUnchanged, _filesModified, 0, _filesAdded, removedFiles, _filesRenamed);
+    }
+
+    /// <summary>Records the SHA-256 of every base file the patch names; one read of each, thread-safe against the encoding.</summary>
+    public void HashBaseFiles(CancellationToken cancellationToken)
+    {
+        foreach ((int baseFile, int entry) in _baseFileEntry)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Manifest.BaseFiles![entry].Sha256 = _base.Sha256(baseFile);
+        }
     }
 
     /// <summary>Settles unchanged versus modified for files once their SHA-256 is known (after writing).</summary>

@@ -55,37 +55,61 @@ internal sealed class PatchWriter
         long total = manifest.Files.Sum(f => f.Size);
         long done = 0;
         using var hasher = new FileHasher(manifest.Files);
-        OrderedPipeline.Run(
-            items.Count,
-            _options.EffectiveThreads,
-            index => Encode(items[index]),
-            (index, encoded) =>
-            {
-                try
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    PatchItem item = items[index];
-                    hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
-                    ChunkEntry chunk = writer.Add(
-                        index,
-                        encoded.Buffer.AsSpan(0, encoded.Length),
-                        encoded.Codec,
-                        item.Length,
-                        item.DType,
-                        encoded.Xxh3,
-                        (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
-                    item.Chunks.Add(chunk);
-                    done += item.Length;
-                    progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
-                }
-            },
-            encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
-            cancellationToken);
 
+        // The base files' SHA-256 (for the manifest) is the one pass over the base that the encoding does not need:
+        // it runs beside the pipeline, whose calling thread mostly waits, and is joined before the manifest is written.
+        using var stopHashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task baseHashes = Task.Run(() => _plan.HashBaseFiles(stopHashing.Token), stopHashing.Token);
+        try
+        {
+            OrderedPipeline.Run(
+                items.Count,
+                _options.EffectiveThreads,
+                index => Encode(items[index]),
+                (index, encoded) =>
+                {
+                    try
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        PatchItem item = items[index];
+                        hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
+                        ChunkEntry chunk = writer.Add(
+                            index,
+                            encoded.Buffer.AsSpan(0, encoded.Length),
+                            encoded.Codec,
+                            item.Length,
+                            item.DType,
+                            encoded.Xxh3,
+                            (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
+                        item.Chunks.Add(chunk);
+                        done += item.Length;
+                        progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                    }
+                },
+                encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+                cancellationToken);
+        }
+        catch
+        {
+            // Stop and join the hashing so nothing outlives the call; the pipeline's failure is the one to report.
+            stopHashing.Cancel();
+            try
+            {
+                baseHashes.GetAwaiter().GetResult();
+            }
+            catch (Exception)
+            {
+                // Cancelled, or failed after the pipeline did: the pipeline's exception is the one propagating.
+            }
+
+            throw;
+        }
+
+        baseHashes.GetAwaiter().GetResult();
         hasher.Complete();
         _plan.SettleFileChanges();
         CompanionPairing.Settle(manifest.Tensors);
@@ -115,16 +139,16 @@ internal sealed class PatchWriter
         int room = (2 * item.Length) + CodecSelector.Slack;
         int alignedLength = item.AlignedOffset >= 0 ? item.Length : 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(room + item.Length + alignedLength + item.RegionLength);
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(item.Length, item.RegionLength));
         try
         {
+            // Each range is read straight into its place in the one buffer: no intermediate copies.
             Span<byte> rawCopy = buffer.AsSpan(room, item.Length);
-            _target.Read(item.File, item.Offset, item.Length, scratch).CopyTo(rawCopy);
+            _target.Read(item.File, item.Offset, rawCopy);
             ReadOnlySpan<byte> aligned = default;
             if (alignedLength > 0)
             {
                 Span<byte> alignedCopy = buffer.AsSpan(room + item.Length, alignedLength);
-                _base.Read(item.BaseFile, item.AlignedOffset, alignedLength, scratch).CopyTo(alignedCopy);
+                _base.Read(item.BaseFile, item.AlignedOffset, alignedCopy);
                 aligned = alignedCopy;
             }
 
@@ -132,7 +156,7 @@ internal sealed class PatchWriter
             if (item.RegionLength > 0)
             {
                 Span<byte> regionCopy = buffer.AsSpan(room + item.Length + alignedLength, item.RegionLength);
-                _base.Read(item.BaseFile, item.RegionOffset, item.RegionLength, scratch).CopyTo(regionCopy);
+                _base.Read(item.BaseFile, item.RegionOffset, regionCopy);
                 region = regionCopy;
             }
 
@@ -152,10 +176,6 @@ internal sealed class PatchWriter
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 

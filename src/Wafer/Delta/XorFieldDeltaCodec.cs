@@ -38,15 +38,23 @@ internal sealed class XorFieldDeltaCodec : ChunkCodec
         int count = target.Length / f.Width;
         anchor = f.Anchor(reference);
         encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), count * 2);
-        uint mantissaMask = (1u << f.ExponentShift) - 1;
-        for (int i = 0; i < count; i++)
+        Span<byte> buckets = stackalloc byte[OrderedDeltaCodec.SignExponentValues];
+        for (uint value = 0; value < 2u << (f.Bits - 1 - f.ExponentShift); value++)
         {
-            uint b = f.Read(reference, i);
-            uint x = f.Read(target, i) ^ b;
-            int bucket = FloatFields.Bucket(anchor, f.Exponent(b));
-            uint high = x >> f.ExponentShift;
-            encoder.Add(bucket, high);
-            encoder.Add(MantissaContext(bucket, high), x & mantissaMask);
+            buckets[(int)value] = (byte)FloatFields.Bucket(anchor, value & f.ExponentMask);
+        }
+
+        switch (f.Width)
+        {
+            case 1:
+                encoder.AddXor<Width8>(target, reference, f.ExponentShift, buckets);
+                break;
+            case 2:
+                encoder.AddXor<Width16>(target, reference, f.ExponentShift, buckets);
+                break;
+            default:
+                encoder.AddXor<Width32>(target, reference, f.ExponentShift, buckets);
+                break;
         }
 
         return true;

@@ -1,0 +1,193 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Wafer.Delta;
+
+internal sealed partial class ContextTokenEncoder
+{
+    /// <summary>
+    /// The <c>delta-ord</c> collection loop: the same values, contexts and extra bits as calling <see cref="Add"/>
+    /// per element (element i's context is <paramref name="contextBase"/>[base sign and exponent] plus whether element
+    /// i − 4's residual was non-zero, times <paramref name="previousWeight"/>), with the encoder's state in locals.
+    /// Appends <c>target.Length / TWidth.Bytes</c> values to a stream started by <see cref="Reset"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AddOrdered<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase, int previousWeight)
+        where TWidth : struct, IElementWidth
+    {
+        int count = target.Length / TWidth.Bytes;
+        if (reference.Length < count * TWidth.Bytes || contextBase.Length <= (int)(f.ValueMask >> f.ExponentShift) || _symbols.Length - _count < count || _bits.Length - _bitBytes < (count * 4) + 8)
+        {
+            throw new ArgumentException("reference, context table or encoder capacity too small", nameof(reference));
+        }
+
+        ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
+        ref ushort symbols = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_symbols), _count);
+        ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
+        ref byte contexts = ref MemoryMarshal.GetReference(contextBase);
+        int shift = f.ExponentShift;
+        uint valueMask = f.ValueMask;
+        uint signBit = f.SignBit;
+        int topShift = f.Bits - 1;
+        ulong bitBuffer = _bitBuffer;
+        int bitCount = _bitCount;
+        nint bitBytes = _bitBytes;
+        long extraTotal = 0;
+
+        // The residual-is-non-zero flags of the last four elements, one byte each, oldest in the low byte.
+        uint previous = 0;
+        for (int i = 0; i < count; i++)
+        {
+            uint b = TWidth.Read(reference, i);
+            uint t = TWidth.Read(target, i);
+            uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
+            uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
+            int context = Unsafe.Add(ref contexts, (int)(b >> shift)) + (int)(previous & 0xFF);
+            int token = ValueTokens.Token(z, out int extraBits);
+            int symbol = (context * ContextTokenCoder.MaxAlphabet) + token;
+            Unsafe.Add(ref symbols, i) = (ushort)symbol;
+            Unsafe.Add(ref counts, symbol)++;
+
+            // Branch-free bit writer: append, store 8 bytes, advance by the whole bytes filled (at most 36 bits held).
+            extraTotal += extraBits;
+            bitBuffer |= (ulong)(z & (uint)((1UL << extraBits) - 1)) << bitCount;
+            bitCount += extraBits;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
+            int whole = bitCount >> 3;
+            bitBytes += whole;
+            bitBuffer >>= whole << 3;
+            bitCount &= 7;
+            previous = (previous >> 8) | ((uint)((int)((z | (0u - z)) >> 31) & previousWeight) << 24);
+        }
+
+        _count += count;
+        _bitBuffer = bitBuffer;
+        _bitCount = bitCount;
+        _bitBytes = (int)bitBytes;
+        _extraBits += extraTotal;
+    }
+
+    /// <summary>
+    /// The 16-bit <c>delta-ord</c> collection: <see cref="OrderedResiduals16"/> computes every residual and symbol row
+    /// (vectorised), then one serial pass adds the previous-residual term, counts, and packs the extra bits. Gives
+    /// exactly what <see cref="AddOrdered{TWidth}"/> gives with the equivalent context table.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AddOrdered16(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in OrderedResiduals16.ContextWeights weights, int previousWeight)
+    {
+        int count = target.Length / 2;
+        if (_symbols.Length - _count < count || _bits.Length - _bitBytes < (count * 4) + 8)
+        {
+            throw new ArgumentException("encoder capacity too small", nameof(target));
+        }
+
+        Grow(ref _residuals, count);
+        Span<ushort> symbolSpan = _symbols.AsSpan(_count, count);
+        OrderedResiduals16.Compute(target, reference, weights, _residuals.AsSpan(0, count), symbolSpan);
+        ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
+        ref ushort symbols = ref MemoryMarshal.GetReference(symbolSpan);
+        ref uint residuals = ref MemoryMarshal.GetArrayDataReference(_residuals);
+        ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
+        ulong bitBuffer = _bitBuffer;
+        int bitCount = _bitCount;
+        nint bitBytes = _bitBytes;
+        long extraTotal = 0;
+        uint previousAdd = (uint)(previousWeight * ContextTokenCoder.MaxAlphabet);
+
+        // What element i − 4's residual adds to the symbol (one context up when non-zero), one byte per element.
+        uint previous = 0;
+        for (int i = 0; i < count; i++)
+        {
+            uint packed = Unsafe.Add(ref residuals, i);
+            int symbol = Unsafe.Add(ref symbols, i) + (int)(previous & 0xFF);
+            Unsafe.Add(ref symbols, i) = (ushort)symbol;
+            Unsafe.Add(ref counts, symbol)++;
+            previous = (previous >> 8) | (((packed >> 31) * previousAdd) << 24);
+
+            int extraBits = (int)(packed >> 16) & 31;
+            extraTotal += extraBits;
+            bitBuffer |= (ulong)(packed & 0xFFFF) << bitCount;
+            bitCount += extraBits;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
+            int whole = bitCount >> 3;
+            bitBytes += whole;
+            bitBuffer >>= whole << 3;
+            bitCount &= 7;
+        }
+
+        _count += count;
+        _bitBuffer = bitBuffer;
+        _bitCount = bitCount;
+        _bitBytes = (int)bitBytes;
+        _extraBits += extraTotal;
+    }
+
+    /// <summary>
+    /// The <c>delta-xor</c> collection loop: per element, <c>x = target ^ base</c> split into its sign+exponent field
+    /// (context: the base's bucket, <paramref name="buckets"/>[base &gt;&gt; shift]) and its mantissa field (context
+    /// 16 + 16 × (high ≠ 0) + bucket). The same values as two <see cref="Add"/> calls per element, state in locals.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AddXor<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, int exponentShift, ReadOnlySpan<byte> buckets)
+        where TWidth : struct, IElementWidth
+    {
+        int count = target.Length / TWidth.Bytes;
+        if (reference.Length < count * TWidth.Bytes || buckets.Length <= (int)(uint.MaxValue >> (32 - (TWidth.Bytes * 8)) >> exponentShift) || _symbols.Length - _count < 2 * count || _bits.Length - _bitBytes < (count * 8) + 8)
+        {
+            throw new ArgumentException("reference, bucket table or encoder capacity too small", nameof(reference));
+        }
+
+        ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
+        ref ushort symbols = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_symbols), _count);
+        ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
+        ref byte bucketOf = ref MemoryMarshal.GetReference(buckets);
+        uint mantissaMask = (1u << exponentShift) - 1;
+        ulong bitBuffer = _bitBuffer;
+        int bitCount = _bitCount;
+        nint bitBytes = _bitBytes;
+        long extraTotal = 0;
+        for (int i = 0; i < count; i++)
+        {
+            uint b = TWidth.Read(reference, i);
+            uint x = TWidth.Read(target, i) ^ b;
+            int bucket = Unsafe.Add(ref bucketOf, (int)(b >> exponentShift));
+            uint high = x >> exponentShift;
+            uint low = x & mantissaMask;
+            int highContext = bucket;
+            int lowContext = FloatFields.ExponentBuckets + (FloatFields.ExponentBuckets & -(int)((0u - high) >> 31)) + bucket;
+            int highToken = ValueTokens.Token(high, out int highExtra);
+            int lowToken = ValueTokens.Token(low, out int lowExtra);
+            int highSymbol = (highContext * ContextTokenCoder.MaxAlphabet) + highToken;
+            int lowSymbol = (lowContext * ContextTokenCoder.MaxAlphabet) + lowToken;
+            Unsafe.Add(ref symbols, 2 * i) = (ushort)highSymbol;
+            Unsafe.Add(ref symbols, (2 * i) + 1) = (ushort)lowSymbol;
+            Unsafe.Add(ref counts, highSymbol)++;
+            Unsafe.Add(ref counts, lowSymbol)++;
+            extraTotal += highExtra + lowExtra;
+
+            // Both fields' extra bits in order (high then low); at most 7 + 2 × 29 bits are held, so two stores.
+            bitBuffer |= (ulong)(high & (uint)((1UL << highExtra) - 1)) << bitCount;
+            bitCount += highExtra;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
+            int whole = bitCount >> 3;
+            bitBytes += whole;
+            bitBuffer >>= whole << 3;
+            bitCount &= 7;
+            bitBuffer |= (ulong)(low & (uint)((1UL << lowExtra) - 1)) << bitCount;
+            bitCount += lowExtra;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
+            whole = bitCount >> 3;
+            bitBytes += whole;
+            bitBuffer >>= whole << 3;
+            bitCount &= 7;
+        }
+
+        _count += 2 * count;
+        _bitBuffer = bitBuffer;
+        _bitCount = bitCount;
+        _bitBytes = (int)bitBytes;
+        _extraBits += extraTotal;
+    }
+}

@@ -1,0 +1,265 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using Wafer.Codecs;
+using Wafer.Delta;
+
+namespace Wafer.Tests.Delta;
+
+/// <summary>
+/// The delta codecs' fast loops against references written from the spec (docs/PATCH.md), element by element through
+/// the encoder's generic <see cref="ContextTokenEncoder.Add"/>. CI runs this class again with hardware intrinsics off,
+/// so both the vector and the scalar path of <see cref="OrderedResiduals16"/> are checked.
+/// </summary>
+[Trait("Category", "Kernels")]
+public class DeltaKernelTests
+{
+    private static readonly DType[] s_floatTypes = [DType.BF16, DType.F16, DType.F32, DType.F8E4M3, DType.F8E5M2];
+
+    private static readonly int[] s_counts = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000, 4097, 70_001];
+
+    public static TheoryData<int> Counts()
+    {
+        // The fixed sizes, and sizes around the vector width of this machine, whatever it is.
+        var data = new TheoryData<int>();
+        foreach (int count in s_counts.Concat([Vector<ushort>.Count - 1, Vector<ushort>.Count + 1, (3 * Vector<ushort>.Count) + 2]).Distinct())
+        {
+            data.Add(count);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void Vectorised_16_bit_residuals_match_the_scalar_reference(int count)
+    {
+        foreach (DType dtype in new[] { DType.BF16, DType.F16 })
+        {
+            (byte[] b, byte[] t) = Pair(dtype, count, count);
+            Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+            for (int layout = OrderedDeltaCodec.FullLayout; layout <= OrderedDeltaCodec.SingleContextLayout; layout++)
+            {
+                OrderedResiduals16.ContextWeights weights = OrderedDeltaCodec.Weights(f, f.Anchor(b), layout);
+                uint[] residuals = new uint[count], expectedResiduals = new uint[count];
+                ushort[] symbols = new ushort[count], expectedSymbols = new ushort[count];
+                OrderedResiduals16.Compute(t, b, weights, residuals, symbols);
+                OrderedResiduals16.ComputeScalar(t, b, weights, expectedResiduals, expectedSymbols);
+                Assert.Equal(expectedResiduals, residuals);
+                Assert.Equal(expectedSymbols, symbols);
+            }
+        }
+    }
+
+    [Fact]
+    public void Packed_residuals_hold_the_extra_bits_their_count_and_whether_non_zero()
+    {
+        foreach (uint z in new uint[] { 0, 1, 31, 32, 33, 63, 64, 1000, 32767, 65535 })
+        {
+            int token = ValueTokens.Token(z, out int extraBits);
+            uint packed = OrderedResiduals16.Pack(z);
+            Assert.Equal((uint)extraBits, (packed >> 16) & 31);
+            Assert.Equal(z != 0, (packed & OrderedResiduals16.NonZero) != 0);
+            Assert.Equal(z, ValueTokens.Value(token, packed & 0xFFFF));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void Vectorised_16_bit_anchor_matches_the_scalar_reference(int count)
+    {
+        foreach (DType dtype in new[] { DType.BF16, DType.F16 })
+        {
+            (byte[] b, _) = Pair(dtype, count, count + 4);
+            Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+            Assert.Equal(f.AnchorScalar<Width16>(b), f.Anchor(b));
+
+            // Infinities and NaNs never set the anchor, wherever they sit.
+            for (int i = 0; i < count; i += 3)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), dtype == DType.BF16 ? (ushort)0x7FC0 : (ushort)0xFC00);
+            }
+
+            Assert.Equal(f.AnchorScalar<Width16>(b), f.Anchor(b));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void Vectorised_16_bit_rebuild_matches_the_scalar_reference_and_inverts_the_residuals(int count)
+    {
+        foreach (DType dtype in new[] { DType.BF16, DType.F16 })
+        {
+            (byte[] b, byte[] t) = Pair(dtype, count, count + 3);
+            Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+            ushort[] residuals = new ushort[count];
+            for (int i = 0; i < count; i++)
+            {
+                residuals[i] = (ushort)f.ZigZag((f.ToOrdered(f.Read(t, i)) - f.ToOrdered(f.Read(b, i))) & f.ValueMask);
+            }
+
+            // Every residual value, not only the ones a near target gives.
+            var random = new Random(count);
+            ushort[] wild = [.. residuals.Select(z => random.Next(4) == 0 ? (ushort)random.Next(65536) : z)];
+            byte[] rebuilt = new byte[t.Length], expected = new byte[t.Length];
+            OrderedResiduals16.Rebuild(b, wild, rebuilt);
+            OrderedResiduals16.RebuildScalar(b, wild, expected);
+            Assert.Equal(expected, rebuilt);
+
+            OrderedResiduals16.Rebuild(b, residuals, rebuilt);
+            Assert.Equal(t, rebuilt);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void Ordered_delta_payload_equals_the_spec_reference_and_decodes(int count)
+    {
+        foreach (DType dtype in s_floatTypes)
+        {
+            (byte[] b, byte[] t) = Pair(dtype, count, count + 1);
+            byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+            int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(dtype, b), payload);
+            Assert.True(length >= 2);
+            byte[] expected = ReferenceOrdered(dtype, b, t, payload[1]);
+            Assert.Equal(expected, payload.AsSpan(0, length).ToArray());
+
+            byte[] decoded = new byte[t.Length];
+            OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, b), decoded);
+            Assert.Equal(t, decoded);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void Xor_delta_payload_equals_the_spec_reference(int count)
+    {
+        foreach (DType dtype in s_floatTypes)
+        {
+            (byte[] b, byte[] t) = Pair(dtype, count, count + 2);
+            byte[] payload = new byte[(t.Length * 3) + CodecSelector.Slack];
+            int length = XorFieldDeltaCodec.Instance.Encode(t, new ChunkContext(dtype, b), payload);
+            Assert.Equal(ReferenceXor(dtype, b, t), payload.AsSpan(0, length).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Layout_estimates_from_one_collection_equal_collecting_each_layout()
+    {
+        (byte[] b, byte[] t) = Pair(DType.BF16, 20_000, 5);
+        Assert.True(FloatFields.TryGet(DType.BF16, out FloatFields f));
+        var full = new ContextTokenEncoder();
+        Collect(full, f, b, t, f.Anchor(b), OrderedDeltaCodec.FullLayout);
+        for (int layout = OrderedDeltaCodec.FullLayout; layout <= OrderedDeltaCodec.SingleContextLayout; layout++)
+        {
+            var own = new ContextTokenEncoder();
+            Collect(own, f, b, t, f.Anchor(b), layout);
+            Assert.Equal(own.EstimateBytes(), full.EstimateBytes(OrderedDeltaCodec.LayoutContextMask(layout)));
+        }
+    }
+
+    /// <summary><c>delta-ord</c> exactly as docs/PATCH.md states it, one <see cref="ContextTokenEncoder.Add"/> per element.</summary>
+    private static byte[] ReferenceOrdered(DType dtype, byte[] b, byte[] t, int layout)
+    {
+        Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+        int anchor = f.Anchor(b);
+        var encoder = new ContextTokenEncoder();
+        Collect(encoder, f, b, t, anchor, layout);
+        byte[] output = new byte[(t.Length * 2) + CodecSelector.Slack];
+        output[0] = (byte)(layout == OrderedDeltaCodec.SingleContextLayout ? 0 : anchor);
+        output[1] = (byte)layout;
+        int written = encoder.Write(output.AsSpan(2));
+        Assert.True(written >= 0);
+        return output.AsSpan(0, written + 2).ToArray();
+    }
+
+    private static void Collect(ContextTokenEncoder encoder, in FloatFields f, byte[] b, byte[] t, int anchor, int layout)
+    {
+        int count = t.Length / f.Width;
+        encoder.Reset(OrderedDeltaCodec.Contexts, ValueTokens.AlphabetSize(f.Bits), count);
+        uint[] z = new uint[count];
+        for (int i = 0; i < count; i++)
+        {
+            uint baseBits = f.Read(b, i);
+            z[i] = f.ZigZag((f.ToOrdered(f.Read(t, i)) - f.ToOrdered(baseBits)) & f.ValueMask);
+            int bucket = FloatFields.Bucket(anchor, f.Exponent(baseBits));
+            int sign = (int)(baseBits >> (f.Bits - 1));
+            int previousNonZero = i >= 4 && z[i - 4] != 0 ? 1 : 0;
+            int context = layout switch
+            {
+                OrderedDeltaCodec.FullLayout => (bucket * 4) + (sign * 2) + previousNonZero,
+                OrderedDeltaCodec.ExponentLayout => bucket * 4,
+                _ => 0,
+            };
+            encoder.Add(context, z[i]);
+        }
+    }
+
+    /// <summary><c>delta-xor</c> exactly as docs/PATCH.md states it.</summary>
+    private static byte[] ReferenceXor(DType dtype, byte[] b, byte[] t)
+    {
+        Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+        int anchor = f.Anchor(b);
+        int count = t.Length / f.Width;
+        var encoder = new ContextTokenEncoder();
+        encoder.Reset(XorFieldDeltaCodec.Contexts, ValueTokens.AlphabetSize(f.Bits), count * 2);
+        for (int i = 0; i < count; i++)
+        {
+            uint baseBits = f.Read(b, i);
+            uint x = f.Read(t, i) ^ baseBits;
+            int bucket = FloatFields.Bucket(anchor, f.Exponent(baseBits));
+            uint high = x >> f.ExponentShift;
+            encoder.Add(bucket, high);
+            encoder.Add(FloatFields.ExponentBuckets + (high == 0 ? 0 : FloatFields.ExponentBuckets) + bucket, x & ((1u << f.ExponentShift) - 1));
+        }
+
+        byte[] output = new byte[(t.Length * 3) + CodecSelector.Slack];
+        output[0] = (byte)anchor;
+        int written = encoder.Write(output.AsSpan(1));
+        Assert.True(written >= 0);
+        return output.AsSpan(0, written + 1).ToArray();
+    }
+
+    /// <summary>A base of trained-like values with special patterns mixed in, and a target near it with some wild and equal elements.</summary>
+    private static (byte[] Base, byte[] Target) Pair(DType dtype, int count, int seed)
+    {
+        var random = new Random(seed);
+        int width = DTypes.Size(dtype);
+        uint mask = width == 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
+        uint[] specials = dtype switch
+        {
+            DType.BF16 => [0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0xFFC1, 0x0001, 0x807F, 0x7F7F],
+            DType.F16 => [0x0000, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0xFE01, 0x0001, 0x83FF, 0x7BFF],
+            DType.F32 => [0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 1, 0x807FFFFF, 0x7F7FFFFF],
+            _ => [0x00, 0x80, 0x7F, 0xFF, 0x01, 0x7C, 0xFC],
+        };
+        byte[] b = new byte[count * width];
+        byte[] t = new byte[count * width];
+        for (int i = 0; i < count; i++)
+        {
+            float value = (float)((random.NextDouble() - 0.5) * 0.1);
+            uint bits = BitConverter.SingleToUInt32Bits(value) >> (32 - (width * 8));
+            uint baseBits = random.Next(16) == 0 ? specials[random.Next(specials.Length)] : bits & mask;
+            uint targetBits = random.Next(8) switch
+            {
+                0 => baseBits,
+                1 => specials[random.Next(specials.Length)],
+                2 => (uint)random.NextInt64() & mask,
+                _ => (uint)(baseBits + random.Next(-300, 301)) & mask,
+            };
+            Write(b, i, width, baseBits);
+            Write(t, i, width, targetBits);
+        }
+
+        return (b, t);
+    }
+
+    private static void Write(byte[] data, int index, int width, uint value)
+    {
+        switch (width)
+        {
+            case 1: data[index] = (byte)value; break;
+            case 2: BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(index * 2), (ushort)value); break;
+            default: BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(index * 4), value); break;
+        }
+    }
+}
