@@ -91,7 +91,7 @@ internal sealed class PackJob : IDisposable
                 for (long at = 0; at < segment.Length; at += _options.ChunkSize)
                 {
                     int length = (int)Math.Min(_options.ChunkSize, segment.Length - at);
-                    (int rowLength, int firstColumn) = RowGeometry(segment.Tensor, at);
+                    (int rowLength, int firstColumn) = segment.Tensor?.RowGeometry(at) ?? (0, 0);
                     _items.Add(new PackItem(fileIndex, segment.Offset + at, length, dtype, chunks, rowLength, firstColumn));
                 }
             }
@@ -207,18 +207,6 @@ internal sealed class PackJob : IDisposable
     }
 
     /// <summary>One chunk to encode; <c>CompanionLength</c> &gt; 0 when its tensor has a companion whose bytes it may be coded against.</summary>
-    /// <summary>The row length (last dimension) of a tensor of rank 2 or more, and the column at byte <paramref name="at"/>; (0, 0) otherwise.</summary>
-    private static (int RowLength, int FirstColumn) RowGeometry(TensorDescriptor? tensor, long at)
-    {
-        if (tensor is null || tensor.Shape.Length < 2 || tensor.Shape[^1] < 2 || tensor.Shape[^1] > int.MaxValue || DTypes.Size(tensor.DType) == 0)
-        {
-            return (0, 0);
-        }
-
-        long row = tensor.Shape[^1];
-        return ((int)row, (int)(at / DTypes.Size(tensor.DType) % row));
-    }
-
     private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks, int RowLength = 0, int FirstColumn = 0, int CompanionFile = 0, long CompanionOffset = 0, int CompanionLength = 0);
 
     private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3);

@@ -23,8 +23,8 @@ internal static class DeltaCodecSelector
     [ThreadStatic]
     private static ContextTokenEncoder? t_xor;
 
-    /// <summary>Encodes a tensor chunk against its aligned base bytes (same length).</summary>
-    public static (ChunkCodec Codec, int Length) EncodeTensor(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, Span<byte> destination)
+    /// <summary>Encodes a tensor chunk against its aligned base bytes (same length); the row geometry (0 when unknown) serves the standalone candidate.</summary>
+    public static (ChunkCodec Codec, int Length) EncodeTensor(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, Span<byte> destination, int rowLength = 0, int firstColumn = 0)
     {
         if (target.SequenceEqual(reference))
         {
@@ -52,7 +52,7 @@ internal static class DeltaCodecSelector
             }
         }
 
-        return length >= 0 && length <= target.Length / 2 ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination);
+        return length >= 0 && length <= target.Length / 2 ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
     }
 
     /// <summary>
@@ -126,11 +126,11 @@ internal static class DeltaCodecSelector
     /// <summary>The codec a chunk gets; whether its encoder already holds the whole chunk, and the payload header to write.</summary>
     private readonly record struct Choice(bool Xor, bool Filled, int Header);
 
-    private static (ChunkCodec Codec, int Length) KeepSmaller(ChunkCodec codec, int length, ReadOnlySpan<byte> target, DType dtype, Span<byte> destination)
+    private static (ChunkCodec Codec, int Length) KeepSmaller(ChunkCodec codec, int length, ReadOnlySpan<byte> target, DType dtype, Span<byte> destination, int rowLength = 0, int firstColumn = 0)
     {
         if (length < 0)
         {
-            return CodecSelector.Encode(target, dtype, CodecChoice.Auto, destination);
+            return CodecSelector.Encode(target, dtype, CodecChoice.Auto, destination, rowLength, firstColumn);
         }
 
         // The standalone candidate goes after the delta payload; the winner ends up at the start of destination.
@@ -140,7 +140,7 @@ internal static class DeltaCodecSelector
             return (codec, length);
         }
 
-        (ChunkCodec standalone, int standaloneLength) = CodecSelector.Encode(target, dtype, CodecChoice.Auto, spare);
+        (ChunkCodec standalone, int standaloneLength) = CodecSelector.Encode(target, dtype, CodecChoice.Auto, spare, rowLength, firstColumn);
         if (standaloneLength >= length)
         {
             return (codec, length);

@@ -7,7 +7,8 @@ namespace Wafer.Delta;
 /// <paramref name="AlignedOffset"/> is the absolute offset in base file <paramref name="BaseFile"/> of the base bytes
 /// lying opposite the chunk (-1 when none); <paramref name="RegionOffset"/>/<paramref name="RegionLength"/> the
 /// whole base region a <c>zstd-ref</c> chunk uses (length 0 when none); <paramref name="CompanionLength"/> &gt; 0 when the
-/// chunk may instead be coded against the target's own BF16 twin (CompanionPairing) at <paramref name="CompanionOffset"/>.
+/// chunk may instead be coded against the target's own BF16 twin (CompanionPairing) at <paramref name="CompanionOffset"/>;
+/// <paramref name="RowLength"/>/<paramref name="FirstColumn"/> the tensor's row geometry for standalone coding (0 when unknown).
 /// </summary>
 internal readonly record struct PatchItem(
     int File,
@@ -20,6 +21,8 @@ internal readonly record struct PatchItem(
     long AlignedOffset,
     long RegionOffset,
     int RegionLength,
+    int RowLength = 0,
+    int FirstColumn = 0,
     int CompanionFile = 0,
     long CompanionOffset = 0,
     int CompanionLength = 0);

@@ -211,7 +211,8 @@ internal sealed class PatchPlanner
             long end = at < overlap ? Math.Min(overlap, at + chunk) : Math.Min(segment.Length, at + chunk);
             int length = (int)(end - at);
             long aligned = at < overlap ? reference!.Value.Offset + at : -1;
-            Items.Add(new PatchItem(fileIndex, segment.Offset + at, length, tensor.DType, true, chunks, reference?.File ?? -1, aligned, 0, 0));
+            (int rowLength, int firstColumn) = tensor.RowGeometry(at);
+            Items.Add(new PatchItem(fileIndex, segment.Offset + at, length, tensor.DType, true, chunks, reference?.File ?? -1, aligned, 0, 0, rowLength, firstColumn));
             at = end;
         }
     }

@@ -161,9 +161,9 @@ internal sealed class PatchWriter
             }
 
             (ChunkCodec codec, int length) = item.IsTensor && alignedLength > 0
-                ? DeltaCodecSelector.EncodeTensor(rawCopy, aligned, item.DType, buffer.AsSpan(0, room))
+                ? DeltaCodecSelector.EncodeTensor(rawCopy, aligned, item.DType, buffer.AsSpan(0, room), item.RowLength, item.FirstColumn)
                 : item.IsTensor || (alignedLength == 0 && region.IsEmpty)
-                    ? CodecSelector.Encode(rawCopy, item.DType, CodecChoice.Auto, buffer.AsSpan(0, room))
+                    ? CodecSelector.Encode(rawCopy, item.DType, CodecChoice.Auto, buffer.AsSpan(0, room), item.RowLength, item.FirstColumn)
                     : DeltaCodecSelector.EncodeBytes(rawCopy, aligned, region, buffer.AsSpan(0, room));
             if (item.CompanionLength > 0)
             {
