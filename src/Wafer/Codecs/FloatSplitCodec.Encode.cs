@@ -201,9 +201,10 @@ internal sealed partial class FloatSplitCodec
             }
 
             // The context statistics only steer the choice of mode (the context mode recounts exactly), so every
-            // fourth (previous, current) pair is enough, and at most about 32768 of them.
+            // fourth (previous, current) pair is enough, and at most about 32768 of them. 16-bit weights gain nothing
+            // from the previous exponent (measured on the BF16 corpus: it costs 0.16% more), so they skip it.
             int stride = Math.Max(ContextSampleStride, n / 32768);
-            for (int i = stride; i < n; i += stride)
+            for (int i = stride; i < n && TE.Size != 2; i += stride)
             {
                 int before = (int)(TE.Load(src, i - 1) >> m) & expMask;
                 hc[(bo[before] * exponents) + ((int)(TE.Load(src, i) >> m) & expMask)]++;
@@ -279,7 +280,7 @@ internal sealed partial class FloatSplitCodec
         }
 
         // Context mode: the exponent given the previous exponent's bucket, then k mantissa bits given the exponent.
-        if (distinct <= MaxAlphabet && n >= 4096)
+        if (distinct <= MaxAlphabet && n >= 4096 && TE.Size != 2)
         {
             double expBits = 0;
             int nonzero = 0;
