@@ -145,32 +145,53 @@ internal static class CodecSelector
 
         long step = n / PaletteSample;
         int zeros = 0;
+        int samples = 0;
         for (long i = 0; i < n; i += step)
         {
-            zeros += source.Slice((int)(i * size), size).IndexOfAnyExcept((byte)0) < 0 ? 1 : 0;
+            zeros += Element(source, (int)i, size) == 0 ? 1 : 0;
+            samples++;
         }
 
-        return zeros * 5 >= (int)((n + step - 1) / step) * 2;
+        return zeros * 5 >= samples * 2;
     }
 
     /// <summary>True when evenly spaced sample elements hold at most <see cref="PaletteCodec.MaxEntries"/> distinct values.</summary>
     private static bool SampleHasFewValues(ReadOnlySpan<byte> source, int size, int n)
     {
+        // An open-addressing set of 1024 slots (four times the most entries it holds before giving up).
+        const int Slots = 1024;
+        Span<ulong> keys = stackalloc ulong[Slots];
+        Span<bool> used = stackalloc bool[Slots];
+        used.Clear();
         int samples = Math.Min(n, PaletteSample);
         long step = Math.Max(1, n / samples);
-        var seen = new HashSet<ulong>();
-        for (long i = 0; i < n && seen.Count <= PaletteCodec.MaxEntries; i += step)
+        int distinct = 0;
+        for (long i = 0; i < n && distinct <= PaletteCodec.MaxEntries; i += step)
         {
-            ReadOnlySpan<byte> e = source.Slice((int)(i * size), size);
-            seen.Add(size switch
+            ulong value = Element(source, (int)i, size);
+            int slot = (int)((value * 0x9E3779B97F4A7C15UL) >> 54);
+            while (used[slot] && keys[slot] != value)
             {
-                1 => e[0],
-                2 => BinaryPrimitives.ReadUInt16LittleEndian(e),
-                4 => BinaryPrimitives.ReadUInt32LittleEndian(e),
-                _ => BinaryPrimitives.ReadUInt64LittleEndian(e),
-            });
+                slot = (slot + 1) & (Slots - 1);
+            }
+
+            if (!used[slot])
+            {
+                used[slot] = true;
+                keys[slot] = value;
+                distinct++;
+            }
         }
 
-        return seen.Count <= PaletteCodec.MaxEntries;
+        return distinct <= PaletteCodec.MaxEntries;
     }
+
+    /// <summary>Element <paramref name="index"/> (of 1, 2, 4 or 8 bytes, little-endian), zero-extended.</summary>
+    private static ulong Element(ReadOnlySpan<byte> source, int index, int size) => size switch
+    {
+        1 => source[index],
+        2 => BinaryPrimitives.ReadUInt16LittleEndian(source[(index * 2)..]),
+        4 => BinaryPrimitives.ReadUInt32LittleEndian(source[(index * 4)..]),
+        _ => BinaryPrimitives.ReadUInt64LittleEndian(source[(index * 8)..]),
+    };
 }
