@@ -95,6 +95,10 @@ internal sealed partial class FloatSplitCodec
     /// <summary>The densest sampling of (previous, current) exponent pairs: every fourth.</summary>
     private const int ContextSampleStride = 4;
 
+    /// <summary>This thread's whole-value histogram for 16-bit chunks, kept all zero between uses.</summary>
+    [ThreadStatic]
+    private static uint[]? t_wholeValueCounts;
+
     /// <summary>Values from which a 16-bit chunk is analysed through a histogram of whole values.</summary>
     private const int WholeValueHistogramMinimum = 1 << 15;
 
@@ -149,41 +153,39 @@ internal sealed partial class FloatSplitCodec
             if (TE.Size == 2 && n >= WholeValueHistogramMinimum)
             {
                 // 16-bit values: count whole values (one increment per value, no per-value OR), then fold the
-                // 65536 counts into cells.
-                uint[] whole = ArrayPool<uint>.Shared.Rent(1 << 16);
-                try
+                // 65536 counts into cells, clearing them on the way: the thread's histogram is handed back all
+                // zero, so the next chunk need not clear 256 KiB. (Taken out of the cache while in use, so an
+                // exception cannot leave a dirty one behind.)
+                uint[] whole = t_wholeValueCounts ?? new uint[1 << 16];
+                t_wholeValueCounts = null;
+                fixed (uint* h = whole)
                 {
-                    fixed (uint* h = whole)
+                    CountValues16(src, n, h);
+                    for (int v = 0; v < 1 << 16; v++)
                     {
-                        new Span<uint>(h, 1 << 16).Clear();
-                        CountValues16(src, n, h);
-                        for (int v = 0; v < 1 << 16; v++)
+                        // Most of the 65536 values never occur: skip eight empty counts at a time.
+                        if ((v & 7) == 0 && Vector256.LoadUnsafe(ref *(h + v)) == Vector256<uint>.Zero)
                         {
-                            // Most of the 65536 values never occur: skip eight empty counts at a time.
-                            if ((v & 7) == 0 && Vector256.LoadUnsafe(ref *(h + v)) == Vector256<uint>.Zero)
-                            {
-                                v += 7;
-                                continue;
-                            }
+                            v += 7;
+                            continue;
+                        }
 
-                            uint c = h[v];
-                            if (c != 0)
-                            {
-                                int e = (v >> m) & expMask;
-                                ulong mant = (ulong)v & mantMask;
-                                ulong sign = (ulong)(v >> signShift) & 1;
-                                orMantissa |= mant;
-                                int cell = (e << topBits) | (int)(mant >> (m - topBits));
-                                ht[cell] += c;
-                                co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
-                            }
+                        uint c = h[v];
+                        h[v] = 0;
+                        if (c != 0)
+                        {
+                            int e = (v >> m) & expMask;
+                            ulong mant = (ulong)v & mantMask;
+                            ulong sign = (ulong)(v >> signShift) & 1;
+                            orMantissa |= mant;
+                            int cell = (e << topBits) | (int)(mant >> (m - topBits));
+                            ht[cell] += c;
+                            co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
                         }
                     }
                 }
-                finally
-                {
-                    ArrayPool<uint>.Shared.Return(whole);
-                }
+
+                t_wholeValueCounts = whole;
             }
             else
             {
