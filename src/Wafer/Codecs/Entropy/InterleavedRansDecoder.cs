@@ -34,7 +34,7 @@ internal static unsafe class InterleavedRansDecoder
     /// </summary>
     /// <returns>Symbols decoded, a multiple of <c>x.Length</c>.</returns>
     public static int Decode(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
-        x.Length == Rans.WideLanes && Avx2.IsSupported
+        x.Length == Rans.WideLanes && Avx2.IsSupported && BitConverter.IsLittleEndian
             ? DecodeAvx2(x, t, s, ref position, safeEnd, symbols, count)
             : DecodeScalar(x, t, s, ref position, safeEnd, symbols, count);
 
@@ -181,11 +181,6 @@ internal static unsafe class InterleavedRansDecoder
         Vector256<uint> needs = Vector256.Equals(y >> 16, Vector256<uint>.Zero);
         uint mask = needs.ExtractMostSignificantBits();
         Vector256<uint> words = Avx2.ConvertToVector256Int32((ushort*)(s + p)).AsUInt32();
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new PlatformNotSupportedException("the AVX2 rANS decoder assumes a little-endian machine");
-        }
-
         Vector256<uint> placed = Avx2.PermuteVar8x32(words, Avx.LoadVector256(permutation + (mask * 8)).AsUInt32());
         p += BitOperations.PopCount(mask) * 2;
         return Vector256.ConditionalSelect(needs, (y << 16) | placed, y);
