@@ -101,6 +101,22 @@ public class PatchRoundTripTests
         Assert.True(result.PatchBytes < result.TargetBytes * 0.40, $"patch is {100.0 * result.PatchBytes / result.TargetBytes:0.0}% of the target");
     }
 
+    /// <summary>On real pairs a patch is never larger than the target's own archive (which carries its manifest too).</summary>
+    [RealDataTheory]
+    [InlineData("bytelm-base", "bytelm-ft-code")]
+    [InlineData("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300")]
+    [InlineData("optim-run/checkpoint-40", "optim-run/checkpoint-80")]
+    [InlineData("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000")]
+    public void Real_patches_are_no_larger_than_the_target_archive(string baseName, string targetName)
+    {
+        string root = RealData.Folder!;
+        string target = Path.Combine(root, targetName);
+        using var folder = new TemporaryFolder();
+        PatchResult result = WaferPatch.Diff(Path.Combine(root, baseName), target, folder["update.wpatch"]);
+        PackResult archive = WaferPacker.Pack(target, folder["target.wafer"]);
+        Assert.True(result.PatchBytes <= archive.ArchiveBytes, $"{baseName} → {targetName}: patch {result.PatchBytes} bytes, target archive {archive.ArchiveBytes}");
+    }
+
     [Fact]
     public void Every_float_dtype_and_awkward_sizes_round_trip_through_a_patch()
     {
