@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Codecs;
 using Wafer.Formats.Safetensors;
+using Wafer.Layout;
 using ZstdSharp;
 
 namespace Wafer.Bench;
@@ -19,8 +20,11 @@ internal static class CodecCorpusBenchmark
     /// <summary>Timed passes per measurement; the fastest counts (the first also warms the JIT's tiers up).</summary>
     private const int Passes = 5;
 
-    /// <summary>A tensor's bytes and row length (last dimension, 0 for vectors), as the packer passes it to the codecs.</summary>
-    private sealed record Tensor(DType DType, byte[] Data, int RowLength);
+    /// <summary>A tensor's bytes and descriptor (whose row geometry the packer passes to the codecs).</summary>
+    private sealed record Tensor(TensorDescriptor Descriptor, byte[] Data)
+    {
+        public DType DType => Descriptor.DType;
+    }
 
     private sealed record Case(string Name, DType DType, List<Tensor> Tensors);
 
@@ -86,8 +90,8 @@ internal static class CodecCorpusBenchmark
         if (File.Exists(basePath))
         {
             List<Tensor> bf16 = Load(basePath);
-            yield return new Case("bytelm-base as F32 (upcast)", DType.F32, bf16.Select(t => new Tensor(DType.F32, Upcast(t.Data), t.RowLength)).ToList());
-            yield return new Case("bytelm-base as F16 (cast)", DType.F16, bf16.Select(t => new Tensor(DType.F16, ToHalf(t.Data), t.RowLength)).ToList());
+            yield return new Case("bytelm-base as F32 (upcast)", DType.F32, bf16.Select(t => new Tensor(t.Descriptor with { DType = DType.F32 }, Upcast(t.Data))).ToList());
+            yield return new Case("bytelm-base as F16 (cast)", DType.F16, bf16.Select(t => new Tensor(t.Descriptor with { DType = DType.F16 }, ToHalf(t.Data))).ToList());
         }
 
         foreach (string f in new[] { "master_weights", "optimizer" })
@@ -129,8 +133,7 @@ internal static class CodecCorpusBenchmark
         {
             byte[] bytes = new byte[e.End - e.Begin];
             RandomAccess.Read(file, bytes, header.DataStart + e.Begin);
-            long[] shape = e.Descriptor.Shape;
-            tensors.Add(new Tensor(e.Descriptor.DType, bytes, shape.Length >= 2 && shape[^1] is >= 2 and <= int.MaxValue ? (int)shape[^1] : 0));
+            tensors.Add(new Tensor(e.Descriptor, bytes));
         }
 
         return tensors;
@@ -166,8 +169,8 @@ internal static class CodecCorpusBenchmark
         {
             for (int s = 0; s < t.Data.Length || (s == 0 && t.Data.Length == 0); s += ChunkSize)
             {
-                int firstColumn = t.RowLength == 0 ? 0 : (int)((long)s / DTypes.Size(t.DType) % t.RowLength);
-                chunks.Add((t.DType, new ArraySegment<byte>(t.Data, s, Math.Min(ChunkSize, t.Data.Length - s)), t.RowLength, firstColumn));
+                (int rowLength, int firstColumn) = t.Descriptor.RowGeometry(s);
+                chunks.Add((t.DType, new ArraySegment<byte>(t.Data, s, Math.Min(ChunkSize, t.Data.Length - s)), rowLength, firstColumn));
             }
         }
 
