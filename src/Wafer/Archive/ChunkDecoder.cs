@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using Wafer.Archive.Manifest;
 using Wafer.Codecs;
@@ -17,14 +18,22 @@ internal static class ChunkDecoder
     {
         ChunkCodec codec = CodecRegistry.Find(chunk.Codec)
             ?? throw new WaferDataException($"{archive.Path}: {what}: unknown codec '{chunk.Codec}'.");
-        using MappedView payload = archive.View(chunk.At, chunk.Stored);
+        byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(1, chunk.Stored));
         try
         {
-            codec.Decode(payload.Span, new ChunkContext(dtype, reference), destination);
+            archive.Read(chunk.At, payload.AsSpan(0, chunk.Stored));
+            try
+            {
+                codec.Decode(payload.AsSpan(0, chunk.Stored), new ChunkContext(dtype, reference), destination);
+            }
+            catch (WaferDataException e) when (e is not WaferIntegrityException)
+            {
+                throw new WaferIntegrityException($"{archive.Path}: {what}: the stored chunk is corrupt ({e.Message}).", e);
+            }
         }
-        catch (WaferDataException e) when (e is not WaferIntegrityException)
+        finally
         {
-            throw new WaferIntegrityException($"{archive.Path}: {what}: the stored chunk is corrupt ({e.Message}).", e);
+            ArrayPool<byte>.Shared.Return(payload);
         }
 
         if (XxHash3.HashToUInt64(destination).ToString("x16") != chunk.Xxh3)
