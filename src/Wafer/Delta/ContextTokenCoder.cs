@@ -2,8 +2,8 @@ namespace Wafer.Delta;
 
 /// <summary>
 /// Shared constants and table (de)serialisation of the context-modelled token coder: a static rANS coder with
-/// one frequency table per context (four interleaved 31-bit states, 16-bit renormalisation, 12-bit
-/// probabilities) and a separate stream for the raw extra bits of <see cref="ValueTokens"/>.
+/// one frequency table per context (interleaved 31-bit states, 16-bit renormalisation, 12-bit probabilities) and a
+/// separate stream for the raw extra bits of <see cref="ValueTokens"/>.
 /// </summary>
 internal static class ContextTokenCoder
 {
@@ -14,10 +14,28 @@ internal static class ContextTokenCoder
     /// <summary>Lower bound of a rANS state; encoder and decoder start and end there. States stay below 2^31, where the encoder's reciprocal division is exact.</summary>
     public const uint StateLow = 1u << 15;
 
-    /// <summary>Interleaved rANS states: symbol i uses state i mod 4, so four dependency chains overlap.</summary>
-    public const int Lanes = 4;
+    /// <summary>Interleaved rANS states of a stream shorter than <see cref="WideThreshold"/> symbols: symbol i uses state i mod 4.</summary>
+    public const int NarrowLanes = 4;
+
+    /// <summary>
+    /// Interleaved states of a stream of at least <see cref="WideThreshold"/> symbols: 32 independent chains, four
+    /// vectors of eight for the AVX2 decoder.
+    /// </summary>
+    public const int WideLanes = 32;
+
+    /// <summary>Symbols from which a stream uses <see cref="WideLanes"/> states (their 112 extra state bytes then cost little).</summary>
+    public const int WideThreshold = 1 << 16;
 
     public const int MaxContexts = 64;
+
+    /// <summary>The number of interleaved states of a stream of <paramref name="symbols"/> symbols.</summary>
+    public static int LanesFor(int symbols) => symbols >= WideThreshold ? WideLanes : NarrowLanes;
+
+    /// <summary>
+    /// A decoding table entry, one per context and 12-bit slot: the frequency minus one (bits 0..11), the slot's
+    /// offset from the symbol's start (bits 12..23) and the symbol (bits 24..31). One load gives a decoding step all it needs.
+    /// </summary>
+    public static uint Entry(int frequency, int offset, int symbol) => (uint)(frequency - 1) | ((uint)offset << ScaleBits) | ((uint)symbol << 24);
 
     public const int MaxAlphabet = 140;
 

@@ -1,23 +1,20 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Wafer.Delta;
 
 internal ref partial struct ContextTokenDecoder
 {
-    private const int Lanes = ContextTokenCoder.Lanes;
-
     /// <summary>
     /// The <c>delta-ord</c> decoding loop: element i's context is <paramref name="contextBase"/>[base sign and
-    /// exponent] + (element i-4's residual ≠ 0) × <paramref name="previousWeight"/> (the same rANS lane), and its
-    /// value is the base's ordered integer plus the un-zig-zagged residual. Two passes, so each keeps its state in
-    /// registers: the rANS lanes decode every token first (<see cref="OrderedDecodeKernels.Tokens"/>), then the
-    /// extra bits are read and the values assembled (<see cref="OrderedDecodeKernels.Assemble"/>); near the ends of
-    /// the streams, where the kernels' unchecked reads could leave them, checked loops finish the work.
+    /// exponent], and its value is the base's ordered integer plus the un-zig-zagged residual. Two passes, so each
+    /// keeps its state in registers: every token first (<see cref="OrderedDecodeKernels.TokensAvx2{TWidth}"/> for a
+    /// wide stream on AVX2 machines, then <see cref="OrderedDecodeKernels.Tokens{TWidth}"/>), then the extra bits are
+    /// read and the values assembled; near the ends of the streams, where the kernels' unchecked reads could leave
+    /// them, checked loops finish the work.
     /// </summary>
-    public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, int previousWeight)
+    public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase)
         where TWidth : struct, IElementWidth
     {
         int count = destination.Length / TWidth.Bytes;
@@ -26,26 +23,42 @@ internal ref partial struct ContextTokenDecoder
             throw new ArgumentException("reference or context table too short", nameof(reference));
         }
 
-        // Four leading zero tokens: element i reads element i-4's at index i, so the first four see "zero".
-        byte[] tokenArray = ArrayPool<byte>.Shared.Rent(count + Lanes);
+        // Per base sign+exponent value: the first table slot of its context, or the poison block when it has no table.
+        Span<uint> rows = stackalloc uint[contextBase.Length];
+        for (int v = 0; v < rows.Length; v++)
+        {
+            int context = contextBase[v];
+            rows[v] = (uint)(((_presentMask >> context) & 1) != 0 ? context : _contexts) << ContextTokenCoder.ScaleBits;
+        }
+
+        FillPoison();
+        byte[] tokenArray = ArrayPool<byte>.Shared.Rent(Math.Max(1, count));
         try
         {
-            Span<byte> tokens = tokenArray.AsSpan(0, count + Lanes);
-            tokens[..Lanes].Clear();
-            int decoded;
-            var lanes = new OrderedDecodeKernels.LaneState { X0 = _x0, X1 = _x1, X2 = _x2, X3 = _x3, WordPosition = _wordPosition };
+            Span<byte> tokens = tokenArray.AsSpan(0, count);
+            int decoded = 0;
             fixed (byte* referencePointer = reference)
-            fixed (byte* contexts = contextBase)
-            fixed (byte* symbols = _symbols)
-            fixed (uint* symbolInfo = _symbolInfo)
+            fixed (uint* rowPointer = rows)
+            fixed (uint* table = _table)
             fixed (byte* words = _words)
             fixed (byte* tokenPointer = tokens)
             {
-                decoded = OrderedDecodeKernels.Tokens<TWidth>(referencePointer, count, contexts, f.ExponentShift, previousWeight, _presentMask, symbols, symbolInfo, words, _words.Length, tokenPointer, ref lanes);
+                // A ref struct lives on the stack, so its state block does not move.
+                uint* states = (uint*)Unsafe.AsPointer(ref _states[0]);
+                if (_lanes == ContextTokenCoder.WideLanes && OrderedDecodeKernels.VectorSupported<TWidth>())
+                {
+                    decoded = OrderedDecodeKernels.TokensAvx2<TWidth>(referencePointer, count, rowPointer, f.ExponentShift, table, words, _words.Length, tokenPointer, states, ref _wordPosition);
+                }
+
+                decoded = OrderedDecodeKernels.Tokens<TWidth>(referencePointer, decoded, count, rowPointer, f.ExponentShift, table, words, _words.Length, tokenPointer, states, _lanes - 1, ref _wordPosition);
             }
 
-            (_x0, _x1, _x2, _x3, _wordPosition) = (lanes.X0, lanes.X1, lanes.X2, lanes.X3, lanes.WordPosition);
-            DecodeTokensChecked<TWidth>(reference, tokens, decoded, f.ExponentShift, contextBase, previousWeight);
+            if (tokens[..decoded].Contains((byte)PoisonSymbol))
+            {
+                throw new WaferDataException("token stream uses a context that has no table");
+            }
+
+            DecodeTokensChecked<TWidth>(reference, tokens, decoded, f.ExponentShift, contextBase);
             int assembled = 0;
             if (_bitPosition == 0 && _bitCount == 0)
             {
@@ -63,7 +76,7 @@ internal ref partial struct ContextTokenDecoder
                         {
                             fixed (ushort* residualPointer = residuals)
                             {
-                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
+                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
                             }
 
                             OrderedResiduals16.Rebuild(reference, residuals.AsSpan(0, assembled), destination);
@@ -78,7 +91,7 @@ internal ref partial struct ContextTokenDecoder
                         fixed (byte* referencePointer = reference)
                         fixed (byte* output = destination)
                         {
-                            assembled = OrderedDecodeKernels.Assemble<TWidth>(referencePointer, output, tokenPointer + Lanes, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, f.Bits);
+                            assembled = OrderedDecodeKernels.Assemble<TWidth>(referencePointer, output, tokenPointer, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, f.Bits);
                         }
                     }
                 }
@@ -93,7 +106,7 @@ internal ref partial struct ContextTokenDecoder
                 }
             }
 
-            AssembleChecked<TWidth>(reference, destination, tokens[Lanes..], assembled, f);
+            AssembleChecked<TWidth>(reference, destination, tokens, assembled, f);
         }
         finally
         {
@@ -101,27 +114,22 @@ internal ref partial struct ContextTokenDecoder
         }
     }
 
-    /// <summary>Tokens from element <paramref name="from"/> on, one at a time with every word read checked; the lanes rotate so x0 is always the next element's.</summary>
-    private void DecodeTokensChecked<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> tokens, int from, int shift, scoped ReadOnlySpan<byte> contextBase, int weight)
+    /// <summary>Tokens from element <paramref name="from"/> on, one at a time with every context and word read checked.</summary>
+    private void DecodeTokensChecked<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> tokens, int from, int shift, scoped ReadOnlySpan<byte> contextBase)
         where TWidth : struct, IElementWidth
     {
-        int count = tokens.Length - Lanes;
-        uint x0 = _x0, x1 = _x1, x2 = _x2, x3 = _x3;
-
-        // The kernel stops on a multiple of four, so lane 0 is next.
-        for (int i = from; i < count; i++)
+        int laneMask = _lanes - 1;
+        for (int i = from; i < tokens.Length; i++)
         {
-            int context = contextBase[(int)(TWidth.Read(reference, i) >> shift)] + (weight & (int)((0u - tokens[i]) >> 31));
+            int context = contextBase[(int)(TWidth.Read(reference, i) >> shift)];
             if (((_presentMask >> context) & 1) == 0)
             {
                 throw new WaferDataException($"token stream uses context {context}, which has no table");
             }
 
-            uint x = x0;
-            uint slot = x & (ContextTokenCoder.Scale - 1);
-            byte token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
-            uint info = _symbolInfo![(context << 8) | token];
-            x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
+            uint x = _states[i & laneMask];
+            uint entry = _table![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
+            x = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
             if (x < ContextTokenCoder.StateLow)
             {
                 if (_wordPosition > _words.Length - 2)
@@ -133,12 +141,9 @@ internal ref partial struct ContextTokenDecoder
                 _wordPosition += 2;
             }
 
-            tokens[i + Lanes] = token;
-            (x0, x1, x2, x3) = (x1, x2, x3, x);
+            _states[i & laneMask] = x;
+            tokens[i] = (byte)(entry >> 24);
         }
-
-        // Lanes rotate here; which one ends where does not matter to Finish, which wants all at the start value.
-        (_x0, _x1, _x2, _x3) = (x0, x1, x2, x3);
     }
 
     /// <summary>Elements from <paramref name="from"/> on, reading extra bits through the checked byte-buffered reader.</summary>

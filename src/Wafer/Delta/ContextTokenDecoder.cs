@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Wafer.Delta;
 
@@ -14,27 +15,32 @@ internal ref partial struct ContextTokenDecoder
     private readonly ReadOnlySpan<byte> _words;
     private readonly ReadOnlySpan<byte> _bits;
     private readonly int _alphabet;
-    // Per context and 12-bit slot: the symbol (4 KiB per context, so the used ones stay in cache).
-    private byte[]? _symbols;
+    private readonly int _contexts;
+    private readonly int _lanes;
 
-    // Per context and symbol (context << 8 | symbol): frequency | start << 16.
-    private uint[]? _symbolInfo;
+    // Per context and 12-bit slot: ContextTokenCoder.Entry (frequency, offset in the symbol's range, symbol). The
+    // block after the last context is the poison block (see PoisonSymbol).
+    private uint[]? _table;
     private ulong _presentMask;
     private int _wordPosition;
     private int _bitPosition;
     private ulong _bitBuffer;
     private int _bitCount;
-    // The four lane states, rotated after every symbol: _x0 always holds the state of the next symbol's lane.
-    private uint _x0;
-    private uint _x1;
-    private uint _x2;
-    private uint _x3;
 
-    public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet)
+    // The lane states; _lane is the lane of the next symbol.
+    private LaneStates _states;
+    private int _lane;
+
+    /// <param name="source">The stream: tables, states, words, extra bits.</param>
+    /// <param name="contexts">Contexts the stream has tables for.</param>
+    /// <param name="alphabet">Symbols per table.</param>
+    /// <param name="symbols">Symbols the stream holds; sets its lane count (<see cref="ContextTokenCoder.LanesFor"/>).</param>
+    public ContextTokenDecoder(ReadOnlySpan<byte> source, int contexts, int alphabet, int symbols)
     {
         _alphabet = alphabet;
-        _symbols = ArrayPool<byte>.Shared.Rent(contexts << ContextTokenCoder.ScaleBits);
-        _symbolInfo = ArrayPool<uint>.Shared.Rent(contexts << 8);
+        _contexts = contexts;
+        _lanes = ContextTokenCoder.LanesFor(symbols);
+        _table = ArrayPool<uint>.Shared.Rent((contexts + 1) << ContextTokenCoder.ScaleBits);
         int position = 0;
         try
         {
@@ -43,16 +49,17 @@ internal ref partial struct ContextTokenDecoder
                 ReadTable(source, ref position, c);
             }
 
-            if (source.Length - position < 4 * ContextTokenCoder.Lanes)
+            if (source.Length - position < 4 * _lanes)
             {
                 throw new WaferDataException("token stream ends before its rANS states");
             }
 
-            _x0 = BinaryPrimitives.ReadUInt32LittleEndian(source[position..]);
-            _x1 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 4)..]);
-            _x2 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 8)..]);
-            _x3 = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + 12)..]);
-            position += 4 * ContextTokenCoder.Lanes;
+            for (int lane = 0; lane < _lanes; lane++)
+            {
+                _states[lane] = BinaryPrimitives.ReadUInt32LittleEndian(source[(position + (4 * lane))..]);
+            }
+
+            position += 4 * _lanes;
             uint wordBytes = ContextTokenCoder.ReadVarint(source, ref position);
             if (wordBytes > source.Length - position || wordBytes % 2 != 0)
             {
@@ -76,6 +83,9 @@ internal ref partial struct ContextTokenDecoder
         }
     }
 
+    /// <summary>The symbol of the poison block, which a context without a table points to in the vector decoder.</summary>
+    public const int PoisonSymbol = 255;
+
     /// <summary>Decodes the next value, coded under <paramref name="context"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Next(int context)
@@ -85,14 +95,12 @@ internal ref partial struct ContextTokenDecoder
             throw new WaferDataException($"token stream uses context {context}, which has no table");
         }
 
-        uint x = _x0;
-        uint slot = x & (ContextTokenCoder.Scale - 1);
-        int token = _symbols![(context << ContextTokenCoder.ScaleBits) | (int)slot];
-        uint info = _symbolInfo![(context << 8) | token];
-        x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
+        uint x = _states[_lane];
+        uint entry = _table![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
+        x = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
         if (x < ContextTokenCoder.StateLow)
         {
-            if (_wordPosition >= _words.Length)
+            if (_wordPosition > _words.Length - 2)
             {
                 throw new WaferDataException("token stream runs out of rANS words");
             }
@@ -101,11 +109,9 @@ internal ref partial struct ContextTokenDecoder
             _wordPosition += 2;
         }
 
-        _x0 = _x1;
-        _x1 = _x2;
-        _x2 = _x3;
-        _x3 = x;
-
+        _states[_lane] = x;
+        _lane = (_lane + 1) & (_lanes - 1);
+        int token = (int)(entry >> 24);
         int extraBits = ValueTokens.ExtraBits(token);
         return ValueTokens.Value(token, extraBits == 0 ? 0 : ReadBits(extraBits));
     }
@@ -113,7 +119,15 @@ internal ref partial struct ContextTokenDecoder
     /// <summary>Checks that the whole stream was consumed and the states returned to where the encoder began.</summary>
     public readonly void Finish()
     {
-        if (_x0 != ContextTokenCoder.StateLow || _x1 != ContextTokenCoder.StateLow || _x2 != ContextTokenCoder.StateLow || _x3 != ContextTokenCoder.StateLow || _wordPosition != _words.Length)
+        for (int lane = 0; lane < _lanes; lane++)
+        {
+            if (_states[lane] != ContextTokenCoder.StateLow)
+            {
+                throw new WaferDataException("token stream does not end where its values do");
+            }
+        }
+
+        if (_wordPosition != _words.Length)
         {
             throw new WaferDataException("token stream does not end where its values do");
         }
@@ -126,16 +140,10 @@ internal ref partial struct ContextTokenDecoder
 
     public void Dispose()
     {
-        if (_symbols is not null)
+        if (_table is not null)
         {
-            ArrayPool<byte>.Shared.Return(_symbols);
-            _symbols = null;
-        }
-
-        if (_symbolInfo is not null)
-        {
-            ArrayPool<uint>.Shared.Return(_symbolInfo);
-            _symbolInfo = null;
+            ArrayPool<uint>.Shared.Return(_table);
+            _table = null;
         }
     }
 
@@ -180,7 +188,7 @@ internal ref partial struct ContextTokenDecoder
             throw new WaferDataException($"token table {context} lists {used} symbols, the alphabet has {_alphabet}");
         }
 
-        Span<byte> slots = _symbols.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
+        Span<uint> slots = _table.AsSpan(context << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale);
         Span<ushort> frequencies = stackalloc ushort[ContextTokenCoder.MaxAlphabet];
         frequencies.Clear();
         if (used == 1)
@@ -234,16 +242,45 @@ internal ref partial struct ContextTokenDecoder
         for (int symbol = 0; symbol < _alphabet; symbol++)
         {
             int frequency = frequencies[symbol];
-            if (frequency == 0)
+            if (frequency != 0)
             {
-                continue;
+                FillRun(slots.Slice(start, frequency), ContextTokenCoder.Entry(frequency, 0, symbol));
+                start += frequency;
             }
-
-            slots.Slice(start, frequency).Fill((byte)symbol);
-            _symbolInfo![(context << 8) | symbol] = (uint)frequency | ((uint)start << 16);
-            start += frequency;
         }
 
         _presentMask |= 1UL << context;
+    }
+
+    /// <summary>Fills the poison block, which contexts without a table point to in the vector decoder: the state stays as it is and the symbol is <see cref="PoisonSymbol"/>.</summary>
+    private readonly void FillPoison() =>
+        FillRun(_table.AsSpan(_contexts << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale), ContextTokenCoder.Entry(ContextTokenCoder.Scale, 0, PoisonSymbol));
+
+    /// <summary>Writes <c>first + (k &lt;&lt; ScaleBits)</c> into element k of <paramref name="run"/>: one symbol's slots, offsets 0, 1, 2…</summary>
+    private static void FillRun(Span<uint> run, uint first)
+    {
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && run.Length >= Vector256<uint>.Count)
+        {
+            Vector256<uint> entries = Vector256.Create(first) + (Vector256<uint>.Indices << ContextTokenCoder.ScaleBits);
+            Vector256<uint> step = Vector256.Create((uint)Vector256<uint>.Count << ContextTokenCoder.ScaleBits);
+            for (; k <= run.Length - Vector256<uint>.Count; k += Vector256<uint>.Count)
+            {
+                entries.CopyTo(run[k..]);
+                entries += step;
+            }
+        }
+
+        for (; k < run.Length; k++)
+        {
+            run[k] = first + ((uint)k << ContextTokenCoder.ScaleBits);
+        }
+    }
+
+    /// <summary>Room for the states of the widest stream.</summary>
+    [InlineArray(ContextTokenCoder.WideLanes)]
+    private struct LaneStates
+    {
+        private uint _element;
     }
 }

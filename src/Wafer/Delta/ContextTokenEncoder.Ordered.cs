@@ -9,12 +9,12 @@ internal sealed partial class ContextTokenEncoder
 {
     /// <summary>
     /// The <c>delta-ord</c> collection loop: the same values, contexts and extra bits as calling <see cref="Add"/>
-    /// per element (element i's context is <paramref name="contextBase"/>[base sign and exponent] plus whether element
-    /// i − 4's residual was non-zero, times <paramref name="previousWeight"/>), with the encoder's state in locals.
+    /// per element (element i's context is <paramref name="contextBase"/>[base sign and exponent]), with the encoder's
+    /// state in locals.
     /// Appends <c>target.Length / TWidth.Bytes</c> values to a stream started by <see cref="Reset"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AddOrdered<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase, int previousWeight)
+    public void AddOrdered<TWidth>(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, ReadOnlySpan<byte> contextBase)
         where TWidth : struct, IElementWidth
     {
         int count = target.Length / TWidth.Bytes;
@@ -36,15 +36,13 @@ internal sealed partial class ContextTokenEncoder
         nint bitBytes = _bitBytes;
         long extraTotal = 0;
 
-        // The residual-is-non-zero flags of the last four elements, one byte each, oldest in the low byte.
-        uint previous = 0;
         for (int i = 0; i < count; i++)
         {
             uint b = TWidth.Read(reference, i);
             uint t = TWidth.Read(target, i);
             uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
             uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
-            int context = Unsafe.Add(ref contexts, (int)(b >> shift)) + (int)(previous & 0xFF);
+            int context = Unsafe.Add(ref contexts, (int)(b >> shift));
             int token = ValueTokens.Token(z, out int extraBits);
             int symbol = (context * ContextTokenCoder.MaxAlphabet) + token;
             Unsafe.Add(ref symbols, i) = (ushort)symbol;
@@ -59,7 +57,6 @@ internal sealed partial class ContextTokenEncoder
             bitBytes += whole;
             bitBuffer >>= whole << 3;
             bitCount &= 7;
-            previous = (previous >> 8) | ((uint)((int)((z | (0u - z)) >> 31) & previousWeight) << 24);
         }
 
         _count += count;
@@ -71,11 +68,11 @@ internal sealed partial class ContextTokenEncoder
 
     /// <summary>
     /// The 16-bit <c>delta-ord</c> collection: <see cref="OrderedResiduals16"/> computes every residual and symbol row
-    /// (vectorised), then one serial pass adds the previous-residual term, counts, and packs the extra bits. Gives
-    /// exactly what <see cref="AddOrdered{TWidth}"/> gives with the equivalent context table.
+    /// (vectorised), then one serial pass counts the symbols and packs the extra bits. Gives exactly what
+    /// <see cref="AddOrdered{TWidth}"/> gives with the equivalent context table.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AddOrdered16(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in OrderedResiduals16.ContextWeights weights, int previousWeight)
+    public void AddOrdered16(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in OrderedResiduals16.ContextWeights weights)
     {
         int count = target.Length / 2;
         if (_symbols.Length - _count < count || _bits.Length - _bitBytes < (count * 4) + 8)
@@ -94,17 +91,10 @@ internal sealed partial class ContextTokenEncoder
         int bitCount = _bitCount;
         nint bitBytes = _bitBytes;
         long extraTotal = 0;
-        uint previousAdd = (uint)(previousWeight * ContextTokenCoder.MaxAlphabet);
-
-        // What element i − 4's residual adds to the symbol (one context up when non-zero), one byte per element.
-        uint previous = 0;
         for (int i = 0; i < count; i++)
         {
             uint packed = Unsafe.Add(ref residuals, i);
-            int symbol = Unsafe.Add(ref symbols, i) + (int)(previous & 0xFF);
-            Unsafe.Add(ref symbols, i) = (ushort)symbol;
-            Unsafe.Add(ref counts, symbol)++;
-            previous = (previous >> 8) | (((packed >> 31) * previousAdd) << 24);
+            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, i))++;
 
             int extraBits = (int)(packed >> 16) & 31;
             extraTotal += extraBits;

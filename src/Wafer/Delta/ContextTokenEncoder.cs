@@ -121,7 +121,7 @@ internal sealed partial class ContextTokenEncoder : IDisposable
             tableBytes += used switch { 0 => 1, 1 => 2, _ => 1 + ContextTokenCoder.BitmapBytes(_alphabet) + used };
         }
 
-        return (long)Math.Ceiling(bits / 8) + tableBytes + ((_extraBits + 7) / 8) + 16;
+        return (long)Math.Ceiling(bits / 8) + tableBytes + ((_extraBits + 7) / 8) + (4 * ContextTokenCoder.LanesFor(_count));
     }
 
     /// <summary>Writes the stream; the number of bytes, or -1 when it does not fit <paramref name="destination"/>.</summary>
@@ -193,22 +193,25 @@ internal sealed partial class ContextTokenEncoder : IDisposable
             position += t;
         }
 
-        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 3);
+        int lanes = ContextTokenCoder.LanesFor(_count);
+        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + lanes);
         try
         {
             PrepareEntries();
-            int wordStart = EncodeStates(words, out uint s0, out uint s1, out uint s2, out uint s3);
+            Span<uint> states = stackalloc uint[ContextTokenCoder.WideLanes];
+            int wordStart = lanes == ContextTokenCoder.WideLanes ? EncodeWide(words, states) : EncodeNarrow(words, states);
             int wordBytes = (words.Length - wordStart) * 2;
-            if (position + (4 * ContextTokenCoder.Lanes) + 10 + wordBytes + 5 + _bitBytes > destination.Length)
+            if (position + (4 * lanes) + 10 + wordBytes + 5 + _bitBytes > destination.Length)
             {
                 return -1;
             }
 
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[position..], s0);
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 4)..], s1);
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 8)..], s2);
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 12)..], s3);
-            position += 16;
+            for (int lane = 0; lane < lanes; lane++)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + (4 * lane))..], states[lane]);
+            }
+
+            position += 4 * lanes;
             position = ContextTokenCoder.WriteVarint(destination, position, (uint)wordBytes);
             Span<ushort> used = words.AsSpan(wordStart);
             if (BitConverter.IsLittleEndian)
@@ -241,7 +244,7 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     /// The four states live in locals, four values per iteration, each step branch-free.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int EncodeStates(ushort[] words, out uint s0, out uint s1, out uint s2, out uint s3)
+    private int EncodeNarrow(ushort[] words, Span<uint> states)
     {
         ref EncodeEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
         ref ushort symbols = ref MemoryMarshal.GetArrayDataReference(_symbols);
@@ -276,7 +279,29 @@ internal sealed partial class ContextTokenEncoder : IDisposable
             x0 = Step(x0, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i - 3)), ref output, ref top);
         }
 
-        (s0, s1, s2, s3) = (x0, x1, x2, x3);
+        (states[0], states[1], states[2], states[3]) = (x0, x1, x2, x3);
+        return (int)top;
+    }
+
+    /// <summary>
+    /// <see cref="EncodeNarrow"/> with 32 states, symbol <c>i</c> on state <c>i mod 32</c>, kept in
+    /// <paramref name="states"/>: with 32 independent chains, storing and reloading a state never stalls the loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int EncodeWide(ushort[] words, Span<uint> states)
+    {
+        ref EncodeEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
+        ref ushort symbols = ref MemoryMarshal.GetArrayDataReference(_symbols);
+        ref ushort output = ref MemoryMarshal.GetArrayDataReference(words);
+        ref uint x = ref MemoryMarshal.GetReference(states);
+        nint top = words.Length;
+        states[..ContextTokenCoder.WideLanes].Fill(ContextTokenCoder.StateLow);
+        for (int i = _count - 1; i >= 0; i--)
+        {
+            ref uint lane = ref Unsafe.Add(ref x, i & (ContextTokenCoder.WideLanes - 1));
+            lane = Step(lane, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i)), ref output, ref top);
+        }
+
         return (int)top;
     }
 

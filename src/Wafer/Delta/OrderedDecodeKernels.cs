@@ -1,81 +1,138 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Wafer.Codecs.Entropy;
 
 namespace Wafer.Delta;
 
 /// <summary>
-/// The two hot loops of <c>delta-ord</c> decoding as static methods over pinned pointers: with no span or struct
-/// state in the loop the JIT keeps every value in a register. Callers check every bound these loops rely on.
+/// The hot loops of <c>delta-ord</c> decoding as static methods over pinned pointers: with no span or struct state
+/// in the loop the JIT keeps every value in a register. Callers check every bound these loops rely on.
 /// </summary>
+/// <remarks>
+/// Element i's context is known before decoding: <c>rows[base_i &gt;&gt; shift]</c> is the first table slot of the
+/// context of the base element's sign and exponent, or the poison block when that context has no table (its symbol,
+/// <see cref="ContextTokenDecoder.PoisonSymbol"/>, makes the caller throw). So the lanes never wait on each other:
+/// the scalar loop's steps overlap, and the AVX2 loop decodes a stream's 32 lanes as four vectors of eight,
+/// gathering first the context rows, then the table entries.
+/// </remarks>
 internal static unsafe class OrderedDecodeKernels
 {
-    /// <summary>The rANS lane states and the read position in the word stream, carried between calls.</summary>
-    public struct LaneState
-    {
-        public uint X0;
-        public uint X1;
-        public uint X2;
-        public uint X3;
-        public int WordPosition;
-    }
+    /// <summary>Word bytes the AVX2 loop may read ahead of its position in one round of 32 elements.</summary>
+    public const int VectorLookahead = 80;
+
+    /// <summary>Whether <see cref="TokensAvx2{TWidth}"/> runs on this machine for elements of <typeparamref name="TWidth"/>.</summary>
+    public static bool VectorSupported<TWidth>()
+        where TWidth : struct, IElementWidth =>
+        Avx2.IsSupported && BitConverter.IsLittleEndian && TWidth.Bytes is 2 or 4;
 
     /// <summary>
-    /// Decodes tokens <c>i = 0..count-1</c> into <c>tokens[i + 4]</c> (<c>tokens[0..4)</c> are zero) while every
-    /// lane is sure to find its word: four elements per iteration and at least 8 word bytes left. Element i's context
-    /// is <c>contexts[base_i &gt;&gt; shift] + weight × (tokens[i] ≠ 0)</c> (element i − 4's token). Returns the
-    /// elements done; throws when a context has no table (bit clear in <paramref name="present"/>).
+    /// Decodes tokens <c>from..count-1</c> into <paramref name="tokens"/> while the word stream has two bytes left at
+    /// the position; element i uses state <c>i &amp; laneMask</c>. Returns the element it stopped at.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Tokens<TWidth>(byte* reference, int count, byte* contexts, int shift, int weight, ulong present, byte* symbols, uint* symbolInfo, byte* words, int wordsLength, byte* tokens, ref LaneState lanes)
+    public static int Tokens<TWidth>(byte* reference, int from, int count, uint* rows, int shift, uint* table, byte* words, int wordsLength, byte* tokens, uint* states, int laneMask, ref int wordPosition)
         where TWidth : struct, IElementWidth
     {
-        uint x0 = lanes.X0, x1 = lanes.X1, x2 = lanes.X2, x3 = lanes.X3;
-        nint position = lanes.WordPosition;
-        nint last = (nint)wordsLength - 8;
-        nint i = 0;
-        for (; i + 4 <= count && position <= last; i += 4)
+        nint position = wordPosition;
+        nint last = (nint)wordsLength - 2;
+        nint i = from;
+        for (; i < count && position <= last; i++)
         {
-            x0 = Step(x0, Context<TWidth>(reference, i, contexts, shift, weight, tokens, present), symbols, symbolInfo, words, ref position, tokens + i + 4);
-            x1 = Step(x1, Context<TWidth>(reference, i + 1, contexts, shift, weight, tokens, present), symbols, symbolInfo, words, ref position, tokens + i + 5);
-            x2 = Step(x2, Context<TWidth>(reference, i + 2, contexts, shift, weight, tokens, present), symbols, symbolInfo, words, ref position, tokens + i + 6);
-            x3 = Step(x3, Context<TWidth>(reference, i + 3, contexts, shift, weight, tokens, present), symbols, symbolInfo, words, ref position, tokens + i + 7);
+            uint* x = states + (i & laneMask);
+            uint entry = table[rows[TWidth.Load(reference, i) >> shift] + (*x & (ContextTokenCoder.Scale - 1))];
+            uint y = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (*x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
+            uint word = Unsafe.ReadUnaligned<ushort>(words + position);
+            word = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness((ushort)word);
+            int refill = (int)(((ulong)y - ContextTokenCoder.StateLow) >> 63);
+            position += refill << 1;
+            *x = (y << (refill << 4)) | (word & (0u - (uint)refill));
+            tokens[i] = (byte)(entry >> 24);
         }
 
-        lanes.X0 = x0;
-        lanes.X1 = x1;
-        lanes.X2 = x2;
-        lanes.X3 = x3;
-        lanes.WordPosition = (int)position;
+        wordPosition = (int)position;
         return (int)i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Context<TWidth>(byte* reference, nint i, byte* contexts, int shift, int weight, byte* tokens, ulong present)
+    /// <summary>
+    /// The AVX2 path of <see cref="Tokens{TWidth}"/> for a stream of <see cref="ContextTokenCoder.WideLanes"/> states,
+    /// from element 0, in rounds of 32 elements while at least <see cref="VectorLookahead"/> word bytes remain.
+    /// Returns the elements done (a multiple of 32); the scalar loops finish.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int TokensAvx2<TWidth>(byte* reference, int count, uint* rows, int shift, uint* table, byte* words, int wordsLength, byte* tokens, uint* states, ref int wordPosition)
         where TWidth : struct, IElementWidth
     {
-        int context = contexts[TWidth.Load(reference, i) >> shift] + (weight & (int)((0u - tokens[i]) >> 31));
-        if (((present >> context) & 1) == 0)
+        nint p = wordPosition;
+        nint safeEnd = (nint)wordsLength - VectorLookahead;
+        int i = 0;
+        Vector256<uint> x0 = Avx.LoadVector256(states);
+        Vector256<uint> x1 = Avx.LoadVector256(states + 8);
+        Vector256<uint> x2 = Avx.LoadVector256(states + 16);
+        Vector256<uint> x3 = Avx.LoadVector256(states + 24);
+        fixed (int* permutation = InterleavedRansDecoder.WordPermutation)
         {
-            ThrowMissingTable(context);
+            for (; i + ContextTokenCoder.WideLanes <= count && p <= safeEnd; i += ContextTokenCoder.WideLanes)
+            {
+                // The four vectors' gathers are independent, so their latencies overlap.
+                Vector256<uint> e0 = Entries<TWidth>(x0, reference, i, rows, shift, table);
+                Vector256<uint> e1 = Entries<TWidth>(x1, reference, i + 8, rows, shift, table);
+                Vector256<uint> e2 = Entries<TWidth>(x2, reference, i + 16, rows, shift, table);
+                Vector256<uint> e3 = Entries<TWidth>(x3, reference, i + 24, rows, shift, table);
+                x0 = Renormalize(Advance(x0, e0), words, ref p, permutation);
+                x1 = Renormalize(Advance(x1, e1), words, ref p, permutation);
+                x2 = Renormalize(Advance(x2, e2), words, ref p, permutation);
+                x3 = Renormalize(Advance(x3, e3), words, ref p, permutation);
+
+                // The symbol is the entry's top byte; narrowing keeps lane order.
+                Vector256<ushort> low = Vector256.Narrow(e0 >>> 24, e1 >>> 24);
+                Vector256<ushort> high = Vector256.Narrow(e2 >>> 24, e3 >>> 24);
+                Vector256.Narrow(low, high).Store(tokens + i);
+            }
         }
 
-        return context;
+        x0.Store(states);
+        x1.Store(states + 8);
+        x2.Store(states + 16);
+        x3.Store(states + 24);
+        wordPosition = (int)p;
+        return i;
     }
 
-    /// <summary>One rANS step: symbol lookup, state update, branch-free renormalisation (the word is read always, used when needed).</summary>
+    /// <summary>The table entries of elements <c>i..i+7</c>: their context rows by their base bits, then the slot of each state.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Step(uint x, int context, byte* symbols, uint* symbolInfo, byte* words, ref nint position, byte* token)
+    private static Vector256<uint> Entries<TWidth>(Vector256<uint> x, byte* reference, int i, uint* rows, int shift, uint* table)
+        where TWidth : struct, IElementWidth
     {
-        uint slot = x & (ContextTokenCoder.Scale - 1);
-        byte symbol = symbols[(context << ContextTokenCoder.ScaleBits) | (int)slot];
-        uint info = symbolInfo[(context << 8) | symbol];
-        x = ((info & 0xFFFF) * (x >> ContextTokenCoder.ScaleBits)) + slot - (info >> 16);
-        uint word = Unsafe.ReadUnaligned<ushort>(words + position);
-        word = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness((ushort)word);
-        int refill = (int)(((ulong)x - ContextTokenCoder.StateLow) >> 63);
-        position += refill << 1;
-        *token = symbol;
-        return (x << (refill << 4)) | (word & (0u - (uint)refill));
+        Vector256<uint> bits = TWidth.Bytes == 2
+            ? Avx2.ConvertToVector256Int32((ushort*)reference + i).AsUInt32()
+            : Avx.LoadVector256((uint*)reference + i);
+        Vector256<uint> row = Avx2.GatherVector256(rows, (bits >>> shift).AsInt32(), 4);
+        return Avx2.GatherVector256(table, (row + (x & Vector256.Create((uint)ContextTokenCoder.Scale - 1))).AsInt32(), 4);
+    }
+
+    /// <summary>One decoding step on eight lanes: <c>x = frequency × (x &gt;&gt; 12) + offset</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Advance(Vector256<uint> x, Vector256<uint> entry)
+    {
+        Vector256<uint> slotMask = Vector256.Create((uint)ContextTokenCoder.Scale - 1);
+        Vector256<uint> frequency = (entry & slotMask) + Vector256<uint>.One;
+        return Avx2.MultiplyLow(frequency, x >>> ContextTokenCoder.ScaleBits) + ((entry >>> ContextTokenCoder.ScaleBits) & slotMask);
+    }
+
+    /// <summary>Shifts a word into every lane below <see cref="ContextTokenCoder.StateLow"/>, the words taken in lane order from <paramref name="p"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Renormalize(Vector256<uint> y, byte* words, ref nint p, int* permutation)
+    {
+        // Signed compare: a state at or above 2^31 (only a corrupt stream makes one) takes a word too, harmlessly.
+        Vector256<uint> needs = Avx2.CompareGreaterThan(Vector256.Create((int)ContextTokenCoder.StateLow), y.AsInt32()).AsUInt32();
+        uint mask = needs.ExtractMostSignificantBits();
+        Vector256<uint> loaded = Avx2.ConvertToVector256Int32((ushort*)(words + p)).AsUInt32();
+        Vector256<uint> placed = Avx2.PermuteVar8x32(loaded, Avx.LoadVector256(permutation + (mask * 8)).AsUInt32());
+        p += BitOperations.PopCount(mask) * 2;
+        return Vector256.ConditionalSelect(needs, (y << 16) | placed, y);
     }
 
     /// <summary>
@@ -136,7 +193,4 @@ internal static unsafe class OrderedDecodeKernels
         bitPosition = at;
         return (int)i;
     }
-
-    private static void ThrowMissingTable(int context) =>
-        throw new WaferDataException($"token stream uses context {context}, which has no table");
 }

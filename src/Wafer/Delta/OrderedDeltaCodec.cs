@@ -5,8 +5,9 @@ namespace Wafer.Delta;
 /// <summary>
 /// <c>delta-ord</c>: each float is mapped to its ordered integer (<see cref="FloatFields.ToOrdered"/>), the base
 /// element's is subtracted (wrapping in the element width), and the zig-zagged difference, a distance in ulps,
-/// is token-coded under a context of the base element's exponent bucket, its sign, and whether the residual four
-/// elements back (the previous one in the same rANS lane, so the four lanes decode independently) was zero. Fine-tuning
+/// is token-coded under a context of the base element's exponent bucket and sign. The context depends on the base
+/// alone, so the decoder knows every element's context before decoding and its rANS lanes never wait on each other
+/// (a long chunk's 32 lanes decode eight at a time with AVX2). Fine-tuning
 /// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
@@ -14,13 +15,13 @@ namespace Wafer.Delta;
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
-    /// <summary>Contexts: exponent bucket (16) × base sign (2) × whether the lane's previous residual was zero (2).</summary>
-    public const int Contexts = FloatFields.ExponentBuckets * 4;
+    /// <summary>Contexts: exponent bucket (16) × base sign (2).</summary>
+    public const int Contexts = FloatFields.ExponentBuckets * 2;
 
     /// <summary>Entries of the context table, indexed by the base element's sign and exponent bits.</summary>
     public const int SignExponentValues = 512;
 
-    /// <summary>Context layouts: full (exponent, sign, previous residual), exponent bucket only, one context.</summary>
+    /// <summary>Context layouts: full (exponent bucket and sign), exponent bucket only, one context.</summary>
     public const int FullLayout = 0;
 
     public const int ExponentLayout = 1;
@@ -64,7 +65,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         Fill(target, reference, f, anchor, FullLayout, encoder);
         if (count <= SmallChunkElements)
         {
-            // The coarser layouts' contexts nest in the full one's (they drop its low two bits, or all of them), so
+            // The coarser layouts' contexts nest in the full one's (they drop its low bit, or all of them), so
             // their sizes are estimated from the same histograms; the chunk is collected again only if one wins.
             long bestBytes = encoder.EstimateBytes(LayoutContextMask(FullLayout));
             for (int layout = ExponentLayout; layout <= SingleContextLayout; layout++)
@@ -89,13 +90,13 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
 
     /// <summary>The context arithmetic of <see cref="FillContextBase"/> for the vectorised 16-bit collection.</summary>
     public static OrderedResiduals16.ContextWeights Weights(in FloatFields f, int anchor, int layout) =>
-        new(anchor, (uint)f.ExponentShift, f.ExponentMask, layout == SingleContextLayout ? 0 : 4, layout == FullLayout ? 2 : 0);
+        new(anchor, (uint)f.ExponentShift, f.ExponentMask, layout == SingleContextLayout ? 0 : 2, layout == FullLayout ? 1 : 0);
 
     /// <summary>Which bits of a full-layout context the layout keeps: all, the exponent bucket's, none.</summary>
     public static int LayoutContextMask(int layout) => layout switch
     {
         FullLayout => ~0,
-        ExponentLayout => ~3,
+        ExponentLayout => ~1,
         _ => 0,
     };
 
@@ -133,19 +134,19 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
 
         Span<byte> contextBase = stackalloc byte[SignExponentValues];
         FillContextBase(f, source[0], source[1], contextBase);
-        var decoder = new ContextTokenDecoder(source[2..], Contexts, ValueTokens.AlphabetSize(f.Bits));
+        var decoder = new ContextTokenDecoder(source[2..], Contexts, ValueTokens.AlphabetSize(f.Bits), destination.Length / f.Width);
         try
         {
             switch (f.Width)
             {
                 case 1:
-                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase, source[1] == FullLayout ? 1 : 0);
+                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase);
                     break;
                 case 2:
-                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase, source[1] == FullLayout ? 1 : 0);
+                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase);
                     break;
                 default:
-                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase, source[1] == FullLayout ? 1 : 0);
+                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase);
                     break;
             }
 
@@ -158,8 +159,8 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     }
 
     /// <summary>
-    /// Context offset per base sign+exponent value (<c>bits &gt;&gt; ExponentShift</c>): bucket × 4 + sign × 2 in the
-    /// full layout, bucket × 4 in the exponent-only layout, 0 in the single-context layout.
+    /// Context per base sign+exponent value (<c>bits &gt;&gt; ExponentShift</c>): bucket × 2 + sign in the full
+    /// layout, bucket × 2 in the exponent-only layout, 0 in the single-context layout.
     /// </summary>
     private static void FillContextBase(in FloatFields f, int anchor, int layout, Span<byte> contextBase)
     {
@@ -168,7 +169,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         {
             uint sign = layout == FullLayout ? value >> exponentBits : 0;
             int bucket = layout == SingleContextLayout ? 0 : FloatFields.Bucket(anchor, value & f.ExponentMask);
-            contextBase[(int)value] = (byte)((bucket * 4) + (sign * 2));
+            contextBase[(int)value] = (byte)((bucket * 2) + sign);
         }
     }
 
@@ -177,17 +178,16 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), target.Length / f.Width);
         Span<byte> contextBase = stackalloc byte[SignExponentValues];
         FillContextBase(f, anchor, layout, contextBase);
-        int previousWeight = layout == FullLayout ? 1 : 0;
         switch (f.Width)
         {
             case 1:
-                encoder.AddOrdered<Width8>(target, reference, f, contextBase, previousWeight);
+                encoder.AddOrdered<Width8>(target, reference, f, contextBase);
                 break;
             case 2:
-                encoder.AddOrdered16(target, reference, Weights(f, anchor, layout), previousWeight);
+                encoder.AddOrdered16(target, reference, Weights(f, anchor, layout));
                 break;
             default:
-                encoder.AddOrdered<Width32>(target, reference, f, contextBase, previousWeight);
+                encoder.AddOrdered<Width32>(target, reference, f, contextBase);
                 break;
         }
     }

@@ -6,10 +6,8 @@ namespace Wafer.Delta;
 
 /// <summary>
 /// The data-parallel half of collecting a 16-bit (BF16, F16) <c>delta-ord</c> chunk: per element, the symbol row
-/// <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet + token(z)</c> without the previous-residual term
-/// (which depends on element i − 4 and is added by the serial pass), and what the serial pass writes for it, packed
-/// (<see cref="Pack"/>): the extra bits of the zig-zagged ordered difference <c>z</c>, their count, and whether
-/// <c>z ≠ 0</c>. A <see cref="Vector{T}"/> path and the scalar reference it is tested against; both give the same bytes.
+/// <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet + token(z)</c>, and what the serial pass writes for
+/// it, packed (<see cref="Pack"/>): the extra bits of the zig-zagged ordered difference <c>z</c> and their count. A <see cref="Vector{T}"/> path and the scalar reference it is tested against; both give the same bytes.
 /// </summary>
 /// <remarks>
 /// The token of a 16-bit value needs its bit length and the two bits below the leading one: converting the value
@@ -21,15 +19,12 @@ internal static class OrderedResiduals16
     /// <summary>Per-layout weights of the exponent bucket and the base sign in the context.</summary>
     public readonly record struct ContextWeights(int Anchor, uint ExponentShift, uint ExponentMask, int BucketWeight, int SignWeight);
 
-    /// <summary>Bit 31 of a packed element: its residual is not zero.</summary>
-    public const uint NonZero = 1u << 31;
-
-    /// <summary>A packed element: the extra bits (below bit 16), their count (bits 16..20), <see cref="NonZero"/>.</summary>
+    /// <summary>A packed element: the extra bits (below bit 16) and their count (bits 16..20).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Pack(uint z)
     {
         ValueTokens.Token(z, out int extraBits);
-        return (z & ((1u << extraBits) - 1)) | ((uint)extraBits << 16) | (z == 0 ? 0 : NonZero);
+        return (z & ((1u << extraBits) - 1)) | ((uint)extraBits << 16);
     }
 
     /// <summary>Fills <paramref name="residuals"/> (packed) and <paramref name="symbols"/> for every element; uses vectors when the hardware has them.</summary>
@@ -120,8 +115,7 @@ internal static class OrderedResiduals16
         Vector<uint> extraCount = Vector.AndNot(Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 23) - new Vector<int>(129)), small);
         Vector<uint> tokenBase = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(floatBits & new Vector<int>(unchecked((int)0xFFE00000)))));
         Vector<uint> extra = Vector.AndNot(z - tokenBase, small);
-        Vector<uint> nonZero = Vector.AndNot(new Vector<uint>(NonZero), Vector.Equals(z, Vector<uint>.Zero));
-        Vector<uint> packed = extra | Vector.ShiftLeft(extraCount, 16) | nonZero;
+        Vector<uint> packed = extra | Vector.ShiftLeft(extraCount, 16);
 
         Vector<int> exponent = Vector.AsVectorInt32(Vector.ShiftRightLogical(b, exponentShift) & exponentMask);
         Vector<int> bucket = Vector.Min(Vector.Max(anchor - exponent, Vector<int>.Zero), maxBucket);

@@ -95,7 +95,7 @@ internal sealed class XorFieldDeltaCodec : ChunkCodec
         int count = destination.Length / f.Width;
         uint mantissaMask = (1u << f.ExponentShift) - 1;
         uint highLimit = 1u << (f.Bits - f.ExponentShift);
-        var decoder = new ContextTokenDecoder(source[1..], Contexts, ValueTokens.AlphabetSize(f.Bits));
+        var decoder = new ContextTokenDecoder(source[1..], Contexts, ValueTokens.AlphabetSize(f.Bits), count * 2);
         try
         {
             for (int i = 0; i < count; i++)

@@ -144,11 +144,14 @@ public class DeltaCodecTests
         Assert.True(ordered < t.Length / 2, $"delta-ord {ordered} bytes of {t.Length}");
     }
 
-    [Fact]
-    public void Damaged_payloads_fail_cleanly_or_decode_to_other_bytes()
+    [Theory]
+    [InlineData(5000)]
+    [InlineData(70_000)]
+    public void Damaged_payloads_fail_cleanly_or_decode_to_other_bytes(int count)
     {
+        // 5000 elements make a four-lane token stream, 70,000 a 32-lane one (decoded with AVX2 where the machine has it).
         var random = new Random(3);
-        byte[] b = TestModel.Bf16(random, 5000, 0.02);
+        byte[] b = TestModel.Bf16(random, count, 0.02);
         byte[] t = TestModel.FineTuneBf16(random, b, 0.002);
         foreach (ChunkCodec codec in new ChunkCodec[] { OrderedDeltaCodec.Instance, XorFieldDeltaCodec.Instance })
         {
@@ -177,6 +180,47 @@ public class DeltaCodecTests
             Assert.Throws<WaferDataException>(() => codec.Decode(payload.AsSpan(0, length), new ChunkContext(DType.BF16, b.AsSpan(2).ToArray()), decoded.AsSpan(2).ToArray()));
             Assert.Throws<WaferDataException>(() => codec.Decode(payload.AsSpan(0, length), new ChunkContext(DType.BF16, b.AsSpan(0, b.Length - 2)), decoded));
         }
+    }
+
+    [Theory]
+    [Trait("Category", "Kernels")]
+    [InlineData(DType.BF16, 70_000)]
+    [InlineData(DType.F16, 70_000)]
+    [InlineData(DType.F32, 70_000)]
+    public void Ordered_delta_against_a_base_whose_contexts_have_no_table_fails_cleanly(DType dtype, int count)
+    {
+        // Coded against a base of one binade, so the stream has one exponent bucket's tables; decoded against a base
+        // spread over many binades, whose elements ask for contexts the stream has no table for. (Chunks this long
+        // always use the full context layout; shorter ones may choose the single context, which any base satisfies.)
+        int width = DTypes.Size(dtype);
+        byte[] narrow = new byte[count * width];
+        byte[] wide = new byte[count * width];
+        byte[] target = new byte[count * width];
+        var random = new Random(11);
+        for (int i = 0; i < count; i++)
+        {
+            float near = 1.0f + (float)random.NextDouble();
+            float spread = (float)Math.ScaleB(1.0 + random.NextDouble(), -random.Next(0, 30));
+            Write(narrow, i, width, Bits(dtype, near));
+            Write(wide, i, width, Bits(dtype, spread));
+            Write(target, i, width, Bits(dtype, near * 1.001f));
+        }
+
+        byte[] payload = new byte[(target.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(target, new ChunkContext(dtype, narrow), payload);
+        Assert.True(length > 0);
+        byte[] decoded = new byte[target.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, narrow), decoded);
+        Assert.Equal(target, decoded);
+        WaferDataException error = Assert.Throws<WaferDataException>(() => OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, wide), decoded));
+        Assert.Contains("no table", error.Message, StringComparison.Ordinal);
+
+        static uint Bits(DType dtype, float value) => dtype switch
+        {
+            DType.F16 => BitConverter.HalfToUInt16Bits((Half)value),
+            DType.BF16 => BitConverter.SingleToUInt32Bits(value) >> 16,
+            _ => BitConverter.SingleToUInt32Bits(value),
+        };
     }
 
     [Fact]

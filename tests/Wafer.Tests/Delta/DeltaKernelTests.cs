@@ -51,14 +51,13 @@ public class DeltaKernelTests
     }
 
     [Fact]
-    public void Packed_residuals_hold_the_extra_bits_their_count_and_whether_non_zero()
+    public void Packed_residuals_hold_the_extra_bits_and_their_count()
     {
         foreach (uint z in new uint[] { 0, 1, 31, 32, 33, 63, 64, 1000, 32767, 65535 })
         {
             int token = ValueTokens.Token(z, out int extraBits);
             uint packed = OrderedResiduals16.Pack(z);
             Assert.Equal((uint)extraBits, (packed >> 16) & 31);
-            Assert.Equal(z != 0, (packed & OrderedResiduals16.NonZero) != 0);
             Assert.Equal(z, ValueTokens.Value(token, packed & 0xFFFF));
         }
     }
@@ -183,11 +182,10 @@ public class DeltaKernelTests
             z[i] = f.ZigZag((f.ToOrdered(f.Read(t, i)) - f.ToOrdered(baseBits)) & f.ValueMask);
             int bucket = FloatFields.Bucket(anchor, f.Exponent(baseBits));
             int sign = (int)(baseBits >> (f.Bits - 1));
-            int previousNonZero = i >= 4 && z[i - 4] != 0 ? 1 : 0;
             int context = layout switch
             {
-                OrderedDeltaCodec.FullLayout => (bucket * 4) + (sign * 2) + previousNonZero,
-                OrderedDeltaCodec.ExponentLayout => bucket * 4,
+                OrderedDeltaCodec.FullLayout => (bucket * 2) + sign,
+                OrderedDeltaCodec.ExponentLayout => bucket * 2,
                 _ => 0,
             };
             encoder.Add(context, z[i]);

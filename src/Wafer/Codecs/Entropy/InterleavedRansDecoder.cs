@@ -29,6 +29,12 @@ internal static unsafe class InterleavedRansDecoder
     private static readonly int[] s_wordPermutation = BuildWordPermutation();
 
     /// <summary>
+    /// The word-placement permutations (pinned, 8 per mask), shared with the other AVX2 rANS decoders: lane j of
+    /// the 8-bit mask's row is the index among eight loaded words of the word lane j takes.
+    /// </summary>
+    public static int[] WordPermutation => s_wordPermutation;
+
+    /// <summary>
     /// Decodes whole steps (one symbol per state, <c>x.Length</c> of 8 or 32) into <paramref name="symbols"/> (at
     /// most <paramref name="count"/>) while <c>position &lt;= safeEnd</c>.
     /// </summary>
