@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Wafer.Delta;
 
@@ -76,7 +77,10 @@ internal ref partial struct ContextTokenDecoder
                         {
                             fixed (ushort* residualPointer = residuals)
                             {
-                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
+                                int vectorDone = Avx2.IsSupported && BitConverter.IsLittleEndian
+                                    ? OrderedDecodeKernels.Residuals16Avx2(tokenPointer, count, bits, _bits.Length, ref at, residualPointer)
+                                    : 0;
+                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer, vectorDone, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
                             }
 
                             OrderedResiduals16.Rebuild(reference, residuals.AsSpan(0, assembled), destination);

@@ -168,18 +168,83 @@ internal static unsafe class OrderedDecodeKernels
         return (int)i;
     }
 
+    /// <summary>Extra-bit bytes <see cref="Residuals16Avx2"/> may read ahead of its position.</summary>
+    public const int ResidualLookahead = 24;
+
     /// <summary>
-    /// The residuals of 16-bit elements <c>0..count-1</c> (<paramref name="residuals"/>[i] = the zig-zagged
+    /// The AVX2 path of <see cref="Residuals16"/>: eight elements at a time while <see cref="ResidualLookahead"/>
+    /// bytes remain at the bit position. Each element's extra-bit count and smallest value follow from its token by
+    /// arithmetic; the counts' prefix sum places the eight fields, all within 128 bits of the position (at most 7 +
+    /// 8 × 13). Tokens must be below the 16-bit alphabet (76), as a stream's tables guarantee. Returns the elements done (a multiple of eight); <see cref="Residuals16"/> finishes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Residuals16Avx2(byte* tokens, int count, byte* bits, int bitsLength, ref long bitPosition, ushort* residuals)
+    {
+        long at = bitPosition;
+        long end = ((long)bitsLength - ResidualLookahead) * 8;
+        Vector256<int> shiftOne = Vector256.Create(0, 0, 1, 2, 3, 4, 5, 6);
+        Vector256<int> shiftTwo = Vector256.Create(0, 0, 0, 1, 2, 3, 4, 5);
+        Vector256<int> shiftFour = Vector256.Create(0, 0, 0, 0, 0, 1, 2, 3);
+        Vector256<int> keepOne = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1);
+        Vector256<int> keepTwo = Vector256.Create(0, 0, -1, -1, -1, -1, -1, -1);
+        Vector256<int> keepFour = Vector256.Create(0, 0, 0, 0, -1, -1, -1, -1);
+        int i = 0;
+        for (; i + 8 <= count && at <= end; i += 8)
+        {
+            Vector256<int> token = Avx2.ConvertToVector256Int32(tokens + i);
+
+            // Extra bits: none for the direct tokens (below 32), else token / 4 - 5 (ValueTokens.ExtraBits).
+            Vector256<int> direct = Avx2.CompareGreaterThan(Vector256.Create(ValueTokens.DirectTokens), token);
+            Vector256<int> extra = Vector256.AndNot((token >>> 2) - Vector256.Create(5), direct);
+
+            // Inclusive prefix sum over the eight lanes, in three shifted adds; the exclusive sum places each field.
+            Vector256<int> sum = extra + (Avx2.PermuteVar8x32(extra, shiftOne) & keepOne);
+            sum += Avx2.PermuteVar8x32(sum, shiftTwo) & keepTwo;
+            sum += Avx2.PermuteVar8x32(sum, shiftFour) & keepFour;
+            Vector256<int> offset = sum - extra + Vector256.Create((int)(at & 7));
+
+            // The eight fields lie in the 128 bits from the byte at the position: each 64-bit lane shifts its field
+            // down from the low or the high half (AVX2 variable shifts give zero for counts of 64 or more).
+            Vector256<ulong> low = Vector256.Create(Unsafe.ReadUnaligned<ulong>(bits + (at >> 3)));
+            Vector256<ulong> high = Vector256.Create(Unsafe.ReadUnaligned<ulong>(bits + (at >> 3) + 8));
+            Vector256<int> fields = Vector256.Narrow(Field(low, high, offset.GetLower()), Field(low, high, offset.GetUpper())).AsInt32()
+                & (Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, extra.AsUInt32()) - Vector256<int>.One);
+
+            // A token's smallest value: the token itself when direct, else (4 | its low two bits) << extra bits.
+            Vector256<int> smallest = Vector256.ConditionalSelect(direct, token, Avx2.ShiftLeftLogicalVariable((token & Vector256.Create(3)) | Vector256.Create(4), extra.AsUInt32()));
+            Vector256<int> value = smallest | fields;
+            Vector128<ushort> packed = Sse41.PackUnsignedSaturate(value.GetLower(), value.GetUpper());
+            packed.Store(residuals + i);
+            at += sum.GetElement(7);
+        }
+
+        bitPosition = at;
+        return i;
+    }
+
+    /// <summary>Bits <c>[offset, offset + 32)</c> of the 128-bit <c>high:low</c>, for four offsets below 128.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> Field(Vector256<ulong> low, Vector256<ulong> high, Vector128<int> offset)
+    {
+        Vector256<ulong> at = Avx2.ConvertToVector256Int64(offset).AsUInt64();
+        Vector256<ulong> sixtyFour = Vector256.Create(64UL);
+        return Avx2.ShiftRightLogicalVariable(low, at)
+            | Avx2.ShiftLeftLogicalVariable(high, sixtyFour - at)
+            | Avx2.ShiftRightLogicalVariable(high, at - sixtyFour);
+    }
+
+    /// <summary>
+    /// The residuals of 16-bit elements <c>from..count-1</c> (<paramref name="residuals"/>[i] = the zig-zagged
     /// difference) from their tokens and extra bits, while an 8-byte load at the bit position stays inside
     /// <paramref name="bitsLength"/>; the values are then rebuilt in bulk by <see cref="OrderedResiduals16.Rebuild"/>.
     /// <paramref name="bitPosition"/> is in bits, advanced; returns the elements done.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Residuals16(byte* tokens, int count, byte* bits, int bitsLength, ref long bitPosition, uint* baseValues, byte* extraBitCounts, ushort* residuals)
+    public static int Residuals16(byte* tokens, int from, int count, byte* bits, int bitsLength, ref long bitPosition, uint* baseValues, byte* extraBitCounts, ushort* residuals)
     {
         long at = bitPosition;
         long end = ((long)bitsLength - 8) * 8;
-        nint i = 0;
+        nint i = from;
         for (; i < count && at <= end; i++)
         {
             uint token = tokens[i];

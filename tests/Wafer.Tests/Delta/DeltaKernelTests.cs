@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.Intrinsics.X86;
 using Wafer.Codecs;
 using Wafer.Delta;
 
@@ -11,7 +12,7 @@ namespace Wafer.Tests.Delta;
 /// so both the vector and the scalar path of <see cref="OrderedResiduals16"/> are checked.
 /// </summary>
 [Trait("Category", "Kernels")]
-public class DeltaKernelTests
+public unsafe class DeltaKernelTests
 {
     private static readonly DType[] s_floatTypes = [DType.BF16, DType.F16, DType.F32, DType.F8E4M3, DType.F8E5M2];
 
@@ -47,6 +48,52 @@ public class DeltaKernelTests
                 Assert.Equal(expectedResiduals, residuals);
                 Assert.Equal(expectedSymbols, symbols);
             }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void Vector_residual_reader_matches_the_scalar_reader_and_stops_at_the_same_bit(int count)
+    {
+        // Tokens of the 16-bit alphabet with their extra bits, as a delta-ord stream holds them; a little slack at the
+        // end so that the vector loop stops early and the scalar loop finishes.
+        var random = new Random(count + 7);
+        byte[] tokens = new byte[count];
+        var writer = new List<byte>();
+        ulong buffer = 0;
+        int held = 0;
+        for (int i = 0; i < count; i++)
+        {
+            uint z = random.Next(4) switch { 0 => 0u, 1 => (uint)random.Next(32), 2 => (uint)random.Next(1024), _ => (uint)random.Next(65536) };
+            tokens[i] = (byte)ValueTokens.Token(z, out int extraBits);
+            buffer |= (ulong)(z & ((1u << extraBits) - 1)) << held;
+            for (held += extraBits; held >= 8; held -= 8)
+            {
+                writer.Add((byte)buffer);
+                buffer >>= 8;
+            }
+        }
+
+        writer.Add((byte)buffer);
+        byte[] bits = [.. writer];
+        ushort[] expected = new ushort[count + 1];
+        ushort[] actual = new ushort[count + 1];
+        fixed (byte* t = tokens)
+        fixed (byte* b = bits)
+        fixed (uint* baseValues = ValueTokens.BaseValues)
+        fixed (byte* extraBitCounts = ValueTokens.ExtraBitCounts)
+        fixed (ushort* e = expected)
+        fixed (ushort* a = actual)
+        {
+            long scalarAt = 0;
+            int scalarDone = OrderedDecodeKernels.Residuals16(t, 0, count, b, bits.Length, ref scalarAt, baseValues, extraBitCounts, e);
+            long vectorAt = 0;
+            int vectorDone = Avx2.IsSupported ? OrderedDecodeKernels.Residuals16Avx2(t, count, b, bits.Length, ref vectorAt, a) : 0;
+            Assert.Equal(0, vectorDone % 8);
+            vectorDone = OrderedDecodeKernels.Residuals16(t, vectorDone, count, b, bits.Length, ref vectorAt, baseValues, extraBitCounts, a);
+            Assert.Equal(scalarDone, vectorDone);
+            Assert.Equal(scalarAt, vectorAt);
+            Assert.Equal(expected, actual);
         }
     }
 
