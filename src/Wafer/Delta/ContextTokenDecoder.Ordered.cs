@@ -9,13 +9,13 @@ internal ref partial struct ContextTokenDecoder
 {
     /// <summary>
     /// The <c>delta-ord</c> decoding loop: element i's context is <paramref name="contextBase"/>[base sign and
-    /// exponent], and its value is the base's ordered integer plus the un-zig-zagged residual. Two passes, so each
+    /// exponent] (which the vector loop computes from <paramref name="weights"/> instead), and its value is the base's ordered integer plus the un-zig-zagged residual. Two passes, so each
     /// keeps its state in registers: every token first (<see cref="OrderedDecodeKernels.TokensAvx2{TWidth}"/> for a
     /// wide stream on AVX2 machines, then <see cref="OrderedDecodeKernels.Tokens{TWidth}"/>), then the extra bits are
     /// read and the values assembled; near the ends of the streams, where the kernels' unchecked reads could leave
     /// them, checked loops finish the work.
     /// </summary>
-    public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase)
+    public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, in OrderedResiduals16.ContextWeights weights)
         where TWidth : struct, IElementWidth
     {
         int count = destination.Length / TWidth.Bytes;
@@ -48,7 +48,7 @@ internal ref partial struct ContextTokenDecoder
                 uint* states = (uint*)Unsafe.AsPointer(ref _states[0]);
                 if (_lanes == ContextTokenCoder.WideLanes && OrderedDecodeKernels.VectorSupported<TWidth>())
                 {
-                    decoded = OrderedDecodeKernels.TokensAvx2<TWidth>(referencePointer, count, rowPointer, f.ExponentShift, table, words, _words.Length, tokenPointer, states, ref _wordPosition);
+                    decoded = OrderedDecodeKernels.TokensAvx2<TWidth>(referencePointer, count, weights, (uint)_presentMask, _contexts, table, words, _words.Length, tokenPointer, states, ref _wordPosition);
                 }
 
                 decoded = OrderedDecodeKernels.Tokens<TWidth>(referencePointer, decoded, count, rowPointer, f.ExponentShift, table, words, _words.Length, tokenPointer, states, _lanes - 1, ref _wordPosition);

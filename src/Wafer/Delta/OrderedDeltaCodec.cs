@@ -140,13 +140,13 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             switch (f.Width)
             {
                 case 1:
-                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase);
+                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase, Weights(f, source[0], source[1]));
                     break;
                 case 2:
-                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase);
+                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase, Weights(f, source[0], source[1]));
                     break;
                 default:
-                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase);
+                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase, Weights(f, source[0], source[1]));
                     break;
             }
 
