@@ -48,7 +48,7 @@ public class PatchBadInputTests
         using PatchFixture fixture = WithPatch();
         File.WriteAllText(Path.Combine(fixture.Base, "config.json"), "{\"hidden\": 33, \"vocab\": 64, \"name\": \"base\"}");
         var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains("file 'config.json' has SHA-256", e.Message, StringComparison.Ordinal);
+        Assert.Contains("file 'config.json' has XXH3-128", e.Message, StringComparison.Ordinal);
         File.Delete(Path.Combine(fixture.Base, "config.json"));
         e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
         Assert.Contains("has no file 'config.json'", e.Message, StringComparison.Ordinal);
