@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text.Json.Nodes;
 using Wafer.Cli;
 
@@ -20,12 +22,21 @@ public class PatchBadInputTests
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(fixture[output])!), p => p.Contains("wafer-partial", StringComparison.Ordinal));
     }
 
+    private static string Xxh128(byte[] bytes) => Convert.ToHexStringLower(XxHash128.Hash(bytes));
+
+    private static string RecordedXxh128(PatchFixture fixture, string file)
+    {
+        using WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]);
+        return patch.Manifest.BaseFiles!.Single(f => f.Path == file).Xxh128;
+    }
+
     [Fact]
     public void Applying_to_another_model_names_what_differs_and_writes_nothing()
     {
         using PatchFixture fixture = WithPatch();
         var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Target, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains("is not the base this patch was made against", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"{fixture.Target}: is not the base this patch was made against", e.Message, StringComparison.Ordinal);
+        Assert.Contains("file '", e.Message, StringComparison.Ordinal);
         AssertNothingWritten(fixture, "out");
     }
 
@@ -52,6 +63,79 @@ public class PatchBadInputTests
         File.Delete(Path.Combine(fixture.Base, "config.json"));
         e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
         Assert.Contains("has no file 'config.json'", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Theory]
+    [InlineData("model-1.safetensors", "tensor name in the header")]
+    [InlineData("config.json", "text")]
+    public void One_flipped_bit_outside_the_tensors_is_caught_by_the_file_hash(string file, string region)
+    {
+        using PatchFixture fixture = WithPatch();
+        string path = Path.Combine(fixture.Base, file);
+        byte[] bytes = File.ReadAllBytes(path);
+        int at = region == "text"
+            ? bytes.Length / 2
+            : bytes.AsSpan(0, 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes)).IndexOf("\"moved.weight\""u8) + 1;
+        bytes[at] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+
+        // Every base tensor still hashes as recorded, so the file is named, with both XXH3-128s.
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains($"{fixture.Base}: is not the base this patch was made against: file '{file}' has XXH3-128 {Xxh128(bytes)}, the patch expects {RecordedXxh128(fixture, file)}.", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void One_flipped_bit_in_safetensors_header_padding_is_refused_naming_the_file()
+    {
+        using PatchFixture fixture = WithPatch();
+        string path = Path.Combine(fixture.Base, "model-1.safetensors");
+        byte[] bytes = File.ReadAllBytes(path);
+        int end = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        Assert.Equal((byte)' ', bytes[end - 1]);
+        bytes[end - 1] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+
+        // A header that no longer parses is refused as the base is opened, before any hashing or writing.
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains("model-1.safetensors", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Fact]
+    public void A_base_file_of_the_right_size_with_other_content_is_refused_with_both_hashes()
+    {
+        using PatchFixture fixture = WithPatch();
+        string path = Path.Combine(fixture.Base, "tokenizer.json");
+        byte[] bytes = File.ReadAllBytes(path);
+        Array.Reverse(bytes);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        Assert.Contains($"{fixture.Base}: is not the base this patch was made against: file 'tokenizer.json' has XXH3-128 {Xxh128(bytes)}, the patch expects {RecordedXxh128(fixture, "tokenizer.json")}.", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+
+        Assert.Equal(ExitCodes.BadInput, WaferCommandLine.Run(["apply", fixture.Base, fixture["update.wpatch"], "-o", fixture["cli-out"], "-q"]));
+        AssertNothingWritten(fixture, "cli-out");
+    }
+
+    [Fact]
+    public void A_base_that_passes_the_xxh128_check_but_differs_still_writes_nothing()
+    {
+        // Stands in for a deliberate XXH3-128 collision: the patch is made to expect the tampered file's hash.
+        using PatchFixture fixture = WithPatch();
+        string path = Path.Combine(fixture.Base, "model-1.safetensors");
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[^3] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["colliding.wpatch"], manifest =>
+        {
+            JsonObject file = manifest["baseFiles"]!.AsArray().Select(f => f!.AsObject()).Single(f => (string)f["path"]! == "model-1.safetensors");
+            file["xxh128"] = Xxh128(bytes);
+        });
+
+        // The rebuilt bytes are checked (each chunk's XXH3, each file's SHA-256) before the output gets its name.
+        Assert.ThrowsAny<WaferIntegrityException>(() => WaferPatch.Apply(fixture.Base, fixture["colliding.wpatch"], fixture["out"]));
         AssertNothingWritten(fixture, "out");
     }
 
@@ -114,6 +198,54 @@ public class PatchBadInputTests
 
         Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["apply", fixture.Base, fixture["missing.wpatch"], "-o", fixture["gone"], "-q"]));
         Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["diff", fixture.Base, fixture.Target, "-o", fixture["cli.wpatch"], "-q"]));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("upper-case")]
+    [InlineData("one digit short")]
+    [InlineData("one digit long")]
+    [InlineData("not hex")]
+    public void A_malformed_base_file_xxh128_is_refused_naming_the_patch_and_the_entry(string? lie)
+    {
+        using PatchFixture fixture = WithPatch();
+        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
+        {
+            JsonObject file = manifest["baseFiles"]![0]!.AsObject();
+            string real = (string)file["xxh128"]!;
+            switch (lie)
+            {
+                case null:
+                    file.Remove("xxh128");
+                    break;
+                case "upper-case":
+                    Assert.NotEqual(real, real.ToUpperInvariant());
+                    file["xxh128"] = real.ToUpperInvariant();
+                    break;
+                case "one digit short":
+                    file["xxh128"] = real[1..];
+                    break;
+                case "one digit long":
+                    file["xxh128"] = real + "0";
+                    break;
+                case "not hex":
+                    file["xxh128"] = "g" + real[1..];
+                    break;
+                default:
+                    file["xxh128"] = lie;
+                    break;
+            }
+        });
+        string entry;
+        using (WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]))
+        {
+            entry = patch.Manifest.BaseFiles![0].Path;
+        }
+
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["lying.wpatch"], fixture["out"]));
+        Assert.Contains($"{fixture["lying.wpatch"]}: bad patch manifest: base file entry '{entry}' has a malformed xxh128", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
     }
 
     [Theory]
