@@ -22,13 +22,33 @@ public class PatchBadInputTests
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(fixture[output])!), p => p.Contains("wafer-partial", StringComparison.Ordinal));
     }
 
-    private static string Xxh128(byte[] bytes) => Convert.ToHexStringLower(XxHash128.Hash(bytes));
+    /// <summary>Edits one file of the fixture's base in place; returns its new bytes.</summary>
+    private static byte[] TamperBase(PatchFixture fixture, string file, Action<byte[]> edit)
+    {
+        string path = Path.Combine(fixture.Base, file);
+        byte[] bytes = File.ReadAllBytes(path);
+        edit(bytes);
+        File.WriteAllBytes(path, bytes);
+        return bytes;
+    }
 
-    private static string RecordedXxh128(PatchFixture fixture, string file)
+    /// <summary>Applies a patch to the fixture's base, which must refuse it with nothing written.</summary>
+    private static WaferDataException ApplyIsRefused(PatchFixture fixture, string patch = "update.wpatch")
+    {
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture[patch], fixture["out"]));
+        AssertNothingWritten(fixture, "out");
+        return e;
+    }
+
+    /// <summary>The error for a base file whose XXH3-128 differs: the base, the file, its hash and the patch's.</summary>
+    private static string FileMismatch(PatchFixture fixture, string file, byte[] bytes)
     {
         using WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]);
-        return patch.Manifest.BaseFiles!.Single(f => f.Path == file).Xxh128;
+        string expected = patch.Manifest.BaseFiles!.Single(f => f.Path == file).Xxh128;
+        return $"{fixture.Base}: is not the base this patch was made against: file '{file}' has XXH3-128 {Xxh128(bytes)}, the patch expects {expected}.";
     }
+
+    private static string Xxh128(byte[] bytes) => Convert.ToHexStringLower(XxHash128.Hash(bytes));
 
     [Fact]
     public void Applying_to_another_model_names_what_differs_and_writes_nothing()
@@ -44,13 +64,9 @@ public class PatchBadInputTests
     public void One_flipped_bit_in_a_base_tensor_is_caught_before_writing()
     {
         using PatchFixture fixture = WithPatch();
-        string shard = Path.Combine(fixture.Base, "model-1.safetensors");
-        byte[] bytes = File.ReadAllBytes(shard);
-        bytes[^3] ^= 0x10;
-        File.WriteAllBytes(shard, bytes);
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        TamperBase(fixture, "model-1.safetensors", bytes => bytes[^3] ^= 0x10);
+        WaferDataException e = ApplyIsRefused(fixture);
         Assert.Contains("tensor 'moved.weight' in 'model-1.safetensors' has XXH3-128", e.Message, StringComparison.Ordinal);
-        AssertNothingWritten(fixture, "out");
     }
 
     [Fact]
@@ -72,48 +88,39 @@ public class PatchBadInputTests
     public void One_flipped_bit_outside_the_tensors_is_caught_by_the_file_hash(string file, string region)
     {
         using PatchFixture fixture = WithPatch();
-        string path = Path.Combine(fixture.Base, file);
-        byte[] bytes = File.ReadAllBytes(path);
-        int at = region == "text"
-            ? bytes.Length / 2
-            : bytes.AsSpan(0, 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes)).IndexOf("\"moved.weight\""u8) + 1;
-        bytes[at] ^= 0x01;
-        File.WriteAllBytes(path, bytes);
+        byte[] bytes = TamperBase(fixture, file, data =>
+        {
+            int at = region == "text"
+                ? data.Length / 2
+                : data.AsSpan(0, 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(data)).IndexOf("\"moved.weight\""u8) + 1;
+            data[at] ^= 0x01;
+        });
 
         // Every base tensor still hashes as recorded, so the file is named, with both XXH3-128s.
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains($"{fixture.Base}: is not the base this patch was made against: file '{file}' has XXH3-128 {Xxh128(bytes)}, the patch expects {RecordedXxh128(fixture, file)}.", e.Message, StringComparison.Ordinal);
-        AssertNothingWritten(fixture, "out");
+        Assert.Contains(FileMismatch(fixture, file, bytes), ApplyIsRefused(fixture).Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void One_flipped_bit_in_safetensors_header_padding_is_refused_naming_the_file()
     {
         using PatchFixture fixture = WithPatch();
-        string path = Path.Combine(fixture.Base, "model-1.safetensors");
-        byte[] bytes = File.ReadAllBytes(path);
-        int end = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        Assert.Equal((byte)' ', bytes[end - 1]);
-        bytes[end - 1] ^= 0x01;
-        File.WriteAllBytes(path, bytes);
+        TamperBase(fixture, "model-1.safetensors", bytes =>
+        {
+            int end = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+            Assert.Equal((byte)' ', bytes[end - 1]);
+            bytes[end - 1] ^= 0x01;
+        });
 
         // A header that no longer parses is refused as the base is opened, before any hashing or writing.
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains("model-1.safetensors", e.Message, StringComparison.Ordinal);
-        AssertNothingWritten(fixture, "out");
+        Assert.Contains("model-1.safetensors", ApplyIsRefused(fixture).Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_base_file_of_the_right_size_with_other_content_is_refused_with_both_hashes()
     {
         using PatchFixture fixture = WithPatch();
-        string path = Path.Combine(fixture.Base, "tokenizer.json");
-        byte[] bytes = File.ReadAllBytes(path);
-        Array.Reverse(bytes);
-        File.WriteAllBytes(path, bytes);
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains($"{fixture.Base}: is not the base this patch was made against: file 'tokenizer.json' has XXH3-128 {Xxh128(bytes)}, the patch expects {RecordedXxh128(fixture, "tokenizer.json")}.", e.Message, StringComparison.Ordinal);
-        AssertNothingWritten(fixture, "out");
+        byte[] bytes = TamperBase(fixture, "tokenizer.json", Array.Reverse);
+        Assert.Contains(FileMismatch(fixture, "tokenizer.json", bytes), ApplyIsRefused(fixture).Message, StringComparison.Ordinal);
 
         Assert.Equal(ExitCodes.BadInput, WaferCommandLine.Run(["apply", fixture.Base, fixture["update.wpatch"], "-o", fixture["cli-out"], "-q"]));
         AssertNothingWritten(fixture, "cli-out");
@@ -124,10 +131,7 @@ public class PatchBadInputTests
     {
         // Stands in for a deliberate XXH3-128 collision: the patch is made to expect the tampered file's hash.
         using PatchFixture fixture = WithPatch();
-        string path = Path.Combine(fixture.Base, "model-1.safetensors");
-        byte[] bytes = File.ReadAllBytes(path);
-        bytes[^3] ^= 0x10;
-        File.WriteAllBytes(path, bytes);
+        byte[] bytes = TamperBase(fixture, "model-1.safetensors", data => data[^3] ^= 0x10);
         ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["colliding.wpatch"], manifest =>
         {
             JsonObject file = manifest["baseFiles"]!.AsArray().Select(f => f!.AsObject()).Single(f => (string)f["path"]! == "model-1.safetensors");
@@ -243,9 +247,8 @@ public class PatchBadInputTests
             entry = patch.Manifest.BaseFiles![0].Path;
         }
 
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["lying.wpatch"], fixture["out"]));
+        WaferDataException e = ApplyIsRefused(fixture, "lying.wpatch");
         Assert.Contains($"{fixture["lying.wpatch"]}: bad patch manifest: base file entry '{entry}' has a malformed xxh128", e.Message, StringComparison.Ordinal);
-        AssertNothingWritten(fixture, "out");
     }
 
     [Theory]
