@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Wafer.Cli;
 
@@ -32,20 +33,23 @@ public class PatchBadInputTests
         return bytes;
     }
 
-    /// <summary>Applies a patch to the fixture's base, which must refuse it with nothing written.</summary>
-    private static WaferDataException ApplyIsRefused(PatchFixture fixture, string patch = "update.wpatch")
+    /// <summary>Applies a patch to the fixture's base (or <paramref name="baseModel"/>), which must refuse it with nothing written.</summary>
+    private static WaferDataException ApplyIsRefused(PatchFixture fixture, string patch = "update.wpatch", string? baseModel = null)
     {
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture[patch], fixture["out"]));
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(baseModel ?? fixture.Base, fixture[patch], fixture["out"]));
         AssertNothingWritten(fixture, "out");
         return e;
     }
 
     /// <summary>The error for a base file whose XXH3-128 differs: the base, the file, its hash and the patch's.</summary>
-    private static string FileMismatch(PatchFixture fixture, string file, byte[] bytes)
+    private static string FileMismatch(PatchFixture fixture, string file, byte[] bytes) =>
+        $"{fixture.Base}: is not the base this patch was made against: file '{file}' has XXH3-128 {Xxh128(bytes)}, the patch expects {RecordedBaseFile(fixture, file).Xxh128}.";
+
+    /// <summary>The fixture patch's entry for base file <paramref name="file"/>.</summary>
+    private static global::Wafer.Archive.Manifest.BaseFileEntry RecordedBaseFile(PatchFixture fixture, string file)
     {
         using WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]);
-        string expected = patch.Manifest.BaseFiles!.Single(f => f.Path == file).Xxh128;
-        return $"{fixture.Base}: is not the base this patch was made against: file '{file}' has XXH3-128 {Xxh128(bytes)}, the patch expects {expected}.";
+        return patch.Manifest.BaseFiles!.Single(f => f.Path == file);
     }
 
     private static string Xxh128(byte[] bytes) => Convert.ToHexStringLower(XxHash128.Hash(bytes));
@@ -124,6 +128,16 @@ public class PatchBadInputTests
 
         Assert.Equal(ExitCodes.BadInput, WaferCommandLine.Run(["apply", fixture.Base, fixture["update.wpatch"], "-o", fixture["cli-out"], "-q"]));
         AssertNothingWritten(fixture, "cli-out");
+    }
+
+    [Fact]
+    public void An_archive_base_is_checked_by_the_sha256_it_records()
+    {
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = TamperBase(fixture, "config.json", data => data[^2] ^= 0x01);
+        WaferPacker.Pack(fixture.Base, fixture["base.wafer"]);
+        WaferDataException e = ApplyIsRefused(fixture, baseModel: fixture["base.wafer"]);
+        Assert.Contains($"{fixture["base.wafer"]}: is not the base this patch was made against: file 'config.json' has SHA-256 {Convert.ToHexStringLower(SHA256.HashData(bytes))}, the patch expects {RecordedBaseFile(fixture, "config.json").Sha256}.", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
