@@ -27,9 +27,9 @@ public static class WaferPatch
 
     /// <summary>
     /// Rebuilds the target of <paramref name="patchPath"/> from <paramref name="baseModel"/> (folder or archive)
-    /// into <paramref name="output"/>: a folder, or an archive with <see cref="ApplyOptions.AsArchive"/>. The base is
-    /// checked against every hash the patch records before anything is written; every chunk and every rebuilt
-    /// file is verified, and a failure leaves nothing under the output name.
+    /// into <paramref name="output"/>: a folder, or an archive with <see cref="ApplyOptions.AsArchive"/>. Every base
+    /// file the patch needs is checked (size and XXH3-128) before anything is written; every chunk and every rebuilt
+    /// file (SHA-256) is verified, and a failure leaves nothing under the output name.
     /// </summary>
     /// <exception cref="WaferDataException">The patch is malformed, or the base is not the one the patch was made against (the message names the file or tensor).</exception>
     /// <exception cref="WaferIntegrityException">A chunk of the patch or a rebuilt file does not match its checksum.</exception>

@@ -115,7 +115,7 @@ internal static class ArchiveReader
                 throw Bad(path, $"file '{file.Path}' is listed twice");
             }
 
-            if (file.Size < 0 || file.Sha256.Length != 64 || !IsLowerHex(file.Sha256))
+            if (file.Size < 0 || !IsLowerHex(file.Sha256, 64))
             {
                 throw Bad(path, $"file '{file.Path}' has a bad size or SHA-256");
             }
@@ -287,7 +287,7 @@ internal static class ArchiveReader
                 throw Bad(path, $"{what} uses delta codec '{chunk.Codec}', which only a patch may use");
             }
 
-            if (chunk.Xxh3.Length != 16 || !IsLowerHex(chunk.Xxh3))
+            if (!IsLowerHex(chunk.Xxh3, 16))
             {
                 throw Bad(path, $"{what} has a malformed chunk checksum '{chunk.Xxh3}'");
             }
@@ -301,8 +301,14 @@ internal static class ArchiveReader
         }
     }
 
-    private static bool IsLowerHex(string value)
+    /// <summary>Whether <paramref name="value"/> is exactly <paramref name="digits"/> lower-case hex digits (how every hash in a manifest is written).</summary>
+    internal static bool IsLowerHex(string? value, int digits)
     {
+        if (value is null || value.Length != digits)
+        {
+            return false;
+        }
+
         foreach (char c in value)
         {
             if (c is not ((>= '0' and <= '9') or (>= 'a' and <= 'f')))

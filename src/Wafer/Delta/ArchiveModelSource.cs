@@ -125,7 +125,7 @@ internal sealed class ArchiveModelSource : ModelSource
     }
 
     /// <summary>The SHA-256 the archive recorded; the chunks' checksums vouch for the bytes as they are decoded.</summary>
-    public override string Sha256(int file) => _archive.Manifest.Files[file].Sha256;
+    public override string? RecordedSha256(int file) => _archive.Manifest.Files[file].Sha256;
 
     public override void Dispose() => _archive.Dispose();
 

@@ -13,7 +13,6 @@ internal sealed class FolderModelSource : ModelSource
 {
     private readonly List<SafeFileHandle> _handles = [];
     private readonly List<ModelFile> _files = [];
-    private readonly string?[] _hashes;
 
     private FolderModelSource(string path, List<(string Relative, string FullPath)> entries)
     {
@@ -34,8 +33,6 @@ internal sealed class FolderModelSource : ModelSource
             Dispose();
             throw;
         }
-
-        _hashes = new string?[_files.Count];
     }
 
     public override string Path { get; }
@@ -61,14 +58,6 @@ internal sealed class FolderModelSource : ModelSource
             }
 
             done += read;
-        }
-    }
-
-    public override string Sha256(int file)
-    {
-        lock (_hashes)
-        {
-            return _hashes[file] ??= HashByReading(file);
         }
     }
 

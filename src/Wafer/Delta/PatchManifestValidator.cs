@@ -26,15 +26,21 @@ internal static class PatchManifestValidator
         var paths = new HashSet<string>(StringComparer.Ordinal);
         foreach (BaseFileEntry file in manifest.BaseFiles)
         {
-            if (file is null || file.Path is null || file.Sha256 is null || file.Size < 0 || file.Sha256.Length != 64 || !paths.Add(file.Path))
+            if (file is null || file.Path is null || file.Size < 0 || !ArchiveReader.IsLowerHex(file.Sha256, 64) || !paths.Add(file.Path))
             {
                 throw Bad(path, $"base file entry '{file?.Path}' is malformed or repeated");
+            }
+
+            // What apply checks the base by: anything but the exact form would only ever fail that check, later and less clearly.
+            if (!ArchiveReader.IsLowerHex(file.Xxh128, 32))
+            {
+                throw Bad(path, $"base file entry '{file.Path}' has a malformed xxh128: it must be the base file's XXH3-128 as 32 lower-case hex digits");
             }
         }
 
         foreach (BaseTensorEntry tensor in manifest.BaseTensors)
         {
-            if (tensor is null || tensor.Name is null || tensor.Dtype is null || tensor.Shape is null || tensor.Xxh128 is null || tensor.Xxh128.Length != 32)
+            if (tensor is null || tensor.Name is null || tensor.Dtype is null || tensor.Shape is null || !ArchiveReader.IsLowerHex(tensor.Xxh128, 32))
             {
                 throw Bad(path, "a base tensor entry is incomplete");
             }

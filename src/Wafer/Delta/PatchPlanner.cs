@@ -283,7 +283,7 @@ internal sealed class PatchPlanner
         {
             index = Manifest.BaseFiles!.Count;
             ModelFile file = _base.Files[baseFile];
-            // The SHA-256 is filled in by HashBaseFiles, which the writer runs beside the encoding.
+            // The hashes are filled in by HashBaseFiles, which the writer runs beside the encoding.
             Manifest.BaseFiles.Add(new BaseFileEntry { Path = file.Path, Size = file.Size });
             _baseFileEntry[baseFile] = index;
         }
@@ -347,13 +347,17 @@ internal sealed class PatchPlanner
         FileChanges = new PatchChanges(_filesUnchanged, _filesModified, 0, _filesAdded, removedFiles, _filesRenamed);
     }
 
-    /// <summary>Records the SHA-256 of every base file the patch names; one read of each, thread-safe against the encoding.</summary>
+    /// <summary>
+    /// Records the SHA-256 (for people comparing base files with a hub's) and the XXH3-128 (what <c>apply</c> checks)
+    /// of every base file the patch names; both from one read of each, thread-safe against the encoding.
+    /// </summary>
     public void HashBaseFiles(CancellationToken cancellationToken)
     {
         foreach ((int baseFile, int entry) in _baseFileEntry)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Manifest.BaseFiles![entry].Sha256 = _base.Sha256(baseFile);
+            BaseFileEntry file = Manifest.BaseFiles![entry];
+            (file.Sha256, file.Xxh128) = _base.Hashes(baseFile);
         }
     }
 

@@ -56,7 +56,7 @@ internal sealed class PatchWriter
         long done = 0;
         using var hasher = new FileHasher(manifest.Files);
 
-        // The base files' SHA-256 (for the manifest) is the one pass over the base that the encoding does not need:
+        // The base files' SHA-256 and XXH3-128 (for the manifest) are the one pass over the base that the encoding does not need:
         // it runs beside the pipeline, whose calling thread mostly waits, and is joined before the manifest is written.
         using var stopHashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task baseHashes = Task.Run(() => _plan.HashBaseFiles(stopHashing.Token), stopHashing.Token);

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Wafer.Cli;
 
@@ -20,12 +23,44 @@ public class PatchBadInputTests
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(fixture[output])!), p => p.Contains("wafer-partial", StringComparison.Ordinal));
     }
 
+    /// <summary>Edits one file of the fixture's base in place; returns its new bytes.</summary>
+    private static byte[] TamperBase(PatchFixture fixture, string file, Action<byte[]> edit)
+    {
+        string path = Path.Combine(fixture.Base, file);
+        byte[] bytes = File.ReadAllBytes(path);
+        edit(bytes);
+        File.WriteAllBytes(path, bytes);
+        return bytes;
+    }
+
+    /// <summary>Applies a patch to the fixture's base (or <paramref name="baseModel"/>), which must refuse it with nothing written.</summary>
+    private static WaferDataException ApplyIsRefused(PatchFixture fixture, string patch = "update.wpatch", string? baseModel = null)
+    {
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(baseModel ?? fixture.Base, fixture[patch], fixture["out"]));
+        AssertNothingWritten(fixture, "out");
+        return e;
+    }
+
+    /// <summary>The error for a base file whose XXH3-128 differs: the base, the file, its hash and the patch's.</summary>
+    private static string FileMismatch(PatchFixture fixture, string file, byte[] bytes) =>
+        $"{fixture.Base}: is not the base this patch was made against: file '{file}' has XXH3-128 {Xxh128(bytes)}, the patch expects {RecordedBaseFile(fixture, file).Xxh128}.";
+
+    /// <summary>The fixture patch's entry for base file <paramref name="file"/>.</summary>
+    private static global::Wafer.Archive.Manifest.BaseFileEntry RecordedBaseFile(PatchFixture fixture, string file)
+    {
+        using WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]);
+        return patch.Manifest.BaseFiles!.Single(f => f.Path == file);
+    }
+
+    private static string Xxh128(byte[] bytes) => Convert.ToHexStringLower(XxHash128.Hash(bytes));
+
     [Fact]
     public void Applying_to_another_model_names_what_differs_and_writes_nothing()
     {
         using PatchFixture fixture = WithPatch();
         var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Target, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains("is not the base this patch was made against", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"{fixture.Target}: is not the base this patch was made against", e.Message, StringComparison.Ordinal);
+        Assert.Contains("file '", e.Message, StringComparison.Ordinal);
         AssertNothingWritten(fixture, "out");
     }
 
@@ -33,13 +68,9 @@ public class PatchBadInputTests
     public void One_flipped_bit_in_a_base_tensor_is_caught_before_writing()
     {
         using PatchFixture fixture = WithPatch();
-        string shard = Path.Combine(fixture.Base, "model-1.safetensors");
-        byte[] bytes = File.ReadAllBytes(shard);
-        bytes[^3] ^= 0x10;
-        File.WriteAllBytes(shard, bytes);
-        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
+        TamperBase(fixture, "model-1.safetensors", bytes => bytes[^3] ^= 0x10);
+        WaferDataException e = ApplyIsRefused(fixture);
         Assert.Contains("tensor 'moved.weight' in 'model-1.safetensors' has XXH3-128", e.Message, StringComparison.Ordinal);
-        AssertNothingWritten(fixture, "out");
     }
 
     [Fact]
@@ -48,10 +79,81 @@ public class PatchBadInputTests
         using PatchFixture fixture = WithPatch();
         File.WriteAllText(Path.Combine(fixture.Base, "config.json"), "{\"hidden\": 33, \"vocab\": 64, \"name\": \"base\"}");
         var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
-        Assert.Contains("file 'config.json' has SHA-256", e.Message, StringComparison.Ordinal);
+        Assert.Contains("file 'config.json' has XXH3-128", e.Message, StringComparison.Ordinal);
         File.Delete(Path.Combine(fixture.Base, "config.json"));
         e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out"]));
         Assert.Contains("has no file 'config.json'", e.Message, StringComparison.Ordinal);
+        AssertNothingWritten(fixture, "out");
+    }
+
+    [Theory]
+    [InlineData("model-1.safetensors", "tensor name in the header")]
+    [InlineData("config.json", "text")]
+    public void One_flipped_bit_outside_the_tensors_is_caught_by_the_file_hash(string file, string region)
+    {
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = TamperBase(fixture, file, data =>
+        {
+            int at = region == "text"
+                ? data.Length / 2
+                : data.AsSpan(0, 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(data)).IndexOf("\"moved.weight\""u8) + 1;
+            data[at] ^= 0x01;
+        });
+
+        // Every base tensor still hashes as recorded, so the file is named, with both XXH3-128s.
+        Assert.Contains(FileMismatch(fixture, file, bytes), ApplyIsRefused(fixture).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void One_flipped_bit_in_safetensors_header_padding_is_refused_naming_the_file()
+    {
+        using PatchFixture fixture = WithPatch();
+        TamperBase(fixture, "model-1.safetensors", bytes =>
+        {
+            int end = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+            Assert.Equal((byte)' ', bytes[end - 1]);
+            bytes[end - 1] ^= 0x01;
+        });
+
+        // A header that no longer parses is refused as the base is opened, before any hashing or writing.
+        Assert.Contains("model-1.safetensors", ApplyIsRefused(fixture).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_base_file_of_the_right_size_with_other_content_is_refused_with_both_hashes()
+    {
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = TamperBase(fixture, "tokenizer.json", Array.Reverse);
+        Assert.Contains(FileMismatch(fixture, "tokenizer.json", bytes), ApplyIsRefused(fixture).Message, StringComparison.Ordinal);
+
+        Assert.Equal(ExitCodes.BadInput, WaferCommandLine.Run(["apply", fixture.Base, fixture["update.wpatch"], "-o", fixture["cli-out"], "-q"]));
+        AssertNothingWritten(fixture, "cli-out");
+    }
+
+    [Fact]
+    public void An_archive_base_is_checked_by_the_sha256_it_records()
+    {
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = TamperBase(fixture, "config.json", data => data[^2] ^= 0x01);
+        WaferPacker.Pack(fixture.Base, fixture["base.wafer"]);
+        WaferDataException e = ApplyIsRefused(fixture, baseModel: fixture["base.wafer"]);
+        Assert.Contains($"{fixture["base.wafer"]}: is not the base this patch was made against: file 'config.json' has SHA-256 {Convert.ToHexStringLower(SHA256.HashData(bytes))}, the patch expects {RecordedBaseFile(fixture, "config.json").Sha256}.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_base_that_passes_the_xxh128_check_but_differs_still_writes_nothing()
+    {
+        // Stands in for a deliberate XXH3-128 collision: the patch is made to expect the tampered file's hash.
+        using PatchFixture fixture = WithPatch();
+        byte[] bytes = TamperBase(fixture, "model-1.safetensors", data => data[^3] ^= 0x10);
+        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["colliding.wpatch"], manifest =>
+        {
+            JsonObject file = manifest["baseFiles"]!.AsArray().Select(f => f!.AsObject()).Single(f => (string)f["path"]! == "model-1.safetensors");
+            file["xxh128"] = Xxh128(bytes);
+        });
+
+        // The rebuilt bytes are checked (each chunk's XXH3, each file's SHA-256) before the output gets its name.
+        Assert.ThrowsAny<WaferIntegrityException>(() => WaferPatch.Apply(fixture.Base, fixture["colliding.wpatch"], fixture["out"]));
         AssertNothingWritten(fixture, "out");
     }
 
@@ -114,6 +216,53 @@ public class PatchBadInputTests
 
         Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["apply", fixture.Base, fixture["missing.wpatch"], "-o", fixture["gone"], "-q"]));
         Assert.Equal(ExitCodes.IoFailure, WaferCommandLine.Run(["diff", fixture.Base, fixture.Target, "-o", fixture["cli.wpatch"], "-q"]));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("upper-case")]
+    [InlineData("one digit short")]
+    [InlineData("one digit long")]
+    [InlineData("not hex")]
+    public void A_malformed_base_file_xxh128_is_refused_naming_the_patch_and_the_entry(string? lie)
+    {
+        using PatchFixture fixture = WithPatch();
+        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
+        {
+            JsonObject file = manifest["baseFiles"]![0]!.AsObject();
+            string real = (string)file["xxh128"]!;
+            switch (lie)
+            {
+                case null:
+                    file.Remove("xxh128");
+                    break;
+                case "upper-case":
+                    Assert.NotEqual(real, real.ToUpperInvariant());
+                    file["xxh128"] = real.ToUpperInvariant();
+                    break;
+                case "one digit short":
+                    file["xxh128"] = real[1..];
+                    break;
+                case "one digit long":
+                    file["xxh128"] = real + "0";
+                    break;
+                case "not hex":
+                    file["xxh128"] = "g" + real[1..];
+                    break;
+                default:
+                    file["xxh128"] = lie;
+                    break;
+            }
+        });
+        string entry;
+        using (WaferArchive patch = WaferArchive.Open(fixture["update.wpatch"]))
+        {
+            entry = patch.Manifest.BaseFiles![0].Path;
+        }
+
+        WaferDataException e = ApplyIsRefused(fixture, "lying.wpatch");
+        Assert.Contains($"{fixture["lying.wpatch"]}: bad patch manifest: base file entry '{entry}' has a malformed xxh128", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

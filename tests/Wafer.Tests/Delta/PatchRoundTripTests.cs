@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Security.Cryptography;
 using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Delta;
@@ -64,6 +66,32 @@ public class PatchRoundTripTests
         // The same patch from folders applies to the base folder too: the patch does not depend on the containers.
         WaferPatch.Apply(fixture.Base, fixture["update.wpatch"], fixture["out2"]);
         TestModel.AssertSameTree(fixture.Target, fixture["out2"]);
+    }
+
+    [Fact]
+    public void Patch_records_each_base_file_by_sha256_and_xxh128_whatever_the_base_container()
+    {
+        using var fixture = new PatchFixture();
+        WaferPatch.Diff(fixture.Base, fixture.Target, fixture["folder.wpatch"], s_small);
+        WaferPacker.Pack(fixture.Base, fixture["base.wafer"]);
+        WaferPatch.Diff(fixture["base.wafer"], fixture.Target, fixture["archive.wpatch"], s_small);
+        using WaferArchive fromFolder = WaferArchive.Open(fixture["folder.wpatch"]);
+        using WaferArchive fromArchive = WaferArchive.Open(fixture["archive.wpatch"]);
+        List<global::Wafer.Archive.Manifest.BaseFileEntry> files = fromFolder.Manifest.BaseFiles!;
+        Assert.NotEmpty(files);
+        foreach (global::Wafer.Archive.Manifest.BaseFileEntry file in files)
+        {
+            // Known answers from the hash libraries themselves, not from the patcher's own hashing.
+            byte[] bytes = File.ReadAllBytes(Path.Combine(fixture.Base, file.Path));
+            Assert.Equal(bytes.Length, file.Size);
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.Sha256);
+            Assert.Equal(Convert.ToHexStringLower(XxHash128.Hash(bytes)), file.Xxh128);
+        }
+
+        // An archive base records its SHA-256 and decodes its files for the XXH3-128: the same entries either way.
+        Assert.Equal(
+            files.Select(f => (f.Path, f.Size, f.Sha256, f.Xxh128)),
+            fromArchive.Manifest.BaseFiles!.Select(f => (f.Path, f.Size, f.Sha256, f.Xxh128)));
     }
 
     [Fact]
