@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using Wafer.Codecs.Entropy;
 
 namespace Wafer.Delta;
 
@@ -18,6 +20,11 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     private readonly ushort[] _frequencies = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly ushort[] _starts = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly EncodeEntry[] _entries = new EncodeEntry[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+
+    // The same constants for the AVX2 encoder of long streams (PrefixRansEncoder's layout): frequency, start and
+    // log2 packed, and the reciprocal of the frequency.
+    private readonly uint[] _packed = GC.AllocateArray<uint>(ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet, pinned: true);
+    private readonly uint[] _reciprocals = GC.AllocateArray<uint>(ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet, pinned: true);
 
     // Per value: context × MaxAlphabet + token, the row of _counts and _entries it is coded with.
     private ushort[] _symbols = [];
@@ -194,7 +201,8 @@ internal sealed partial class ContextTokenEncoder : IDisposable
         }
 
         int lanes = ContextTokenCoder.LanesFor(_count);
-        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + lanes);
+        // At most one word per symbol, and room below the last for the vector encoder's 80-byte rounds.
+        ushort[] words = ArrayPool<ushort>.Shared.Rent(_count + 64);
         try
         {
             PrepareEntries();
@@ -286,9 +294,11 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     /// <summary>
     /// <see cref="EncodeNarrow"/> with 32 states, symbol <c>i</c> on state <c>i mod 32</c>, kept in
     /// <paramref name="states"/>: with 32 independent chains, storing and reloading a state never stalls the loop.
+    /// With AVX2 the last partial round goes first, one symbol at a time, then the whole rounds eight states at a
+    /// time (<see cref="PrefixRansEncoder.EncodeSymbolRounds31Avx2"/>); both give the same words.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int EncodeWide(ushort[] words, Span<uint> states)
+    private unsafe int EncodeWide(ushort[] words, Span<uint> states)
     {
         ref EncodeEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
         ref ushort symbols = ref MemoryMarshal.GetArrayDataReference(_symbols);
@@ -296,10 +306,25 @@ internal sealed partial class ContextTokenEncoder : IDisposable
         ref uint x = ref MemoryMarshal.GetReference(states);
         nint top = words.Length;
         states[..ContextTokenCoder.WideLanes].Fill(ContextTokenCoder.StateLow);
-        for (int i = _count - 1; i >= 0; i--)
+        int rounds = Avx2.IsSupported && BitConverter.IsLittleEndian ? _count / ContextTokenCoder.WideLanes : 0;
+        for (int i = _count - 1; i >= rounds * ContextTokenCoder.WideLanes; i--)
         {
             ref uint lane = ref Unsafe.Add(ref x, i & (ContextTokenCoder.WideLanes - 1));
             lane = Step(lane, ref Unsafe.Add(ref entries, Unsafe.Add(ref symbols, i)), ref output, ref top);
+        }
+
+        if (rounds > 0)
+        {
+            fixed (ushort* symbolPointer = _symbols)
+            fixed (ushort* wordPointer = words)
+            fixed (uint* statePointer = states)
+            {
+                byte* area = (byte*)wordPointer;
+                byte* end = PrefixRansEncoder.EncodeSymbolRounds31Avx2(symbolPointer, rounds, (uint*)Unsafe.AsPointer(ref _packed[0]), (uint*)Unsafe.AsPointer(ref _reciprocals[0]), statePointer, area + (top * 2), area);
+
+                // The buffer keeps 64 words below the last symbol's, more than a round needs.
+                top = end == null ? throw new InvalidOperationException("token encoder word buffer too small") : (nint)(end - area) / 2;
+            }
         }
 
         return (int)top;
@@ -334,6 +359,9 @@ internal sealed partial class ContextTokenEncoder : IDisposable
                     _entries[index] = default;
                     continue;
                 }
+
+                _packed[index] = PrefixRansEncoder.Pack((int)f, _starts[index]);
+                _reciprocals[index] = PrefixRansEncoder.Reciprocal((int)f);
 
                 uint complement = ContextTokenCoder.Scale - f;
                 if (f == 1)

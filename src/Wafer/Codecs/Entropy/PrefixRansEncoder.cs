@@ -69,8 +69,19 @@ internal static unsafe class PrefixRansEncoder
     }
 
     /// <summary>AVX2 path of <see cref="EncodeRounds"/>.</summary>
+    public static byte* EncodeRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
+        EncodeRoundsAvx2(source, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart, 32 - Rans.ScaleBits);
+
+    /// <summary>
+    /// <see cref="EncodeRoundsAvx2(ushort*, int, int, int, uint*, uint*, uint*, byte*, byte*)"/> for a coder whose
+    /// states stay below 2^31 (lower bound 2^15, as the delta token coder's): a state sheds a word from <c>f × 2^19</c>
+    /// instead of <c>f × 2^20</c>. Each value of <paramref name="symbols"/> is its own symbol (the table index).
+    /// </summary>
+    public static byte* EncodeSymbolRounds31Avx2(ushort* symbols, int rounds, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
+        EncodeRoundsAvx2(symbols, rounds, 0, 0xFFFF, packed, reciprocal, states, p, areaStart, 31 - Rans.ScaleBits);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static byte* EncodeRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart)
+    private static byte* EncodeRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart, int limitShift)
     {
         Vector256<uint> x0 = Avx.LoadVector256(states);
         Vector256<uint> x1 = Avx.LoadVector256(states + 8);
@@ -86,10 +97,10 @@ internal static unsafe class PrefixRansEncoder
                 }
 
                 ushort* round = source + (r * Rans.WideLanes);
-                x3 = Step(x3, round + 24, prefixShift, prefixMask, packed, reciprocal, ref p, compaction);
-                x2 = Step(x2, round + 16, prefixShift, prefixMask, packed, reciprocal, ref p, compaction);
-                x1 = Step(x1, round + 8, prefixShift, prefixMask, packed, reciprocal, ref p, compaction);
-                x0 = Step(x0, round, prefixShift, prefixMask, packed, reciprocal, ref p, compaction);
+                x3 = Step(x3, round + 24, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                x2 = Step(x2, round + 16, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                x1 = Step(x1, round + 8, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                x0 = Step(x0, round, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
             }
         }
 
@@ -102,7 +113,7 @@ internal static unsafe class PrefixRansEncoder
 
     /// <summary>Encodes eight values into eight states: emits their words (lane order, below <paramref name="p"/>), then divides.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Step(Vector256<uint> x, ushort* values, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, ref byte* p, int* compaction)
+    private static Vector256<uint> Step(Vector256<uint> x, ushort* values, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, ref byte* p, int* compaction, int limitShift)
     {
         Vector256<int> prefix = ((Avx2.ConvertToVector256Int32(values).AsUInt32() >>> prefixShift) & Vector256.Create((uint)prefixMask)).AsInt32();
         Vector256<uint> parameters = Avx2.GatherVector256(packed, prefix, 4);
@@ -111,9 +122,9 @@ internal static unsafe class PrefixRansEncoder
         Vector256<uint> start = (parameters >>> FreqBits) & Vector256.Create((uint)(Rans.Total - 1));
         Vector256<uint> shift = parameters >>> 25;
 
-        // Emit when x >= f << 20, i.e. x > ((f - 1) << 20) | 0xFFFFF (no overflow at f = 4096); unsigned compare.
+        // Emit when x >= f << limitShift (20), i.e. x > ((f - 1) << 20) | 0xFFFFF (no overflow at f = 4096); unsigned compare.
         Vector256<uint> bias = Vector256.Create(0x8000_0000u);
-        Vector256<uint> limit = ((f - Vector256<uint>.One) << 20) | Vector256.Create(0xFFFFFu);
+        Vector256<uint> limit = ((f - Vector256<uint>.One) << limitShift) | Vector256.Create((1u << limitShift) - 1);
         Vector256<uint> emit = Avx2.CompareGreaterThan((x ^ bias).AsInt32(), (limit ^ bias).AsInt32()).AsUInt32();
         uint mask = emit.ExtractMostSignificantBits();
         int count = BitOperations.PopCount(mask);
