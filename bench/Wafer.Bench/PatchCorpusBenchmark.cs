@@ -11,12 +11,14 @@ namespace Wafer.Bench;
 /// <c>dotnet run -c Release --project bench/Wafer.Bench -- patch [DATA]</c>: for each base→target pair of the
 /// shared corpus, the patch size of Wafer next to the BitX-style reference and <c>zstd --patch-from</c>, all
 /// measured in this run, with the entropy bound of the ordered-integer difference and diff/apply speed on one
-/// thread
-/// (best of three runs).
+/// thread (best of five runs after three untimed ones).
 /// </summary>
 internal static class PatchCorpusBenchmark
 {
-    private const int TimedRounds = 3;
+    /// <summary>Untimed rounds first, so that the runtime has compiled the hot paths at their final tier.</summary>
+    private const int WarmupRounds = 3;
+
+    private const int TimedRounds = 5;
 
     private static readonly (string Base, string Target)[] s_pairs =
     [
@@ -81,9 +83,13 @@ internal static class PatchCorpusBenchmark
         string rebuilt = Path.Combine(scratch, "rebuilt");
         var options = new PatchOptions { Threads = 1, Overwrite = true };
 
-        // One untimed round to JIT the code paths, then the best of three timed ones (the machine may be shared).
-        WaferPatch.Diff(baseFolder, targetFolder, patch, options);
+        // Untimed rounds to compile the code paths, then the best of the timed ones (the machine may be shared).
         PatchResult result = null!;
+        for (int round = 0; round < WarmupRounds; round++)
+        {
+            result = WaferPatch.Diff(baseFolder, targetFolder, patch, options);
+        }
+
         double diffSeconds = double.MaxValue;
         for (int round = 0; round < TimedRounds; round++)
         {
@@ -93,11 +99,11 @@ internal static class PatchCorpusBenchmark
         }
 
         double applySeconds = double.MaxValue;
-        for (int round = 0; round <= TimedRounds; round++)
+        for (int round = 0; round < WarmupRounds + TimedRounds; round++)
         {
             var clock = Stopwatch.StartNew();
             WaferPatch.Apply(baseFolder, patch, rebuilt, new ApplyOptions { Threads = 1 });
-            applySeconds = round == 0 ? applySeconds : Math.Min(applySeconds, clock.Elapsed.TotalSeconds);
+            applySeconds = round < WarmupRounds ? applySeconds : Math.Min(applySeconds, clock.Elapsed.TotalSeconds);
             Directory.Delete(rebuilt, recursive: true);
         }
 
