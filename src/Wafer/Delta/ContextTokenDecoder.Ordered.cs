@@ -9,11 +9,11 @@ internal ref partial struct ContextTokenDecoder
 {
     /// <summary>
     /// The <c>delta-ord</c> decoding loop: element i's context is <paramref name="contextBase"/>[base sign and
-    /// exponent] (which the vector loop computes from <paramref name="weights"/> instead), and its value is the base's ordered integer plus the un-zig-zagged residual. Two passes, so each
-    /// keeps its state in registers: every token first (<see cref="OrderedDecodeKernels.TokensAvx2{TWidth}"/> for a
-    /// wide stream on AVX2 machines, then <see cref="OrderedDecodeKernels.Tokens{TWidth}"/>), then the extra bits are
-    /// read and the values assembled; near the ends of the streams, where the kernels' unchecked reads could leave
-    /// them, checked loops finish the work.
+    /// exponent] (the vector loop computes the same from <paramref name="weights"/>), and its value is the base's
+    /// ordered integer plus the un-zig-zagged residual. Two passes, so each keeps its state in registers: every token
+    /// first (<see cref="OrderedDecodeKernels.TokensAvx2{TWidth}"/> for a wide stream on AVX2 machines, then
+    /// <see cref="OrderedDecodeKernels.Tokens{TWidth}"/>), then the extra bits are read and the values assembled;
+    /// near the ends of the streams, where the kernels' unchecked reads could leave them, checked loops finish.
     /// </summary>
     public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, in OrderedResiduals16.ContextWeights weights)
         where TWidth : struct, IElementWidth

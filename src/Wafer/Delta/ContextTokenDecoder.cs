@@ -12,6 +12,9 @@ namespace Wafer.Delta;
 /// </summary>
 internal ref partial struct ContextTokenDecoder
 {
+    /// <summary>The symbol of the poison block, which a context without a table points to in the fast decoding loops (no alphabet has it).</summary>
+    public const int PoisonSymbol = 255;
+
     private readonly ReadOnlySpan<byte> _words;
     private readonly ReadOnlySpan<byte> _bits;
     private readonly int _alphabet;
@@ -82,9 +85,6 @@ internal ref partial struct ContextTokenDecoder
             throw;
         }
     }
-
-    /// <summary>The symbol of the poison block, which a context without a table points to in the vector decoder.</summary>
-    public const int PoisonSymbol = 255;
 
     /// <summary>Decodes the next value, coded under <paramref name="context"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -252,7 +252,7 @@ internal ref partial struct ContextTokenDecoder
         _presentMask |= 1UL << context;
     }
 
-    /// <summary>Fills the poison block, which contexts without a table point to in the vector decoder: the state stays as it is and the symbol is <see cref="PoisonSymbol"/>.</summary>
+    /// <summary>Fills the poison block, which contexts without a table point to in the fast loops: the state stays as it is and the symbol is <see cref="PoisonSymbol"/>.</summary>
     private readonly void FillPoison() =>
         FillRun(_table.AsSpan(_contexts << ContextTokenCoder.ScaleBits, ContextTokenCoder.Scale), ContextTokenCoder.Entry(ContextTokenCoder.Scale, 0, PoisonSymbol));
 

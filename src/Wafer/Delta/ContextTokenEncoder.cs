@@ -23,8 +23,8 @@ internal sealed partial class ContextTokenEncoder : IDisposable
 
     // The same constants for the AVX2 encoder of long streams (PrefixRansEncoder's layout): frequency, start and
     // log2 packed, and the reciprocal of the frequency.
-    private readonly uint[] _packed = GC.AllocateArray<uint>(ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet, pinned: true);
-    private readonly uint[] _reciprocals = GC.AllocateArray<uint>(ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet, pinned: true);
+    private readonly uint[] _packed = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    private readonly uint[] _reciprocals = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
 
     // Per value: context × MaxAlphabet + token, the row of _counts and _entries it is coded with.
     private ushort[] _symbols = [];
@@ -318,9 +318,11 @@ internal sealed partial class ContextTokenEncoder : IDisposable
             fixed (ushort* symbolPointer = _symbols)
             fixed (ushort* wordPointer = words)
             fixed (uint* statePointer = states)
+            fixed (uint* packed = _packed)
+            fixed (uint* reciprocals = _reciprocals)
             {
                 byte* area = (byte*)wordPointer;
-                byte* end = PrefixRansEncoder.EncodeSymbolRounds31Avx2(symbolPointer, rounds, (uint*)Unsafe.AsPointer(ref _packed[0]), (uint*)Unsafe.AsPointer(ref _reciprocals[0]), statePointer, area + (top * 2), area);
+                byte* end = PrefixRansEncoder.EncodeSymbolRounds31Avx2(symbolPointer, rounds, packed, reciprocals, statePointer, area + (top * 2), area);
 
                 // The buffer keeps 64 words below the last symbol's, more than a round needs.
                 top = end == null ? throw new InvalidOperationException("token encoder word buffer too small") : (nint)(end - area) / 2;
