@@ -365,29 +365,27 @@ internal sealed partial class FloatSplitCodec
         int m = layout.MantissaBits;
         int cells = 1 << (layout.ExponentBits + topBits);
         int cellShift = m - topBits;
+
+        // Per row, the mean cell of its values with a non-zero exponent (-1 when it has none). Row by row, so the
+        // sum and count stay in registers.
         double[] sums = new double[rows];
-        int[] counts = new int[rows];
-        for (int i = 0, col = phase, row = 0; i < n; i++)
-        {
-            int cell = (int)(TE.Load(src, i) >> cellShift) & (cells - 1);
-            if (cell >> topBits != 0)
-            {
-                sums[row] += cell;
-                counts[row]++;
-            }
-
-            if (++col == rowLength)
-            {
-                col = 0;
-                row++;
-            }
-        }
-
         int[] order = new int[rows];
-        for (int r = 0; r < rows; r++)
+        for (int row = 0, start = 0; row < rows; row++)
         {
-            order[r] = r;
-            sums[r] = counts[r] == 0 ? -1 : sums[r] / counts[r];
+            int end = Math.Min(n, start + (row == 0 ? rowLength - phase : rowLength));
+            long sum = 0;
+            int count = 0;
+            for (int i = start; i < end; i++)
+            {
+                int cell = (int)(TE.Load(src, i) >> cellShift) & (cells - 1);
+                int counted = ((cell >> topBits) | -(cell >> topBits)) >>> 31;
+                sum += cell & -counted;
+                count += counted;
+            }
+
+            order[row] = row;
+            sums[row] = count == 0 ? -1 : (double)sum / count;
+            start = end;
         }
 
         Array.Sort(sums, order);
@@ -404,14 +402,16 @@ internal sealed partial class FloatSplitCodec
         {
             Span<uint> h = hist.AsSpan(0, classes * cells);
             h.Clear();
-            for (int i = 0, col = phase, row = 0; i < n; i++)
+            for (int row = 0, start = 0; row < rows; row++)
             {
-                h[(classOf[row] * cells) + ((int)(TE.Load(src, i) >> cellShift) & (cells - 1))]++;
-                if (++col == rowLength)
+                int end = Math.Min(n, start + (row == 0 ? rowLength - phase : rowLength));
+                Span<uint> classHistogram = h.Slice(classOf[row] * cells, cells);
+                for (int i = start; i < end; i++)
                 {
-                    col = 0;
-                    row++;
+                    classHistogram[(int)(TE.Load(src, i) >> cellShift) & (cells - 1)]++;
                 }
+
+                start = end;
             }
 
             int kMax = Math.Min(topBits, m - plan.DroppedBits);
@@ -556,14 +556,11 @@ internal sealed partial class FloatSplitCodec
             if (plan.Mode == ModeRowClass)
             {
                 valueContext = ArrayPool<byte>.Shared.Rent(n);
-                for (int i = 0, col = plan.Phase, row = 0; i < n; i++)
+                for (int row = 0, start = 0; start < n; row++)
                 {
-                    valueContext[i] = plan.RowClass![row];
-                    if (++col == plan.RowLength)
-                    {
-                        col = 0;
-                        row++;
-                    }
+                    int end = Math.Min(n, start + (row == 0 ? plan.RowLength - plan.Phase : plan.RowLength));
+                    valueContext.AsSpan(start, end - start).Fill(plan.RowClass![row]);
+                    start = end;
                 }
             }
 
@@ -598,6 +595,23 @@ internal sealed partial class FloatSplitCodec
                 // source; the context modes need a symbol pass.
                 bool direct = plan.Mode == ModeJoint && k2 == 0;
                 Span<byte> symbolOf = stackalloc byte[direct ? prefixSpace : 0];
+
+                // The low bits and signs each symbol's values use, from the analysis cells (a cell's bits below the
+                // prefix are its index g in the prefix's group, then the bits the cell's OR holds).
+                ulong lowAndSigns = lowMask | (3UL << 62);
+                for (int a = 0; a < alphabet; a++)
+                {
+                    int p = prefixes[a];
+                    int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                    for (int g = 0; g < group; g++)
+                    {
+                        if (histTop[baseIndex + g] != 0)
+                        {
+                            lowOr[a] |= (cellOr[baseIndex + g] | ((ulong)g << (m - topBits))) & lowAndSigns;
+                        }
+                    }
+                }
+
                 if (direct)
                 {
                     for (int a = 0; a < alphabet; a++)
@@ -608,12 +622,8 @@ internal sealed partial class FloatSplitCodec
                         for (int g = 0; g < group; g++)
                         {
                             uint c = histTop[baseIndex + g];
-                            if (c != 0)
-                            {
-                                countsA[a] += c;
-                                countsBySymbol[a] += c;
-                                lowOr[a] |= cellOr[baseIndex + g] | ((ulong)g << (m - topBits));
-                            }
+                            countsA[a] += c;
+                            countsBySymbol[a] += c;
                         }
                     }
                 }
@@ -624,7 +634,6 @@ internal sealed partial class FloatSplitCodec
                     fixed (byte* sb = symB)
                     fixed (uint* ca = countsA)
                     fixed (uint* cb = countsBySymbol)
-                    fixed (ulong* lo = lowOr)
                     {
                         int ctx = firstContext;
                         for (int i = 0; i < n; i++)
@@ -637,8 +646,6 @@ internal sealed partial class FloatSplitCodec
                             sb[i] = (byte)b;
                             ca[(ctx * alphabet) + a]++;
                             cb[(a * secondCount) + b]++;
-                            ulong sign = v >> signShift;
-                            lo[a] |= (v & lowMask) | (sign << 62) | ((sign ^ 1) << 63);
                             ctx = contextOf[a];
                         }
                     }
@@ -1028,9 +1035,9 @@ internal sealed partial class FloatSplitCodec
         uint* x = stackalloc uint[lanes];
         new Span<uint>(x, lanes).Fill(Rans.LowerBound);
 
-        // 16-bit values in a wide stream: whole rounds of 32 by the prefix-indexed encoder (vectorised where it can
-        // be), after the values above the last multiple of 32.
-        int roundMultiple = TE.Size == 2 && lanes == Rans.WideLanes ? Rans.WideLanes : 8;
+        // 16- and 32-bit values in a wide stream: whole rounds of 32 by the prefix-indexed encoder (vectorised where
+        // it can be), after the values above the last multiple of 32.
+        int roundMultiple = TE.Size is 2 or 4 && lanes == Rans.WideLanes ? Rans.WideLanes : 8;
 
         // Values above the last multiple of eight (or 32) first, so the groups below start at such a multiple.
         while ((i & (roundMultiple - 1)) != 0)
@@ -1046,7 +1053,7 @@ internal sealed partial class FloatSplitCodec
 
         if (roundMultiple == Rans.WideLanes && i > 0)
         {
-            p = EncodePrefixRounds(src, i / Rans.WideLanes, symbolOf, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
+            p = EncodePrefixRounds(src, TE.Size, i / Rans.WideLanes, symbolOf, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
             if (p is null)
             {
                 return -1;
@@ -1112,7 +1119,7 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder.EncodeRounds"/>.</summary>
-    private static unsafe byte* EncodePrefixRounds(byte* src, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
+    private static unsafe byte* EncodePrefixRounds(byte* src, int valueSize, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
     {
         uint[] buffer = ArrayPool<uint>.Shared.Rent(2 * (prefixMask + 1 + alphabet));
         try
@@ -1143,7 +1150,9 @@ internal sealed partial class FloatSplitCodec
                     }
                 }
 
-                return PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart);
+                return valueSize == 2
+                    ? PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart)
+                    : PrefixRansEncoder.EncodeRounds((uint*)src, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart);
             }
         }
         finally

@@ -39,9 +39,32 @@ internal static unsafe class PrefixRansEncoder
             ? EncodeRoundsAvx2(source, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart)
             : EncodeRoundsScalar(source, rounds, prefixShift, prefixMask, packed, states, p, areaStart);
 
-    /// <summary>Scalar reference of <see cref="EncodeRounds"/> (true division; needs no reciprocals).</summary>
+    /// <summary><see cref="EncodeRounds(ushort*, int, int, int, uint*, uint*, uint*, byte*, byte*)"/> for 32-bit values (F32).</summary>
+    public static byte* EncodeRounds(uint* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
+        Avx2.IsSupported && BitConverter.IsLittleEndian
+            ? EncodeRoundsAvx2<Values32>((byte*)source, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart, 32 - Rans.ScaleBits)
+            : EncodeRoundsScalar<Values32>((byte*)source, rounds, prefixShift, prefixMask, packed, states, p, areaStart);
+
+    /// <summary>Scalar reference of <see cref="EncodeRounds(ushort*, int, int, int, uint*, uint*, uint*, byte*, byte*)"/> (true division; needs no reciprocals).</summary>
+    public static byte* EncodeRoundsScalar(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* states, byte* p, byte* areaStart) =>
+        EncodeRoundsScalar<Values16>((byte*)source, rounds, prefixShift, prefixMask, packed, states, p, areaStart);
+
+    /// <summary>AVX2 path of <see cref="EncodeRounds(ushort*, int, int, int, uint*, uint*, uint*, byte*, byte*)"/>.</summary>
+    public static byte* EncodeRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
+        EncodeRoundsAvx2<Values16>((byte*)source, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart, 32 - Rans.ScaleBits);
+
+    /// <summary>
+    /// <see cref="EncodeRoundsAvx2(ushort*, int, int, int, uint*, uint*, uint*, byte*, byte*)"/> for a coder whose
+    /// states stay below 2^31 (lower bound 2^15, as the delta token coder's): a state sheds a word from <c>f × 2^19</c>
+    /// instead of <c>f × 2^20</c>. Each value of <paramref name="symbols"/> is its own symbol (the table index).
+    /// </summary>
+    public static byte* EncodeSymbolRounds31Avx2(ushort* symbols, int rounds, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
+        EncodeRoundsAvx2<Values16>((byte*)symbols, rounds, 0, 0xFFFF, packed, reciprocal, states, p, areaStart, 31 - Rans.ScaleBits);
+
+    /// <summary>The scalar reference, for values of <typeparamref name="TValues"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static byte* EncodeRoundsScalar(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* states, byte* p, byte* areaStart)
+    public static byte* EncodeRoundsScalar<TValues>(byte* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* states, byte* p, byte* areaStart)
+        where TValues : struct, IRoundValues
     {
         for (int i = (rounds * Rans.WideLanes) - 1; i >= 0; i--)
         {
@@ -50,8 +73,8 @@ internal static unsafe class PrefixRansEncoder
                 return null;
             }
 
-            ushort v = BitConverter.IsLittleEndian ? source[i] : BinaryPrimitives.ReverseEndianness(source[i]);
-            uint parameters = packed[(v >> prefixShift) & prefixMask];
+            uint v = TValues.Load(source, i);
+            uint parameters = packed[(v >> prefixShift) & (uint)prefixMask];
             uint f = parameters & ((1u << FreqBits) - 1);
             uint start = (parameters >> FreqBits) & (Rans.Total - 1);
             ref uint x = ref states[i & (Rans.WideLanes - 1)];
@@ -68,20 +91,10 @@ internal static unsafe class PrefixRansEncoder
         return p;
     }
 
-    /// <summary>AVX2 path of <see cref="EncodeRounds"/>.</summary>
-    public static byte* EncodeRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
-        EncodeRoundsAvx2(source, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart, 32 - Rans.ScaleBits);
-
-    /// <summary>
-    /// <see cref="EncodeRoundsAvx2(ushort*, int, int, int, uint*, uint*, uint*, byte*, byte*)"/> for a coder whose
-    /// states stay below 2^31 (lower bound 2^15, as the delta token coder's): a state sheds a word from <c>f × 2^19</c>
-    /// instead of <c>f × 2^20</c>. Each value of <paramref name="symbols"/> is its own symbol (the table index).
-    /// </summary>
-    public static byte* EncodeSymbolRounds31Avx2(ushort* symbols, int rounds, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart) =>
-        EncodeRoundsAvx2(symbols, rounds, 0, 0xFFFF, packed, reciprocal, states, p, areaStart, 31 - Rans.ScaleBits);
-
+    /// <summary>The AVX2 path, for values of <typeparamref name="TValues"/>; a state sheds a word from <c>f × 2^limitShift</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static byte* EncodeRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart, int limitShift)
+    public static byte* EncodeRoundsAvx2<TValues>(byte* source, int rounds, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, uint* states, byte* p, byte* areaStart, int limitShift)
+        where TValues : struct, IRoundValues
     {
         Vector256<uint> x0 = Avx.LoadVector256(states);
         Vector256<uint> x1 = Avx.LoadVector256(states + 8);
@@ -96,11 +109,11 @@ internal static unsafe class PrefixRansEncoder
                     return null;
                 }
 
-                ushort* round = source + (r * Rans.WideLanes);
-                x3 = Step(x3, round + 24, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
-                x2 = Step(x2, round + 16, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
-                x1 = Step(x1, round + 8, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
-                x0 = Step(x0, round, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                int round = r * Rans.WideLanes;
+                x3 = Step<TValues>(x3, source, round + 24, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                x2 = Step<TValues>(x2, source, round + 16, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                x1 = Step<TValues>(x1, source, round + 8, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
+                x0 = Step<TValues>(x0, source, round, prefixShift, prefixMask, packed, reciprocal, ref p, compaction, limitShift);
             }
         }
 
@@ -113,16 +126,17 @@ internal static unsafe class PrefixRansEncoder
 
     /// <summary>Encodes eight values into eight states: emits their words (lane order, below <paramref name="p"/>), then divides.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Step(Vector256<uint> x, ushort* values, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, ref byte* p, int* compaction, int limitShift)
+    private static Vector256<uint> Step<TValues>(Vector256<uint> x, byte* source, int index, int prefixShift, int prefixMask, uint* packed, uint* reciprocal, ref byte* p, int* compaction, int limitShift)
+        where TValues : struct, IRoundValues
     {
-        Vector256<int> prefix = ((Avx2.ConvertToVector256Int32(values).AsUInt32() >>> prefixShift) & Vector256.Create((uint)prefixMask)).AsInt32();
+        Vector256<int> prefix = ((TValues.Load8(source, index) >>> prefixShift) & Vector256.Create((uint)prefixMask)).AsInt32();
         Vector256<uint> parameters = Avx2.GatherVector256(packed, prefix, 4);
         Vector256<uint> m = Avx2.GatherVector256(reciprocal, prefix, 4);
         Vector256<uint> f = parameters & Vector256.Create((1u << FreqBits) - 1);
         Vector256<uint> start = (parameters >>> FreqBits) & Vector256.Create((uint)(Rans.Total - 1));
         Vector256<uint> shift = parameters >>> 25;
 
-        // Emit when x >= f << limitShift (20), i.e. x > ((f - 1) << 20) | 0xFFFFF (no overflow at f = 4096); unsigned compare.
+        // Emit when x >= f << limitShift, i.e. x > ((f - 1) << limitShift) | (2^limitShift - 1) (no overflow at f = 4096); unsigned compare.
         Vector256<uint> bias = Vector256.Create(0x8000_0000u);
         Vector256<uint> limit = ((f - Vector256<uint>.One) << limitShift) | Vector256.Create((1u << limitShift) - 1);
         Vector256<uint> emit = Avx2.CompareGreaterThan((x ^ bias).AsInt32(), (limit ^ bias).AsInt32()).AsUInt32();
@@ -164,4 +178,32 @@ internal static unsafe class PrefixRansEncoder
 
         return table;
     }
+}
+
+/// <summary>How <see cref="PrefixRansEncoder"/> reads its little-endian values: one, or eight widened to 32 bits.</summary>
+internal unsafe interface IRoundValues
+{
+    static abstract uint Load(byte* values, int index);
+
+    static abstract Vector256<uint> Load8(byte* values, int index);
+}
+
+/// <summary>16-bit values (BF16, F16, the token coder's symbols).</summary>
+internal readonly unsafe struct Values16 : IRoundValues
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Load(byte* values, int index) => BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(values + (2 * (nint)index), 2));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> Load8(byte* values, int index) => Avx2.ConvertToVector256Int32((ushort*)values + index).AsUInt32();
+}
+
+/// <summary>32-bit values (F32).</summary>
+internal readonly unsafe struct Values32 : IRoundValues
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Load(byte* values, int index) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(values + (4 * (nint)index), 4));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> Load8(byte* values, int index) => Avx.LoadVector256((uint*)values + index);
 }

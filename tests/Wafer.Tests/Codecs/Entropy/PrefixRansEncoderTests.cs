@@ -46,6 +46,59 @@ public sealed unsafe class PrefixRansEncoderTests
         }, iter: 200, threads: 1);
     }
 
+    [Fact]
+    public void Vector_and_scalar_prefix_encoders_agree_on_32_bit_values()
+    {
+        // As above with F32-like values: the prefix is a field in the middle of a 32-bit value, noise around it.
+        Gen.Int[2, 12].Select(Gen.Int[1, 40], Gen.Int).Sample((prefixBits, rounds, seed) =>
+        {
+            var rng = new Random(seed);
+            int space = 1 << prefixBits;
+            int used = Math.Min(space, 1 + rng.Next(256));
+            int[] prefixes = Enumerable.Range(0, space).OrderBy(_ => rng.Next()).Take(used).ToArray();
+            int[] freqs = Split(Rans.Total, used, rng);
+            uint[] packed = new uint[space];
+            uint[] reciprocal = new uint[space];
+            int start = 0;
+            for (int a = 0; a < used; a++)
+            {
+                packed[prefixes[a]] = PrefixRansEncoder.Pack(freqs[a], start);
+                reciprocal[prefixes[a]] = PrefixRansEncoder.Reciprocal(freqs[a]);
+                start += freqs[a];
+            }
+
+            int shift = 31 - prefixBits;
+            uint[] values = new uint[rounds * Rans.WideLanes];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = ((uint)rng.Next(2) << 31) | ((uint)prefixes[rng.Next(used)] << shift) | (uint)rng.Next(1 << shift);
+            }
+
+            byte[] scalarArea = new byte[(values.Length * 2) + 256];
+            byte[] vectorArea = new byte[(values.Length * 2) + 256];
+            uint[] scalarStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
+            uint[] vectorStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
+            fixed (uint* v = values)
+            fixed (uint* pk = packed)
+            fixed (uint* rc = reciprocal)
+            fixed (uint* xs = scalarStates)
+            fixed (uint* xv = vectorStates)
+            fixed (byte* sa = scalarArea)
+            fixed (byte* va = vectorArea)
+            {
+                byte* scalarEnd = PrefixRansEncoder.EncodeRoundsScalar<Values32>((byte*)v, rounds, shift, space - 1, pk, xs, sa + scalarArea.Length, sa);
+                Assert.True(scalarEnd != null);
+                if (Avx2.IsSupported)
+                {
+                    byte* vectorEnd = PrefixRansEncoder.EncodeRoundsAvx2<Values32>((byte*)v, rounds, shift, space - 1, pk, rc, xv, va + vectorArea.Length, va, 32 - Rans.ScaleBits);
+                    Assert.True(vectorEnd != null);
+                    Assert.Equal(scalarArea[(int)(scalarEnd - sa)..], vectorArea[(int)(vectorEnd - va)..]);
+                    Assert.Equal(scalarStates, vectorStates);
+                }
+            }
+        }, iter: 200, threads: 1);
+    }
+
     private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, uint[] packed, uint[] reciprocal, bool vector)
     {
         byte[] area = new byte[(rounds * Rans.WideLanes * 2) + 256];
