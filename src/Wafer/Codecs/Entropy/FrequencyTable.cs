@@ -174,21 +174,39 @@ internal static class FrequencyTable
         }
     }
 
+    /// <summary>Counts below which <see cref="CostBits"/> looks up <c>c × log2(c)</c> instead of computing it.</summary>
+    private const int CountBitsTableSize = 4096;
+
+    /// <summary><c>c × log2(c)</c> for small counts, computed by the same expression as for large ones, so costs are identical either way.</summary>
+    private static readonly double[] s_countBits = BuildCountBits();
+
     /// <summary>Estimated bits to code <paramref name="counts"/> with an ideal static model (the entropy cost).</summary>
     public static double CostBits(ReadOnlySpan<uint> counts)
     {
         ulong total = 0;
         double sum = 0;
+        double[] countBits = s_countBits;
         for (int i = 0; i < counts.Length; i++)
         {
             uint c = counts[i];
             if (c != 0)
             {
                 total += c;
-                sum -= c * Math.Log2(c);
+                sum -= c < CountBitsTableSize ? countBits[c] : c * Math.Log2(c);
             }
         }
 
         return total == 0 ? 0 : sum + (total * Math.Log2(total));
+    }
+
+    private static double[] BuildCountBits()
+    {
+        double[] table = new double[CountBitsTableSize];
+        for (int c = 1; c < table.Length; c++)
+        {
+            table[c] = c * Math.Log2(c);
+        }
+
+        return table;
     }
 }
