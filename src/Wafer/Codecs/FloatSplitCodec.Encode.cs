@@ -421,10 +421,30 @@ internal sealed partial class FloatSplitCodec
 
         uint[] hist = ArrayPool<uint>.Shared.Rent(classes * cells);
         uint[] projected = ArrayPool<uint>.Shared.Rent(cells);
+        int[] usedArray = ArrayPool<int>.Shared.Rent(cells);
         try
         {
+            // The cells the chunk's values fall in, ascending: every class histogram is zero elsewhere, so only these
+            // are cleared, counted and projected (a small chunk uses a few hundred of the 4096).
+            int used = 0;
+            for (int cell = 0; cell < cells; cell++)
+            {
+                if (histTop[cell] != 0)
+                {
+                    usedArray[used++] = cell;
+                }
+            }
+
+            ReadOnlySpan<int> usedCells = usedArray.AsSpan(0, used);
             Span<uint> h = hist.AsSpan(0, classes * cells);
-            h.Clear();
+            for (int c = 0; c < classes; c++)
+            {
+                foreach (int cell in usedCells)
+                {
+                    h[(c * cells) + cell] = 0;
+                }
+            }
+
             for (int row = 0, start = 0; row < rows; row++)
             {
                 int end = Math.Min(n, start + (row == 0 ? rowLength - phase : rowLength));
@@ -440,20 +460,14 @@ internal sealed partial class FloatSplitCodec
             int kMax = Math.Min(topBits, m - plan.DroppedBits);
             for (int k = 0; k <= kMax; k++)
             {
-                int group = 1 << (topBits - k);
-                int symbols = cells >> (topBits - k);
+                // A symbol is a cell without its low topBits - k bits; the used cells give its alphabet.
+                int drop = topBits - k;
                 int alphabet = 0;
-                double bits = 0;
-                int nonzero = 0;
-                for (int sym = 0; sym < symbols; sym++)
+                int previous = -1;
+                foreach (int cell in usedCells)
                 {
-                    uint total = 0;
-                    for (int g = 0; g < group; g++)
-                    {
-                        total += histTop[(sym * group) + g];
-                    }
-
-                    alphabet += total != 0 ? 1 : 0;
+                    alphabet += (cell >> drop) != previous ? 1 : 0;
+                    previous = cell >> drop;
                 }
 
                 if (alphabet > MaxAlphabet)
@@ -461,19 +475,31 @@ internal sealed partial class FloatSplitCodec
                     continue;
                 }
 
+                double bits = 0;
+                int nonzero = 0;
                 for (int c = 0; c < classes; c++)
                 {
-                    Span<uint> p = projected.AsSpan(0, symbols);
-                    for (int sym = 0; sym < symbols; sym++)
+                    // The class's counts per used symbol, in symbol order (the cost sums them in that order).
+                    int length = 0;
+                    previous = -1;
+                    foreach (int cell in usedCells)
                     {
-                        uint total = 0;
-                        for (int g = 0; g < group; g++)
+                        uint count = h[(c * cells) + cell];
+                        if ((cell >> drop) != previous)
                         {
-                            total += h[(c * cells) + (sym * group) + g];
+                            projected[length++] = count;
+                            previous = cell >> drop;
                         }
+                        else
+                        {
+                            projected[length - 1] += count;
+                        }
+                    }
 
-                        p[sym] = total;
-                        nonzero += total != 0 ? 1 : 0;
+                    ReadOnlySpan<uint> p = projected.AsSpan(0, length);
+                    foreach (uint count in p)
+                    {
+                        nonzero += count != 0 ? 1 : 0;
                     }
 
                     bits += FrequencyTable.CostBits(p);
@@ -499,6 +525,7 @@ internal sealed partial class FloatSplitCodec
         {
             ArrayPool<uint>.Shared.Return(hist);
             ArrayPool<uint>.Shared.Return(projected);
+            ArrayPool<int>.Shared.Return(usedArray);
         }
     }
 
