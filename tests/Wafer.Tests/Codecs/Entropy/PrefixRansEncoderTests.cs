@@ -16,18 +16,8 @@ public sealed unsafe class PrefixRansEncoderTests
         {
             var rng = new Random(seed);
             int space = 1 << prefixBits;
-            int used = Math.Min(space, 1 + rng.Next(256));
-            int[] prefixes = Enumerable.Range(0, space).OrderBy(_ => rng.Next()).Take(used).ToArray();
-            int[] freqs = Split(Rans.Total, used, rng);
-            uint[] packed = new uint[space];
-            uint[] reciprocal = new uint[space];
-            int start = 0;
-            for (int a = 0; a < used; a++)
-            {
-                packed[prefixes[a]] = PrefixRansEncoder.Pack(freqs[a], start);
-                reciprocal[prefixes[a]] = PrefixRansEncoder.Reciprocal(freqs[a]);
-                start += freqs[a];
-            }
+            (int[] prefixes, uint[] packed, uint[] reciprocal) = Tables(space, rng);
+            int used = prefixes.Length;
 
             int shift = 16 - prefixBits;
             ushort[] values = new ushort[rounds * Rans.WideLanes];
@@ -54,18 +44,8 @@ public sealed unsafe class PrefixRansEncoderTests
         {
             var rng = new Random(seed);
             int space = 1 << prefixBits;
-            int used = Math.Min(space, 1 + rng.Next(256));
-            int[] prefixes = Enumerable.Range(0, space).OrderBy(_ => rng.Next()).Take(used).ToArray();
-            int[] freqs = Split(Rans.Total, used, rng);
-            uint[] packed = new uint[space];
-            uint[] reciprocal = new uint[space];
-            int start = 0;
-            for (int a = 0; a < used; a++)
-            {
-                packed[prefixes[a]] = PrefixRansEncoder.Pack(freqs[a], start);
-                reciprocal[prefixes[a]] = PrefixRansEncoder.Reciprocal(freqs[a]);
-                start += freqs[a];
-            }
+            (int[] prefixes, uint[] packed, uint[] reciprocal) = Tables(space, rng);
+            int used = prefixes.Length;
 
             int shift = 31 - prefixBits;
             uint[] values = new uint[rounds * Rans.WideLanes];
@@ -116,6 +96,25 @@ public sealed unsafe class PrefixRansEncoderTests
             Assert.True(p != null);
             return (area[(int)(p - a)..], states);
         }
+    }
+
+    /// <summary>A random table over up to 256 of <paramref name="space"/> prefixes: the used prefixes, and per prefix its packed parameters and reciprocal.</summary>
+    private static (int[] Prefixes, uint[] Packed, uint[] Reciprocal) Tables(int space, Random rng)
+    {
+        int used = Math.Min(space, 1 + rng.Next(256));
+        int[] prefixes = Enumerable.Range(0, space).OrderBy(_ => rng.Next()).Take(used).ToArray();
+        int[] freqs = Split(Rans.Total, used, rng);
+        uint[] packed = new uint[space];
+        uint[] reciprocal = new uint[space];
+        int start = 0;
+        for (int a = 0; a < used; a++)
+        {
+            packed[prefixes[a]] = PrefixRansEncoder.Pack(freqs[a], start);
+            reciprocal[prefixes[a]] = PrefixRansEncoder.Reciprocal(freqs[a]);
+            start += freqs[a];
+        }
+
+        return (prefixes, packed, reciprocal);
     }
 
     /// <summary><paramref name="parts"/> positive integers summing to <paramref name="total"/>, some of them 1.</summary>
