@@ -179,31 +179,3 @@ internal static unsafe class PrefixRansEncoder
         return table;
     }
 }
-
-/// <summary>How <see cref="PrefixRansEncoder"/> reads its little-endian values: one, or eight widened to 32 bits.</summary>
-internal unsafe interface IRoundValues
-{
-    static abstract uint Load(byte* values, int index);
-
-    static abstract Vector256<uint> Load8(byte* values, int index);
-}
-
-/// <summary>16-bit values (BF16, F16, the token coder's symbols).</summary>
-internal readonly unsafe struct Values16 : IRoundValues
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Load(byte* values, int index) => BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(values + (2 * (nint)index), 2));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<uint> Load8(byte* values, int index) => Avx2.ConvertToVector256Int32((ushort*)values + index).AsUInt32();
-}
-
-/// <summary>32-bit values (F32).</summary>
-internal readonly unsafe struct Values32 : IRoundValues
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Load(byte* values, int index) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(values + (4 * (nint)index), 4));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<uint> Load8(byte* values, int index) => Avx.LoadVector256((uint*)values + index);
-}
