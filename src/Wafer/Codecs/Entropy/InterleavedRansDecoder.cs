@@ -12,9 +12,10 @@ namespace Wafer.Codecs.Entropy;
 /// </summary>
 /// <remarks>
 /// A step's renormalisation words are read in lane order, so each lane's word offset is the number of lanes
-/// before it that needed a word. The scalar loop computes that prefix sum with arithmetic (no branches, no lane
-/// waiting on another's decode); the AVX2 loop keeps 32 states in four vectors, gathers their table entries and
-/// places the words with a permutation chosen by the mask of lanes that need one. Four independent vectors are
+/// before it that needed a word. The scalar loops add up those refill flags with arithmetic (no branches, no lane
+/// waiting on another's decode): eight-state streams with their states in locals, 32-state streams one state at a
+/// time. The AVX2 loop keeps 32 states in four vectors, gathers their table entries and places the words with a
+/// permutation chosen by the mask of lanes that need one. Four independent vectors are
 /// what make the vector loop pay: with one (eight states) the gather's latency sits on the only dependency
 /// chain and it ran at 0.7× the scalar loop; with four it runs at about 2.7×.
 /// </remarks>
@@ -44,7 +45,7 @@ internal static unsafe class InterleavedRansDecoder
             ? DecodeAvx2(x, t, s, ref position, safeEnd, symbols, count)
             : DecodeScalar(x, t, s, ref position, safeEnd, symbols, count);
 
-    /// <summary>Scalar reference of <see cref="Decode"/>: the states in groups of eight, each group's step written out lane by lane.</summary>
+    /// <summary>Scalar reference of <see cref="Decode"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int DecodeScalar(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
     {
@@ -58,14 +59,20 @@ internal static unsafe class InterleavedRansDecoder
         nint p = position;
         fixed (uint* states = x)
         {
-            while (j + lanes <= count && p <= safeEnd)
+            // One state at a time: the 32 chains are independent, and the word position only adds each lane's
+            // refill flag, so no lane waits on another's decode.
+            for (; j + lanes <= count && p <= safeEnd; j += lanes)
             {
-                for (int g = 0; g < lanes; g += 8)
+                for (int lane = 0; lane < lanes; lane++)
                 {
-                    p = Step8(states + g, t, s, p, symbols + j + g);
+                    uint state = states[lane];
+                    uint entry = t[state & SlotMask];
+                    uint y = Rans.Advance(state, entry);
+                    uint refill = ((y >> 16) - 1) >> 31;
+                    states[lane] = (y << (int)(refill << 4)) | (Word(s + p) & (0u - refill));
+                    p += (nint)refill * 2;
+                    symbols[j + lane] = (byte)entry;
                 }
-
-                j += lanes;
             }
         }
 
@@ -76,8 +83,8 @@ internal static unsafe class InterleavedRansDecoder
     /// <summary>
     /// <see cref="DecodeScalar"/> for a stream of <see cref="Rans.NarrowLanes"/> states (every stream under 65,536
     /// symbols): the eight states stay in locals for the whole loop, so a step never waits for the last one's states
-    /// to go through memory. <see cref="Step8"/>'s arithmetic written out here, because the JIT declines to inline
-    /// Step8 (its size) and a state array in memory cost a quarter of the decoding speed on small tensors.
+    /// to go through memory (with a state array, small tensors decoded a quarter slower). The word offsets of a step
+    /// are a prefix sum of the lanes' refill flags, so no lane waits on another's decode.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int DecodeNarrow(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
@@ -194,62 +201,6 @@ internal static unsafe class InterleavedRansDecoder
 
         position = p;
         return j;
-    }
-
-    /// <summary>One step of eight consecutive states, reading their words from <paramref name="p"/>; returns the new position.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nint Step8(uint* x, uint* t, byte* s, nint p, byte* symbols)
-    {
-        uint x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-        uint e0 = t[x0 & SlotMask];
-        uint e1 = t[x1 & SlotMask];
-        uint e2 = t[x2 & SlotMask];
-        uint e3 = t[x3 & SlotMask];
-        uint e4 = t[x4 & SlotMask];
-        uint e5 = t[x5 & SlotMask];
-        uint e6 = t[x6 & SlotMask];
-        uint e7 = t[x7 & SlotMask];
-        uint y0 = Rans.Advance(x0, e0);
-        uint y1 = Rans.Advance(x1, e1);
-        uint y2 = Rans.Advance(x2, e2);
-        uint y3 = Rans.Advance(x3, e3);
-        uint y4 = Rans.Advance(x4, e4);
-        uint y5 = Rans.Advance(x5, e5);
-        uint y6 = Rans.Advance(x6, e6);
-        uint y7 = Rans.Advance(x7, e7);
-        uint r0 = ((y0 >> 16) - 1) >> 31;
-        uint r1 = ((y1 >> 16) - 1) >> 31;
-        uint r2 = ((y2 >> 16) - 1) >> 31;
-        uint r3 = ((y3 >> 16) - 1) >> 31;
-        uint r4 = ((y4 >> 16) - 1) >> 31;
-        uint r5 = ((y5 >> 16) - 1) >> 31;
-        uint r6 = ((y6 >> 16) - 1) >> 31;
-        uint r7 = ((y7 >> 16) - 1) >> 31;
-        nint o1 = (nint)r0;
-        nint o2 = o1 + (nint)r1;
-        nint o3 = o2 + (nint)r2;
-        nint o4 = o3 + (nint)r3;
-        nint o5 = o4 + (nint)r4;
-        nint o6 = o5 + (nint)r5;
-        nint o7 = o6 + (nint)r6;
-        byte* w = s + p;
-        x[0] = (y0 << (int)(r0 << 4)) | (Word(w) & (0u - r0));
-        x[1] = (y1 << (int)(r1 << 4)) | (Word(w + (o1 * 2)) & (0u - r1));
-        x[2] = (y2 << (int)(r2 << 4)) | (Word(w + (o2 * 2)) & (0u - r2));
-        x[3] = (y3 << (int)(r3 << 4)) | (Word(w + (o3 * 2)) & (0u - r3));
-        x[4] = (y4 << (int)(r4 << 4)) | (Word(w + (o4 * 2)) & (0u - r4));
-        x[5] = (y5 << (int)(r5 << 4)) | (Word(w + (o5 * 2)) & (0u - r5));
-        x[6] = (y6 << (int)(r6 << 4)) | (Word(w + (o6 * 2)) & (0u - r6));
-        x[7] = (y7 << (int)(r7 << 4)) | (Word(w + (o7 * 2)) & (0u - r7));
-        symbols[0] = (byte)e0;
-        symbols[1] = (byte)e1;
-        symbols[2] = (byte)e2;
-        symbols[3] = (byte)e3;
-        symbols[4] = (byte)e4;
-        symbols[5] = (byte)e5;
-        symbols[6] = (byte)e6;
-        symbols[7] = (byte)e7;
-        return p + ((o7 + (nint)r7) * 2);
     }
 
     /// <summary><see cref="Rans.Advance"/> on eight lanes.</summary>
