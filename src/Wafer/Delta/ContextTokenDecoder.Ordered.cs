@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
@@ -125,28 +124,7 @@ internal ref partial struct ContextTokenDecoder
         int laneMask = _lanes - 1;
         for (int i = from; i < tokens.Length; i++)
         {
-            int context = contextBase[(int)(TWidth.Read(reference, i) >> shift)];
-            if (((_presentMask >> context) & 1) == 0)
-            {
-                throw new WaferDataException($"token stream uses context {context}, which has no table");
-            }
-
-            uint x = _states[i & laneMask];
-            uint entry = _table![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
-            x = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
-            if (x < ContextTokenCoder.StateLow)
-            {
-                if (_wordPosition > _words.Length - 2)
-                {
-                    throw new WaferDataException("token stream runs out of rANS words");
-                }
-
-                x = (x << 16) | BinaryPrimitives.ReadUInt16LittleEndian(_words[_wordPosition..]);
-                _wordPosition += 2;
-            }
-
-            _states[i & laneMask] = x;
-            tokens[i] = (byte)(entry >> 24);
+            tokens[i] = (byte)NextToken(contextBase[(int)(TWidth.Read(reference, i) >> shift)], i & laneMask);
         }
     }
 

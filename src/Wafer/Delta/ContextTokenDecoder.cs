@@ -90,28 +90,8 @@ internal ref partial struct ContextTokenDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Next(int context)
     {
-        if ((_presentMask & (1UL << context)) == 0)
-        {
-            throw new WaferDataException($"token stream uses context {context}, which has no table");
-        }
-
-        uint x = _states[_lane];
-        uint entry = _table![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
-        x = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
-        if (x < ContextTokenCoder.StateLow)
-        {
-            if (_wordPosition > _words.Length - 2)
-            {
-                throw new WaferDataException("token stream runs out of rANS words");
-            }
-
-            x = (x << 16) | BinaryPrimitives.ReadUInt16LittleEndian(_words[_wordPosition..]);
-            _wordPosition += 2;
-        }
-
-        _states[_lane] = x;
+        int token = NextToken(context, _lane);
         _lane = (_lane + 1) & (_lanes - 1);
-        int token = (int)(entry >> 24);
         int extraBits = ValueTokens.ExtraBits(token);
         return ValueTokens.Value(token, extraBits == 0 ? 0 : ReadBits(extraBits));
     }
@@ -250,6 +230,36 @@ internal ref partial struct ContextTokenDecoder
         }
 
         _presentMask |= 1UL << context;
+    }
+
+    /// <summary>
+    /// One checked decoding step of state <paramref name="lane"/> under <paramref name="context"/>: the context must
+    /// have a table and a needed word must be in the stream. Returns the token.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int NextToken(int context, int lane)
+    {
+        if ((_presentMask & (1UL << context)) == 0)
+        {
+            throw new WaferDataException($"token stream uses context {context}, which has no table");
+        }
+
+        uint x = _states[lane];
+        uint entry = _table![(context << ContextTokenCoder.ScaleBits) | (int)(x & (ContextTokenCoder.Scale - 1))];
+        x = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
+        if (x < ContextTokenCoder.StateLow)
+        {
+            if (_wordPosition > _words.Length - 2)
+            {
+                throw new WaferDataException("token stream runs out of rANS words");
+            }
+
+            x = (x << 16) | BinaryPrimitives.ReadUInt16LittleEndian(_words[_wordPosition..]);
+            _wordPosition += 2;
+        }
+
+        _states[lane] = x;
+        return (int)(entry >> 24);
     }
 
     /// <summary>Fills the poison block, which contexts without a table point to in the fast loops: the state stays as it is and the symbol is <see cref="PoisonSymbol"/>.</summary>
