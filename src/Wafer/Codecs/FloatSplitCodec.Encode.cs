@@ -647,37 +647,33 @@ internal sealed partial class FloatSplitCodec
                 Span<byte> symbolOf = stackalloc byte[direct ? prefixSpace : 0];
 
                 // The low bits and signs each symbol's values use, from the analysis cells (a cell's bits below the
-                // prefix are its index g in the prefix's group, then the bits the cell's OR holds).
+                // prefix are its index g in the prefix's group, then the bits the cell's OR holds); the joint mode also
+                // takes its counts from them.
                 ulong lowAndSigns = lowMask | (3UL << 62);
                 for (int a = 0; a < alphabet; a++)
                 {
                     int p = prefixes[a];
                     int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                    uint total = 0;
                     for (int g = 0; g < group; g++)
                     {
-                        if (histTop[baseIndex + g] != 0)
+                        uint c = histTop[baseIndex + g];
+                        total += c;
+                        if (c != 0)
                         {
                             lowOr[a] |= (cellOr[baseIndex + g] | ((ulong)g << (m - topBits))) & lowAndSigns;
                         }
                     }
-                }
 
-                if (direct)
-                {
-                    for (int a = 0; a < alphabet; a++)
+                    if (direct)
                     {
-                        int p = prefixes[a];
-                        int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
                         symbolOf[p] = (byte)a;
-                        for (int g = 0; g < group; g++)
-                        {
-                            uint c = histTop[baseIndex + g];
-                            countsA[a] += c;
-                            countsBySymbol[a] += c;
-                        }
+                        countsA[a] = total;
+                        countsBySymbol[a] = total;
                     }
                 }
-                else
+
+                if (!direct)
                 {
                     fixed (int* mp = map)
                     fixed (byte* sa = symA)
