@@ -48,15 +48,8 @@ internal sealed partial class ContextTokenEncoder
             Unsafe.Add(ref symbols, i) = (ushort)symbol;
             Unsafe.Add(ref counts, symbol)++;
 
-            // Branch-free bit writer: append, store 8 bytes, advance by the whole bytes filled (at most 36 bits held).
             extraTotal += extraBits;
-            bitBuffer |= (ulong)(z & (uint)((1UL << extraBits) - 1)) << bitCount;
-            bitCount += extraBits;
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
-            int whole = bitCount >> 3;
-            bitBytes += whole;
-            bitBuffer >>= whole << 3;
-            bitCount &= 7;
+            AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, z & (uint)((1UL << extraBits) - 1), extraBits);
         }
 
         _count += count;
@@ -98,13 +91,7 @@ internal sealed partial class ContextTokenEncoder
 
             int extraBits = (int)(packed >> 16) & 31;
             extraTotal += extraBits;
-            bitBuffer |= (ulong)(packed & 0xFFFF) << bitCount;
-            bitCount += extraBits;
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
-            int whole = bitCount >> 3;
-            bitBytes += whole;
-            bitBuffer >>= whole << 3;
-            bitCount &= 7;
+            AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, packed & 0xFFFF, extraBits);
         }
 
         _count += count;
@@ -157,21 +144,9 @@ internal sealed partial class ContextTokenEncoder
             Unsafe.Add(ref counts, lowSymbol)++;
             extraTotal += highExtra + lowExtra;
 
-            // Both fields' extra bits in order (high then low); at most 7 + 2 × 29 bits are held, so two stores.
-            bitBuffer |= (ulong)(high & (uint)((1UL << highExtra) - 1)) << bitCount;
-            bitCount += highExtra;
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
-            int whole = bitCount >> 3;
-            bitBytes += whole;
-            bitBuffer >>= whole << 3;
-            bitCount &= 7;
-            bitBuffer |= (ulong)(low & (uint)((1UL << lowExtra) - 1)) << bitCount;
-            bitCount += lowExtra;
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bitBytes), BitConverter.IsLittleEndian ? bitBuffer : BinaryPrimitives.ReverseEndianness(bitBuffer));
-            whole = bitCount >> 3;
-            bitBytes += whole;
-            bitBuffer >>= whole << 3;
-            bitCount &= 7;
+            // Both fields' extra bits in order, high then low.
+            AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, high & (uint)((1UL << highExtra) - 1), highExtra);
+            AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, low & (uint)((1UL << lowExtra) - 1), lowExtra);
         }
 
         _count += 2 * count;
@@ -179,5 +154,22 @@ internal sealed partial class ContextTokenEncoder
         _bitCount = bitCount;
         _bitBytes = (int)bitBytes;
         _extraBits += extraTotal;
+    }
+
+    /// <summary>
+    /// The collection loops' branch-free bit writer: appends <paramref name="width"/> bits (<paramref name="value"/>
+    /// holds no others, at most 32), stores the 8 buffered bytes at the write position and advances it by the whole
+    /// bytes filled, so at most 7 bits stay buffered. The callers' state lives in their locals.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AppendBits(ref byte bits, ref ulong buffer, ref int count, ref nint bytes, uint value, int width)
+    {
+        buffer |= (ulong)value << count;
+        count += width;
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref bits, bytes), BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer));
+        int whole = count >> 3;
+        bytes += whole;
+        buffer >>= whole << 3;
+        count &= 7;
     }
 }
