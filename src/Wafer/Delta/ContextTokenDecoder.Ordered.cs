@@ -142,10 +142,7 @@ internal ref partial struct ContextTokenDecoder
             int token = tokens[i];
             int extraBits = extraBitCounts[token];
             uint z = baseValues[token] | (extraBits == 0 ? 0 : ReadBits(extraBits));
-            uint b = TWidth.Read(reference, i);
-            uint ordered = b ^ (((0u - (b >> topShift)) & valueMask) | signBit);
-            ordered = (ordered + ((z >> 1) ^ (0u - (z & 1)))) & valueMask;
-            TWidth.Write(destination, i, ordered ^ (((0u - ((~ordered >> topShift) & 1)) & valueMask) | signBit));
+            TWidth.Write(destination, i, FloatFields.Rebuild(TWidth.Read(reference, i), z, topShift, valueMask, signBit));
         }
     }
 }

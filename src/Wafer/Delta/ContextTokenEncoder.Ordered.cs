@@ -40,8 +40,7 @@ internal sealed partial class ContextTokenEncoder
         {
             uint b = TWidth.Read(reference, i);
             uint t = TWidth.Read(target, i);
-            uint difference = ((t ^ (((0u - (t >> topShift)) & valueMask) | signBit)) - (b ^ (((0u - (b >> topShift)) & valueMask) | signBit))) & valueMask;
-            uint z = ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
+            uint z = FloatFields.Residual(t, b, topShift, valueMask, signBit);
             int context = Unsafe.Add(ref contexts, (int)(b >> shift));
             int token = ValueTokens.Token(z, out int extraBits);
             int symbol = (context * ContextTokenCoder.MaxAlphabet) + token;

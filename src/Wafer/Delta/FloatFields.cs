@@ -156,4 +156,27 @@ internal readonly struct FloatFields
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint UnZigZag(uint value) => ((value >> 1) ^ (0u - (value & 1))) & ValueMask;
+
+    /// <summary>
+    /// The zig-zagged ordered difference of <paramref name="target"/> from <paramref name="reference"/>
+    /// (<see cref="ToOrdered"/>, subtract, <see cref="ZigZag"/>) without branches, for the hot loops, which pass the
+    /// field constants from their locals: <paramref name="topShift"/> = bits − 1, and the value and sign masks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Residual(uint target, uint reference, int topShift, uint valueMask, uint signBit)
+    {
+        uint difference = (OrderedBits(target, topShift, valueMask, signBit) - OrderedBits(reference, topShift, valueMask, signBit)) & valueMask;
+        return ((difference << 1) ^ (0u - (difference >> topShift))) & valueMask;
+    }
+
+    /// <summary>The inverse of <see cref="Residual"/>: the element whose residual from <paramref name="reference"/> is <paramref name="residual"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Rebuild(uint reference, uint residual, int topShift, uint valueMask, uint signBit)
+    {
+        uint ordered = (OrderedBits(reference, topShift, valueMask, signBit) + ((residual >> 1) ^ (0u - (residual & 1)))) & valueMask;
+        return ordered ^ (((0u - ((~ordered >> topShift) & 1)) & valueMask) | signBit);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint OrderedBits(uint bits, int topShift, uint valueMask, uint signBit) => bits ^ (((0u - (bits >> topShift)) & valueMask) | signBit);
 }

@@ -197,10 +197,7 @@ internal static unsafe class OrderedDecodeKernels
             window = BitConverter.IsLittleEndian ? window : BinaryPrimitives.ReverseEndianness(window);
             uint z = baseValues[token] | ((uint)(window >> (int)(at & 7)) & (uint)((1UL << extraBits) - 1));
             at += extraBits;
-            uint b = TWidth.Load(reference, i);
-            uint ordered = b ^ (((0u - (b >> topShift)) & valueMask) | signBit);
-            ordered = (ordered + ((z >> 1) ^ (0u - (z & 1)))) & valueMask;
-            TWidth.Store(destination, i, ordered ^ (((0u - ((~ordered >> topShift) & 1)) & valueMask) | signBit));
+            TWidth.Store(destination, i, FloatFields.Rebuild(TWidth.Load(reference, i), z, topShift, valueMask, signBit));
         }
 
         bitPosition = at;

@@ -48,17 +48,13 @@ internal static class OrderedResiduals16
         {
             uint b = Width16.Read(reference, i);
             uint t = Width16.Read(target, i);
-            uint difference = (Ordered(t) - Ordered(b)) & 0xFFFF;
-            uint z = ((difference << 1) ^ (0u - (difference >> 15))) & 0xFFFF;
+            uint z = FloatFields.Residual(t, b, 15, 0xFFFF, 0x8000);
             int bucket = FloatFields.Bucket(weights.Anchor, (b >> (int)weights.ExponentShift) & weights.ExponentMask);
             int context = (bucket * weights.BucketWeight) + ((int)(b >> 15) * weights.SignWeight);
             residuals[i] = Pack(z);
             symbols[i] = (ushort)((context * ContextTokenCoder.MaxAlphabet) + ValueTokens.Token(z, out _));
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Ordered(uint v) => v ^ (((0u - (v >> 15)) & 0xFFFF) | 0x8000);
 
     /// <summary>Whole vectors of 16-bit elements; returns how many elements it did.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -143,9 +139,7 @@ internal static class OrderedResiduals16
     {
         for (int i = 0; i < residuals.Length; i++)
         {
-            uint z = residuals[i];
-            uint ordered = (Ordered(Width16.Read(reference, i)) + ((z >> 1) ^ (0u - (z & 1)))) & 0xFFFF;
-            Width16.Write(destination, i, ordered ^ (((0u - ((~ordered >> 15) & 1)) & 0xFFFF) | 0x8000));
+            Width16.Write(destination, i, FloatFields.Rebuild(Width16.Read(reference, i), residuals[i], 15, 0xFFFF, 0x8000));
         }
     }
 
