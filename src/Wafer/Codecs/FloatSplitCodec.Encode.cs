@@ -1167,43 +1167,37 @@ internal sealed partial class FloatSplitCodec
     /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder.EncodeRounds"/>.</summary>
     private static unsafe byte* EncodePrefixRounds(byte* src, int valueSize, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
     {
-        uint[] buffer = ArrayPool<uint>.Shared.Rent(2 * (prefixMask + 1 + alphabet));
+        ulong[] buffer = ArrayPool<ulong>.Shared.Rent(prefixMask + 1 + alphabet);
         try
         {
-            fixed (uint* b = buffer)
+            fixed (ulong* b = buffer)
             {
-                uint* packed = b;
-                uint* reciprocal = b + prefixMask + 1;
-                uint* packedOf = reciprocal + prefixMask + 1;
-                uint* reciprocalOf = packedOf + alphabet;
+                ulong* entries = b;
+                ulong* entryOf = b + prefixMask + 1;
                 for (int a = 0; a < alphabet; a++)
                 {
-                    int freq = Rans.Total - (int)table[a].Complement;
-                    packedOf[a] = PrefixRansEncoder.Pack(freq, (int)table[a].Bias);
-                    reciprocalOf[a] = PrefixRansEncoder.Reciprocal(freq);
+                    entryOf[a] = PrefixRansEncoder.Entry(Rans.Total - (int)table[a].Complement, (int)table[a].Bias);
                 }
 
                 // Prefixes outside the alphabet never occur in the source; give them symbol 0's harmless entry.
-                new Span<uint>(packed, prefixMask + 1).Fill(packedOf[0]);
-                new Span<uint>(reciprocal, prefixMask + 1).Fill(reciprocalOf[0]);
+                new Span<ulong>(entries, prefixMask + 1).Fill(entryOf[0]);
                 for (int prefix = 0; prefix <= prefixMask; prefix++)
                 {
                     int a = symbolOf[prefix];
                     if (a < alphabet && table[a].IsCodable)
                     {
-                        packed[prefix] = packedOf[a];
-                        reciprocal[prefix] = reciprocalOf[a];
+                        entries[prefix] = entryOf[a];
                     }
                 }
 
                 return valueSize == 2
-                    ? PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart)
-                    : PrefixRansEncoder.EncodeRounds((uint*)src, rounds, prefixShift, prefixMask, packed, reciprocal, states, p, areaStart);
+                    ? PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart)
+                    : PrefixRansEncoder.EncodeRounds((uint*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart);
             }
         }
         finally
         {
-            ArrayPool<uint>.Shared.Return(buffer);
+            ArrayPool<ulong>.Shared.Return(buffer);
         }
     }
 

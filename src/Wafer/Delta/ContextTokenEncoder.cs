@@ -21,10 +21,9 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     private readonly ushort[] _starts = new ushort[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
     private readonly EncodeEntry[] _entries = new EncodeEntry[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
 
-    // The same constants for the AVX2 encoder of long streams (PrefixRansEncoder's layout): frequency, start and
-    // log2 packed, and the reciprocal of the frequency.
-    private readonly uint[] _packed = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
-    private readonly uint[] _reciprocals = new uint[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
+    // The same constants for the AVX2 encoder of long streams, as PrefixRansEncoder.Entry lays them out: frequency,
+    // start and log2 packed in the low half, the reciprocal of the frequency in the high half.
+    private readonly ulong[] _vectorEntries = new ulong[ContextTokenCoder.MaxContexts * ContextTokenCoder.MaxAlphabet];
 
     // Per value: context × MaxAlphabet + token, the row of _counts and _entries it is coded with.
     private ushort[] _symbols = [];
@@ -318,11 +317,10 @@ internal sealed partial class ContextTokenEncoder : IDisposable
             fixed (ushort* symbolPointer = _symbols)
             fixed (ushort* wordPointer = words)
             fixed (uint* statePointer = states)
-            fixed (uint* packed = _packed)
-            fixed (uint* reciprocals = _reciprocals)
+            fixed (ulong* vectorEntries = _vectorEntries)
             {
                 byte* area = (byte*)wordPointer;
-                byte* end = PrefixRansEncoder.EncodeSymbolRounds31Avx2(symbolPointer, rounds, packed, reciprocals, statePointer, area + (top * 2), area);
+                byte* end = PrefixRansEncoder.EncodeSymbolRounds31Avx2(symbolPointer, rounds, vectorEntries, statePointer, area + (top * 2), area);
 
                 // The buffer keeps 64 words below the last symbol's, more than a round needs.
                 top = end == null ? throw new InvalidOperationException("token encoder word buffer too small") : (nint)(end - area) / 2;
@@ -362,8 +360,7 @@ internal sealed partial class ContextTokenEncoder : IDisposable
                     continue;
                 }
 
-                _packed[index] = PrefixRansEncoder.Pack((int)f, _starts[index]);
-                _reciprocals[index] = PrefixRansEncoder.Reciprocal((int)f);
+                _vectorEntries[index] = PrefixRansEncoder.Entry((int)f, _starts[index]);
 
                 uint complement = ContextTokenCoder.Scale - f;
                 if (f == 1)

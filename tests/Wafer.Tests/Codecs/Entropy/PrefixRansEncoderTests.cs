@@ -16,7 +16,7 @@ public sealed unsafe class PrefixRansEncoderTests
         {
             var rng = new Random(seed);
             int space = 1 << prefixBits;
-            (int[] prefixes, uint[] packed, uint[] reciprocal) = Tables(space, rng);
+            (int[] prefixes, ulong[] entries) = Tables(space, rng);
             int used = prefixes.Length;
 
             int shift = 16 - prefixBits;
@@ -26,10 +26,10 @@ public sealed unsafe class PrefixRansEncoderTests
                 values[i] = (ushort)((prefixes[rng.Next(used)] << shift) | rng.Next(1 << shift));
             }
 
-            (byte[] scalar, uint[] scalarStates) = Run(values, rounds, shift, space - 1, packed, reciprocal, vector: false);
+            (byte[] scalar, uint[] scalarStates) = Run(values, rounds, shift, space - 1, entries, vector: false);
             if (Avx2.IsSupported)
             {
-                (byte[] vector, uint[] vectorStates) = Run(values, rounds, shift, space - 1, packed, reciprocal, vector: true);
+                (byte[] vector, uint[] vectorStates) = Run(values, rounds, shift, space - 1, entries, vector: true);
                 Assert.Equal(scalar, vector);
                 Assert.Equal(scalarStates, vectorStates);
             }
@@ -44,7 +44,7 @@ public sealed unsafe class PrefixRansEncoderTests
         {
             var rng = new Random(seed);
             int space = 1 << prefixBits;
-            (int[] prefixes, uint[] packed, uint[] reciprocal) = Tables(space, rng);
+            (int[] prefixes, ulong[] entries) = Tables(space, rng);
             int used = prefixes.Length;
 
             int shift = 31 - prefixBits;
@@ -59,18 +59,17 @@ public sealed unsafe class PrefixRansEncoderTests
             uint[] scalarStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
             uint[] vectorStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
             fixed (uint* v = values)
-            fixed (uint* pk = packed)
-            fixed (uint* rc = reciprocal)
+            fixed (ulong* e = entries)
             fixed (uint* xs = scalarStates)
             fixed (uint* xv = vectorStates)
             fixed (byte* sa = scalarArea)
             fixed (byte* va = vectorArea)
             {
-                byte* scalarEnd = PrefixRansEncoder.EncodeRoundsScalar<Values32>((byte*)v, rounds, shift, space - 1, pk, xs, sa + scalarArea.Length, sa);
+                byte* scalarEnd = PrefixRansEncoder.EncodeRoundsScalar<Values32>((byte*)v, rounds, shift, space - 1, e, xs, sa + scalarArea.Length, sa);
                 Assert.True(scalarEnd != null);
                 if (Avx2.IsSupported)
                 {
-                    byte* vectorEnd = PrefixRansEncoder.EncodeRoundsAvx2<Values32>((byte*)v, rounds, shift, space - 1, pk, rc, xv, va + vectorArea.Length, va, 32 - Rans.ScaleBits);
+                    byte* vectorEnd = PrefixRansEncoder.EncodeRoundsAvx2<Values32>((byte*)v, rounds, shift, space - 1, e, xv, va + vectorArea.Length, va, 32 - Rans.ScaleBits);
                     Assert.True(vectorEnd != null);
                     Assert.Equal(scalarArea[(int)(scalarEnd - sa)..], vectorArea[(int)(vectorEnd - va)..]);
                     Assert.Equal(scalarStates, vectorStates);
@@ -79,42 +78,83 @@ public sealed unsafe class PrefixRansEncoderTests
         }, iter: 200, threads: 1);
     }
 
-    private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, uint[] packed, uint[] reciprocal, bool vector)
+    [Fact]
+    public void Vector_and_scalar_prefix_encoders_give_up_at_the_same_area_size()
+    {
+        // The vector loop checks the room once per batch of rounds; it must still fail exactly when the scalar
+        // reference (which checks before every round) does, and otherwise write the same bytes.
+        Gen.Int[1, 40].Select(Gen.Int, Gen.Int[0, 100]).Sample((rounds, seed, fraction) =>
+        {
+            if (!Avx2.IsSupported)
+            {
+                return;
+            }
+
+            var rng = new Random(seed);
+            (int[] prefixes, ulong[] entries) = Tables(1 << 8, rng);
+            ushort[] values = new ushort[rounds * Rans.WideLanes];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (ushort)((prefixes[rng.Next(prefixes.Length)] << 8) | rng.Next(256));
+            }
+
+            int size = ((values.Length * 2) + 80) * fraction / 100;
+            byte[] scalarArea = new byte[size];
+            byte[] vectorArea = new byte[size];
+            uint[] scalarStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
+            uint[] vectorStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
+            fixed (ushort* v = values)
+            fixed (ulong* e = entries)
+            fixed (uint* xs = scalarStates)
+            fixed (uint* xv = vectorStates)
+            fixed (byte* sa = scalarArea)
+            fixed (byte* va = vectorArea)
+            {
+                byte* scalarEnd = PrefixRansEncoder.EncodeRoundsScalar(v, rounds, 8, 0xFF, e, xs, sa + size, sa);
+                byte* vectorEnd = PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, 8, 0xFF, e, xv, va + size, va);
+                Assert.Equal(scalarEnd == null, vectorEnd == null);
+                if (scalarEnd != null)
+                {
+                    Assert.Equal(scalarArea[(int)(scalarEnd - sa)..], vectorArea[(int)(vectorEnd - va)..]);
+                    Assert.Equal(scalarStates, vectorStates);
+                }
+            }
+        }, iter: 300, threads: 1);
+    }
+
+    private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, ulong[] entries, bool vector)
     {
         byte[] area = new byte[(rounds * Rans.WideLanes * 2) + 256];
         uint[] states = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
         fixed (ushort* v = values)
-        fixed (uint* pk = packed)
-        fixed (uint* rc = reciprocal)
+        fixed (ulong* e = entries)
         fixed (uint* x = states)
         fixed (byte* a = area)
         {
             byte* end = a + area.Length;
             byte* p = vector
-                ? PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, shift, mask, pk, rc, x, end, a)
-                : PrefixRansEncoder.EncodeRoundsScalar(v, rounds, shift, mask, pk, x, end, a);
+                ? PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, shift, mask, e, x, end, a)
+                : PrefixRansEncoder.EncodeRoundsScalar(v, rounds, shift, mask, e, x, end, a);
             Assert.True(p != null);
             return (area[(int)(p - a)..], states);
         }
     }
 
-    /// <summary>A random table over up to 256 of <paramref name="space"/> prefixes: the used prefixes, and per prefix its packed parameters and reciprocal.</summary>
-    private static (int[] Prefixes, uint[] Packed, uint[] Reciprocal) Tables(int space, Random rng)
+    /// <summary>A random table over up to 256 of <paramref name="space"/> prefixes: the used prefixes, and per prefix its entry.</summary>
+    private static (int[] Prefixes, ulong[] Entries) Tables(int space, Random rng)
     {
         int used = Math.Min(space, 1 + rng.Next(256));
         int[] prefixes = Enumerable.Range(0, space).OrderBy(_ => rng.Next()).Take(used).ToArray();
         int[] freqs = Split(Rans.Total, used, rng);
-        uint[] packed = new uint[space];
-        uint[] reciprocal = new uint[space];
+        ulong[] entries = new ulong[space];
         int start = 0;
         for (int a = 0; a < used; a++)
         {
-            packed[prefixes[a]] = PrefixRansEncoder.Pack(freqs[a], start);
-            reciprocal[prefixes[a]] = PrefixRansEncoder.Reciprocal(freqs[a]);
+            entries[prefixes[a]] = PrefixRansEncoder.Entry(freqs[a], start);
             start += freqs[a];
         }
 
-        return (prefixes, packed, reciprocal);
+        return (prefixes, entries);
     }
 
     /// <summary><paramref name="parts"/> positive integers summing to <paramref name="total"/>, some of them 1.</summary>
