@@ -100,7 +100,7 @@ internal sealed partial class FloatSplitCodec
     private static uint[]? t_wholeValueCounts;
 
     /// <summary>Values from which a 16-bit chunk is analysed through a histogram of whole values.</summary>
-    private const int WholeValueHistogramMinimum = 1 << 15;
+    private const int WholeValueHistogramMinimum = 1 << 12;
 
     /// <summary>One pass of histograms, then the cheapest plan by estimated size (entropy plus table bytes plus raw bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -163,7 +163,14 @@ internal sealed partial class FloatSplitCodec
                     CountValues16(src, n, h);
                     for (int v = 0; v < 1 << 16; v++)
                     {
-                        // Most of the 65536 values never occur: skip eight empty counts at a time.
+                        // Most of the 65536 values never occur: skip 64, else eight, empty counts at a time.
+                        if ((v & 63) == 0 && (Vector256.Load(h + v) | Vector256.Load(h + v + 8) | Vector256.Load(h + v + 16) | Vector256.Load(h + v + 24)
+                            | Vector256.Load(h + v + 32) | Vector256.Load(h + v + 40) | Vector256.Load(h + v + 48) | Vector256.Load(h + v + 56)) == Vector256<uint>.Zero)
+                        {
+                            v += 63;
+                            continue;
+                        }
+
                         if ((v & 7) == 0 && Vector256.LoadUnsafe(ref *(h + v)) == Vector256<uint>.Zero)
                         {
                             v += 7;
@@ -1081,9 +1088,11 @@ internal sealed partial class FloatSplitCodec
         uint* x = stackalloc uint[lanes];
         new Span<uint>(x, lanes).Fill(Rans.LowerBound);
 
-        // 16- and 32-bit values in a wide stream: whole rounds of 32 by the prefix-indexed encoder (vectorised where
-        // it can be), after the values above the last multiple of 32.
-        int roundMultiple = TE.Size is 2 or 4 && lanes == Rans.WideLanes ? Rans.WideLanes : 8;
+        // 16- and 32-bit values: whole rounds (of 32 in a wide stream, else of 8) by the prefix-indexed encoder, after
+        // the values above the last multiple of the round. A wide stream takes that path everywhere (its scalar
+        // reference is exact), a narrow one with AVX2 only; both give the same bytes as the loop below.
+        bool prefixRounds = TE.Size is 2 or 4 && (lanes == Rans.WideLanes || PrefixRansEncoder.HasNarrowRounds);
+        int roundMultiple = prefixRounds ? lanes : 8;
 
         // Values above the last multiple of eight (or 32) first, so the groups below start at such a multiple.
         while ((i & (roundMultiple - 1)) != 0)
@@ -1097,9 +1106,9 @@ internal sealed partial class FloatSplitCodec
             table[symbolOf[(int)(TE.Load(src, i) >> prefixShift) & prefixMask]].Encode(ref x[i & (lanes - 1)], ref p);
         }
 
-        if (roundMultiple == Rans.WideLanes && i > 0)
+        if (prefixRounds && i > 0)
         {
-            p = EncodePrefixRounds(src, TE.Size, i / Rans.WideLanes, symbolOf, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
+            p = EncodePrefixRounds(src, TE.Size, lanes, i / lanes, symbolOf, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
             if (p is null)
             {
                 return -1;
@@ -1164,8 +1173,8 @@ internal sealed partial class FloatSplitCodec
         return FinishStates(new ReadOnlySpan<uint>(x, lanes), p, areaStart, areaEnd);
     }
 
-    /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder.EncodeRounds"/>.</summary>
-    private static unsafe byte* EncodePrefixRounds(byte* src, int valueSize, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
+    /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder"/>'s rounds for <paramref name="lanes"/> states.</summary>
+    private static unsafe byte* EncodePrefixRounds(byte* src, int valueSize, int lanes, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
     {
         ulong[] buffer = ArrayPool<ulong>.Shared.Rent(prefixMask + 1 + alphabet);
         try
@@ -1190,9 +1199,13 @@ internal sealed partial class FloatSplitCodec
                     }
                 }
 
-                return valueSize == 2
-                    ? PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart)
-                    : PrefixRansEncoder.EncodeRounds((uint*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart);
+                return (lanes, valueSize) switch
+                {
+                    (Rans.WideLanes, 2) => PrefixRansEncoder.EncodeRounds((ushort*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart),
+                    (Rans.WideLanes, _) => PrefixRansEncoder.EncodeRounds((uint*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart),
+                    (_, 2) => PrefixRansEncoder.EncodeNarrowRoundsAvx2((ushort*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart),
+                    _ => PrefixRansEncoder.EncodeNarrowRoundsAvx2((uint*)src, rounds, prefixShift, prefixMask, entries, states, p, areaStart),
+                };
             }
         }
         finally

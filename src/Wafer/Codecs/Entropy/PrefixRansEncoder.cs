@@ -18,6 +18,9 @@ internal static unsafe class PrefixRansEncoder
     /// <summary>Room a round needs below the write position (64 bytes of words plus a 16-byte vector store).</summary>
     private const int RoundRoom = 80;
 
+    /// <summary>Room a narrow round needs below the write position: as the scalar narrow loop asks, more than its 16-byte store.</summary>
+    private const int NarrowRoundRoom = 18;
+
     private const int FreqBits = 13;
 
     /// <summary>Per 8-bit mask of lanes emitting a word: the lane whose word goes to each of the eight slots, set lanes in the top slots.</summary>
@@ -34,6 +37,9 @@ internal static unsafe class PrefixRansEncoder
 
     /// <summary>A prefix's table entry: <see cref="Pack"/> in the low half, <see cref="Reciprocal"/> in the high half.</summary>
     public static ulong Entry(int freq, int start) => Pack(freq, start) | ((ulong)Reciprocal(freq) << 32);
+
+    /// <summary>Whether <see cref="EncodeNarrowRoundsAvx2(ushort*, int, int, int, ulong*, uint*, byte*, byte*)"/> can run here.</summary>
+    public static bool HasNarrowRounds => Avx2.IsSupported && BitConverter.IsLittleEndian;
 
     /// <summary>
     /// Encodes values <c>[0, 32 * rounds)</c> of <paramref name="source"/> (little-endian), last first, into the
@@ -66,6 +72,19 @@ internal static unsafe class PrefixRansEncoder
     /// </summary>
     public static byte* EncodeSymbolRounds31Avx2(ushort* symbols, int rounds, ulong* entries, uint* states, byte* p, byte* areaStart) =>
         EncodeRoundsAvx2<Values16>((byte*)symbols, rounds, 0, 0xFFFF, entries, states, p, areaStart, 31 - Rans.ScaleBits);
+
+    /// <summary>
+    /// Encodes values <c>[0, 8 * rounds)</c> of <paramref name="source"/> into the <see cref="Rans.NarrowLanes"/>
+    /// <paramref name="states"/> of a short stream (value <c>i</c> on state <c>i mod 8</c>), last first, one vector
+    /// step a round: the words and states are those of eight scalar steps per round from the last value down.
+    /// </summary>
+    /// <returns>The new write position, or null when fewer than 18 bytes remained above <paramref name="areaStart"/> before a round.</returns>
+    public static byte* EncodeNarrowRoundsAvx2(ushort* source, int rounds, int prefixShift, int prefixMask, ulong* entries, uint* states, byte* p, byte* areaStart) =>
+        EncodeNarrowRoundsAvx2<Values16>((byte*)source, rounds, prefixShift, prefixMask, entries, states, p, areaStart);
+
+    /// <summary><see cref="EncodeNarrowRoundsAvx2(ushort*, int, int, int, ulong*, uint*, byte*, byte*)"/> for 32-bit values (F32).</summary>
+    public static byte* EncodeNarrowRoundsAvx2(uint* source, int rounds, int prefixShift, int prefixMask, ulong* entries, uint* states, byte* p, byte* areaStart) =>
+        EncodeNarrowRoundsAvx2<Values32>((byte*)source, rounds, prefixShift, prefixMask, entries, states, p, areaStart);
 
     /// <summary>The scalar reference, for values of <typeparamref name="TValues"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -135,6 +154,33 @@ internal static unsafe class PrefixRansEncoder
         x1.Store(states + 8);
         x2.Store(states + 16);
         x3.Store(states + 24);
+        return p;
+    }
+
+    /// <summary>The narrow AVX2 loop, for values of <typeparamref name="TValues"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static byte* EncodeNarrowRoundsAvx2<TValues>(byte* source, int rounds, int prefixShift, int prefixMask, ulong* entries, uint* states, byte* p, byte* areaStart)
+        where TValues : struct, IRoundValues
+    {
+        int* compaction = s_compactionPointer;
+        var k = new StepConstants(prefixShift, prefixMask, 32 - Rans.ScaleBits);
+        Vector256<uint> x = Avx.LoadVector256(states);
+        for (int r = rounds - 1; r >= 0;)
+        {
+            nint room = (nint)(p - areaStart);
+            if (room < NarrowRoundRoom)
+            {
+                return null;
+            }
+
+            // A round lowers p by at most 16 bytes.
+            for (nint end = r - Math.Min(r + 1, ((room - NarrowRoundRoom) / 16) + 1); r > end; r--)
+            {
+                x = Step<TValues>(x, source, r * Rans.NarrowLanes, entries, ref p, compaction, k);
+            }
+        }
+
+        x.Store(states);
         return p;
     }
 

@@ -122,6 +122,62 @@ public sealed unsafe class PrefixRansEncoderTests
         }, iter: 300, threads: 1);
     }
 
+    [Fact]
+    public void Narrow_vector_encoder_matches_the_scalar_symbol_encoder()
+    {
+        // Eight states, value i on state i mod 8, against RansEncodeSymbol one value at a time (float-split's scalar
+        // loop), over area sizes that run out at every point: the same failures, else the same bytes and states.
+        Gen.Int[1, 60].Select(Gen.Int, Gen.Int[0, 100]).Sample((rounds, seed, fraction) =>
+        {
+            if (!PrefixRansEncoder.HasNarrowRounds)
+            {
+                return;
+            }
+
+            var rng = new Random(seed);
+            (int[] prefixes, ulong[] entries) = Tables(1 << 8, rng);
+            ushort[] values = new ushort[rounds * Rans.NarrowLanes];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (ushort)((prefixes[rng.Next(prefixes.Length)] << 8) | rng.Next(256));
+            }
+
+            int size = ((values.Length * 2) + 18) * fraction / 100;
+            byte[] scalarArea = new byte[size];
+            byte[] vectorArea = new byte[size];
+            uint[] scalarStates = Enumerable.Repeat(Rans.LowerBound, Rans.NarrowLanes).ToArray();
+            uint[] vectorStates = Enumerable.Repeat(Rans.LowerBound, Rans.NarrowLanes).ToArray();
+            fixed (ushort* v = values)
+            fixed (ulong* e = entries)
+            fixed (uint* xs = scalarStates)
+            fixed (uint* xv = vectorStates)
+            fixed (byte* sa = scalarArea)
+            fixed (byte* va = vectorArea)
+            {
+                byte* scalarEnd = sa + size;
+                for (int i = values.Length - 1; i >= 0 && scalarEnd != null; i--)
+                {
+                    if ((i & 7) == 7 && scalarEnd - sa < 18)
+                    {
+                        scalarEnd = null;
+                        break;
+                    }
+
+                    ulong entry = e[values[i] >> 8];
+                    new RansEncodeSymbol((int)(entry & 0x1FFF), (int)((entry >> 13) & 0xFFF)).Encode(ref xs[i & 7], ref scalarEnd);
+                }
+
+                byte* vectorEnd = PrefixRansEncoder.EncodeNarrowRoundsAvx2(v, rounds, 8, 0xFF, e, xv, va + size, va);
+                Assert.Equal(scalarEnd == null, vectorEnd == null);
+                if (scalarEnd != null)
+                {
+                    Assert.Equal(scalarArea[(int)(scalarEnd - sa)..], vectorArea[(int)(vectorEnd - va)..]);
+                    Assert.Equal(scalarStates, vectorStates);
+                }
+            }
+        }, iter: 300, threads: 1);
+    }
+
     private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, ulong[] entries, bool vector)
     {
         byte[] area = new byte[(rounds * Rans.WideLanes * 2) + 256];
