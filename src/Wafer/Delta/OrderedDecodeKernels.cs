@@ -65,6 +65,7 @@ internal static unsafe class OrderedDecodeKernels
     public static int TokensAvx2<TWidth>(byte* reference, int count, in OrderedResiduals16.ContextWeights weights, uint presentMask, int poisonContext, uint* table, byte* words, int wordsLength, byte* tokens, uint* states, ref int wordPosition)
         where TWidth : struct, IElementWidth
     {
+        int* permutation = InterleavedRansDecoder.WordPermutation;
         nint p = wordPosition;
         nint safeEnd = (nint)wordsLength - VectorLookahead;
         int i = 0;
@@ -73,25 +74,22 @@ internal static unsafe class OrderedDecodeKernels
         Vector256<uint> x2 = Avx.LoadVector256(states + 16);
         Vector256<uint> x3 = Avx.LoadVector256(states + 24);
         var contexts = new ContextArithmetic(weights, TWidth.Bytes * 8, presentMask, poisonContext);
-        fixed (int* permutation = InterleavedRansDecoder.WordPermutation)
+        for (; i + ContextTokenCoder.WideLanes <= count && p <= safeEnd; i += ContextTokenCoder.WideLanes)
         {
-            for (; i + ContextTokenCoder.WideLanes <= count && p <= safeEnd; i += ContextTokenCoder.WideLanes)
-            {
-                // The four vectors' gathers are independent, so their latencies overlap.
-                Vector256<uint> e0 = Entries<TWidth>(x0, reference, i, contexts, table);
-                Vector256<uint> e1 = Entries<TWidth>(x1, reference, i + 8, contexts, table);
-                Vector256<uint> e2 = Entries<TWidth>(x2, reference, i + 16, contexts, table);
-                Vector256<uint> e3 = Entries<TWidth>(x3, reference, i + 24, contexts, table);
-                x0 = Renormalize(Advance(x0, e0), words, ref p, permutation);
-                x1 = Renormalize(Advance(x1, e1), words, ref p, permutation);
-                x2 = Renormalize(Advance(x2, e2), words, ref p, permutation);
-                x3 = Renormalize(Advance(x3, e3), words, ref p, permutation);
+            // The four vectors' gathers are independent, so their latencies overlap.
+            Vector256<uint> e0 = Entries<TWidth>(x0, reference, i, contexts, table);
+            Vector256<uint> e1 = Entries<TWidth>(x1, reference, i + 8, contexts, table);
+            Vector256<uint> e2 = Entries<TWidth>(x2, reference, i + 16, contexts, table);
+            Vector256<uint> e3 = Entries<TWidth>(x3, reference, i + 24, contexts, table);
+            x0 = Renormalize(Advance(x0, e0), words, ref p, permutation);
+            x1 = Renormalize(Advance(x1, e1), words, ref p, permutation);
+            x2 = Renormalize(Advance(x2, e2), words, ref p, permutation);
+            x3 = Renormalize(Advance(x3, e3), words, ref p, permutation);
 
-                // The symbol is the entry's top byte; narrowing keeps lane order.
-                Vector256<ushort> low = Vector256.Narrow(e0 >>> 24, e1 >>> 24);
-                Vector256<ushort> high = Vector256.Narrow(e2 >>> 24, e3 >>> 24);
-                Vector256.Narrow(low, high).Store(tokens + i);
-            }
+            // The symbol is the entry's top byte; narrowing keeps lane order.
+            Vector256<ushort> low = Vector256.Narrow(e0 >>> 24, e1 >>> 24);
+            Vector256<ushort> high = Vector256.Narrow(e2 >>> 24, e3 >>> 24);
+            Vector256.Narrow(low, high).Store(tokens + i);
         }
 
         x0.Store(states);

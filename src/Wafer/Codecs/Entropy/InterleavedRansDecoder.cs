@@ -30,10 +30,12 @@ internal static unsafe class InterleavedRansDecoder
     private static readonly int[] s_wordPermutation = BuildWordPermutation();
 
     /// <summary>
-    /// The word-placement permutations (pinned, 8 per mask), shared with the other AVX2 rANS decoders: lane j of
-    /// the 8-bit mask's row is the index among eight loaded words of the word lane j takes.
+    /// The word-placement permutations (8 per mask), shared with the other AVX2 rANS decoders: lane j of the 8-bit
+    /// mask's row is the index among eight loaded words of the word lane j takes. The table was allocated pinned, so
+    /// its address never changes. (Read it before a loop's vectors are loaded: the class initialiser check is a call,
+    /// across which the JIT would keep those vectors on the stack.)
     /// </summary>
-    public static int[] WordPermutation => s_wordPermutation;
+    public static int* WordPermutation { get; } = (int*)Unsafe.AsPointer(ref s_wordPermutation[0]);
 
     /// <summary>
     /// Decodes whole steps (one symbol per state, <c>x.Length</c> of 8 or 32) into <paramref name="symbols"/> (at
