@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Wafer.Codecs.Entropy;
 
 /// <summary>
@@ -161,7 +163,7 @@ internal static class FrequencyTable
             int f = freqs[sym];
             if (f != 0)
             {
-                table.Slice(start, f).Fill(Rans.PackEntry(sym, f, start));
+                FillRange(table.Slice(start, f), Rans.PackEntry(sym, f, 0));
                 start += f;
             }
         }
@@ -170,7 +172,28 @@ internal static class FrequencyTable
         {
             // A corrupt stream may reach a context the encoder never used: decode it harmlessly; the final
             // state check rejects the payload.
-            table[..Rans.Total].Fill(Rans.PackEntry(0, Rans.Total, 0));
+            FillRange(table[..Rans.Total], Rans.PackEntry(0, Rans.Total, 0));
+        }
+    }
+
+    /// <summary>Fills one symbol's slots: <paramref name="first"/> (offset 0), then the offset counting up by one a slot.</summary>
+    private static void FillRange(Span<uint> slots, uint first)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && slots.Length >= Vector256<uint>.Count)
+        {
+            Vector256<uint> step = Vector256.Create((uint)Vector256<uint>.Count << 20);
+            Vector256<uint> entries = Vector256.Create(first) + (Vector256<uint>.Indices << 20);
+            for (; i <= slots.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
+            {
+                entries.StoreUnsafe(ref slots[i]);
+                entries += step;
+            }
+        }
+
+        for (; i < slots.Length; i++)
+        {
+            slots[i] = first + ((uint)i << 20);
         }
     }
 

@@ -210,7 +210,7 @@ internal static unsafe class InterleavedRansDecoder
     private static Vector256<uint> Advance(Vector256<uint> x, Vector256<uint> entry, Vector256<uint> slotMask)
     {
         Vector256<uint> freq = ((entry >> 8) & slotMask) + Vector256<uint>.One;
-        return Avx2.MultiplyLow(freq, x >> Rans.ScaleBits) + (x & slotMask) - (entry >> 20);
+        return Avx2.MultiplyLow(freq, x >> Rans.ScaleBits) + (entry >> 20);
     }
 
     /// <summary>Shifts a word into every lane below 2^16, the words taken in lane order from <paramref name="p"/>.</summary>

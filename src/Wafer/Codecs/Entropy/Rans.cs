@@ -60,13 +60,17 @@ internal static class Rans
         return true;
     }
 
-    /// <summary>Packs a decode-table entry: symbol in bits 0..7, frequency - 1 in bits 8..19, start in bits 20..31.</summary>
-    public static uint PackEntry(int symbol, int freq, int start) => (uint)symbol | ((uint)(freq - 1) << 8) | ((uint)start << 20);
+    /// <summary>
+    /// Packs the decode-table entry of one slot: symbol in bits 0..7, frequency - 1 in bits 8..19, and the slot's
+    /// offset within the symbol's range (slot - start) in bits 20..31, so that decoding needs neither the slot nor
+    /// the start.
+    /// </summary>
+    public static uint PackEntry(int symbol, int freq, int offset) => (uint)symbol | ((uint)(freq - 1) << 8) | ((uint)offset << 20);
 
-    /// <summary>Advances <paramref name="x"/> past the symbol whose table entry is <paramref name="entry"/>; the caller renormalises.</summary>
+    /// <summary>Advances <paramref name="x"/> past the symbol whose table entry is <paramref name="entry"/>: f × (x / 4096) + (x mod 4096 - start); the caller renormalises.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Advance(uint x, uint entry) =>
-        ((((entry >> 8) & SlotMask) + 1) * (x >> ScaleBits)) + (x & SlotMask) - (entry >> 20);
+        ((((entry >> 8) & SlotMask) + 1) * (x >> ScaleBits)) + (entry >> 20);
 
     /// <summary>Writes the final encoder states (4 bytes each) at the front of a stream.</summary>
     public static void WriteStates(ReadOnlySpan<uint> states, Span<byte> destination)
