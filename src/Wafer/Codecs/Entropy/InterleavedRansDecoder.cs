@@ -85,8 +85,8 @@ internal static unsafe class InterleavedRansDecoder
     /// <summary>
     /// <see cref="DecodeScalar"/> for a stream of <see cref="Rans.NarrowLanes"/> states (every stream under 65,536
     /// symbols): the eight states stay in locals for the whole loop, so a step never waits for the last one's states
-    /// to go through memory (with a state array, small tensors decoded a quarter slower). The word offsets of a step
-    /// are a prefix sum of the lanes' refill flags, so no lane waits on another's decode.
+    /// to go through memory (with a state array, small tensors decoded a quarter slower). A lane's word offset is the
+    /// count of refills before it in the step, so only the word loads wait on the lanes before them, not the decodes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int DecodeNarrow(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
@@ -98,56 +98,19 @@ internal static unsafe class InterleavedRansDecoder
             uint x0 = states[0], x1 = states[1], x2 = states[2], x3 = states[3], x4 = states[4], x5 = states[5], x6 = states[6], x7 = states[7];
             for (; j + Rans.NarrowLanes <= count && p <= safeEnd; j += Rans.NarrowLanes)
             {
+                // Lane by lane: a lane's word comes after those of the lanes before it that took one.
                 byte* o = symbols + j;
-                uint e0 = t[x0 & SlotMask];
-                o[0] = (byte)e0;
-                uint y0 = Rans.Advance(x0, e0);
-                uint e1 = t[x1 & SlotMask];
-                o[1] = (byte)e1;
-                uint y1 = Rans.Advance(x1, e1);
-                uint e2 = t[x2 & SlotMask];
-                o[2] = (byte)e2;
-                uint y2 = Rans.Advance(x2, e2);
-                uint e3 = t[x3 & SlotMask];
-                o[3] = (byte)e3;
-                uint y3 = Rans.Advance(x3, e3);
-                uint e4 = t[x4 & SlotMask];
-                o[4] = (byte)e4;
-                uint y4 = Rans.Advance(x4, e4);
-                uint e5 = t[x5 & SlotMask];
-                o[5] = (byte)e5;
-                uint y5 = Rans.Advance(x5, e5);
-                uint e6 = t[x6 & SlotMask];
-                o[6] = (byte)e6;
-                uint y6 = Rans.Advance(x6, e6);
-                uint e7 = t[x7 & SlotMask];
-                o[7] = (byte)e7;
-                uint y7 = Rans.Advance(x7, e7);
-                long m0 = ((long)y0 - 0x10000) >> 63;
-                long m1 = ((long)y1 - 0x10000) >> 63;
-                long m2 = ((long)y2 - 0x10000) >> 63;
-                long m3 = ((long)y3 - 0x10000) >> 63;
-                long m4 = ((long)y4 - 0x10000) >> 63;
-                long m5 = ((long)y5 - 0x10000) >> 63;
-                long m6 = ((long)y6 - 0x10000) >> 63;
-                long m7 = ((long)y7 - 0x10000) >> 63;
-                nint o1 = -(nint)m0;
-                nint o2 = o1 - (nint)m1;
-                nint o3 = o2 - (nint)m2;
-                nint o4 = o3 - (nint)m3;
-                nint o5 = o4 - (nint)m4;
-                nint o6 = o5 - (nint)m5;
-                nint o7 = o6 - (nint)m6;
                 byte* w = s + p;
-                x0 = (y0 << (int)(m0 & 16)) | (Word(w) & (uint)m0);
-                x1 = (y1 << (int)(m1 & 16)) | (Word(w + (o1 * 2)) & (uint)m1);
-                x2 = (y2 << (int)(m2 & 16)) | (Word(w + (o2 * 2)) & (uint)m2);
-                x3 = (y3 << (int)(m3 & 16)) | (Word(w + (o3 * 2)) & (uint)m3);
-                x4 = (y4 << (int)(m4 & 16)) | (Word(w + (o4 * 2)) & (uint)m4);
-                x5 = (y5 << (int)(m5 & 16)) | (Word(w + (o5 * 2)) & (uint)m5);
-                x6 = (y6 << (int)(m6 & 16)) | (Word(w + (o6 * 2)) & (uint)m6);
-                x7 = (y7 << (int)(m7 & 16)) | (Word(w + (o7 * 2)) & (uint)m7);
-                p += (o7 - (nint)m7) * 2;
+                nint taken = 0;
+                x0 = NarrowLane(x0, t, o, w, ref taken);
+                x1 = NarrowLane(x1, t, o + 1, w, ref taken);
+                x2 = NarrowLane(x2, t, o + 2, w, ref taken);
+                x3 = NarrowLane(x3, t, o + 3, w, ref taken);
+                x4 = NarrowLane(x4, t, o + 4, w, ref taken);
+                x5 = NarrowLane(x5, t, o + 5, w, ref taken);
+                x6 = NarrowLane(x6, t, o + 6, w, ref taken);
+                x7 = NarrowLane(x7, t, o + 7, w, ref taken);
+                p += taken * 2;
             }
 
             states[0] = x0; states[1] = x1; states[2] = x2; states[3] = x3; states[4] = x4; states[5] = x5; states[6] = x6; states[7] = x7;
@@ -155,6 +118,23 @@ internal static unsafe class InterleavedRansDecoder
 
         position = p;
         return j;
+    }
+
+    /// <summary>
+    /// One lane of a narrow step: decodes its symbol into <paramref name="symbol"/> and, when the state fell below
+    /// 2^16, shifts in the word after the <paramref name="taken"/> words the lanes before it took (branch-free: the
+    /// sign of <c>y - 2^16</c> gives an all-ones mask that selects the word and counts it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint NarrowLane(uint x, uint* t, byte* symbol, byte* w, ref nint taken)
+    {
+        uint entry = t[x & SlotMask];
+        *symbol = (byte)entry;
+        uint y = Rans.Advance(x, entry);
+        long refill = ((long)y - 0x10000) >> 63;
+        uint next = (y << (int)(refill & 16)) | (Word(w + (taken * 2)) & (uint)refill);
+        taken -= (nint)refill;
+        return next;
     }
 
     /// <summary>AVX2 path of <see cref="Decode"/> for <see cref="Rans.WideLanes"/> states.</summary>
