@@ -7,11 +7,12 @@ using System.Runtime.Intrinsics.X86;
 namespace Wafer.Codecs.Entropy;
 
 /// <summary>
-/// Encodes 16-bit values whose rANS symbol is a bit field of the value itself (float-split's prefix: exponent and
-/// top mantissa bits) into a <see cref="Rans.WideLanes"/>-state stream, whole rounds of 32 values at a time, from
+/// Encodes 16- or 32-bit values whose rANS symbol is a bit field of the value itself (float-split's prefix: exponent
+/// and top mantissa bits) into a <see cref="Rans.WideLanes"/>-state stream, whole rounds of 32 values at a time, from
 /// the last round down. Parameters are looked up by prefix, so no symbol pass is needed. A scalar reference (plain
-/// division) and an AVX2 path (four vectors of eight states, gathered parameters, a reciprocal multiply with one
-/// correction step, words compacted by a permutation) produce the same bytes; tests compare them.
+/// division) and an AVX2 path (four vectors of eight states, gathered 64-bit entries, a reciprocal multiply with one
+/// correction step, words compacted by a permutation) produce the same bytes; tests compare them. The same vector
+/// step on one vector encodes the rounds of eight of a <see cref="Rans.NarrowLanes"/>-state stream.
 /// </summary>
 internal static unsafe class PrefixRansEncoder
 {
