@@ -92,11 +92,7 @@ public sealed unsafe class PrefixRansEncoderTests
 
             var rng = new Random(seed);
             (int[] prefixes, ulong[] entries) = Tables(1 << 8, rng);
-            ushort[] values = new ushort[rounds * Rans.WideLanes];
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = (ushort)((prefixes[rng.Next(prefixes.Length)] << 8) | rng.Next(256));
-            }
+            ushort[] values = EightBitPrefixValues(rounds * Rans.WideLanes, prefixes, rng);
 
             int size = ((values.Length * 2) + 80) * fraction / 100;
             byte[] scalarArea = new byte[size];
@@ -112,12 +108,7 @@ public sealed unsafe class PrefixRansEncoderTests
             {
                 byte* scalarEnd = PrefixRansEncoder.EncodeRoundsScalar(v, rounds, 8, 0xFF, e, xs, sa + size, sa);
                 byte* vectorEnd = PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, 8, 0xFF, e, xv, va + size, va);
-                Assert.Equal(scalarEnd == null, vectorEnd == null);
-                if (scalarEnd != null)
-                {
-                    Assert.Equal(scalarArea[(int)(scalarEnd - sa)..], vectorArea[(int)(vectorEnd - va)..]);
-                    Assert.Equal(scalarStates, vectorStates);
-                }
+                AssertSameOutcome((scalarArea, scalarEnd == null ? -1 : (int)(scalarEnd - sa), scalarStates), (vectorArea, vectorEnd == null ? -1 : (int)(vectorEnd - va), vectorStates));
             }
         }, iter: 300, threads: 1);
     }
@@ -136,11 +127,7 @@ public sealed unsafe class PrefixRansEncoderTests
 
             var rng = new Random(seed);
             (int[] prefixes, ulong[] entries) = Tables(1 << 8, rng);
-            ushort[] values = new ushort[rounds * Rans.NarrowLanes];
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = (ushort)((prefixes[rng.Next(prefixes.Length)] << 8) | rng.Next(256));
-            }
+            ushort[] values = EightBitPrefixValues(rounds * Rans.NarrowLanes, prefixes, rng);
 
             int size = ((values.Length * 2) + 18) * fraction / 100;
             byte[] scalarArea = new byte[size];
@@ -168,14 +155,32 @@ public sealed unsafe class PrefixRansEncoderTests
                 }
 
                 byte* vectorEnd = PrefixRansEncoder.EncodeNarrowRoundsAvx2(v, rounds, 8, 0xFF, e, xv, va + size, va);
-                Assert.Equal(scalarEnd == null, vectorEnd == null);
-                if (scalarEnd != null)
-                {
-                    Assert.Equal(scalarArea[(int)(scalarEnd - sa)..], vectorArea[(int)(vectorEnd - va)..]);
-                    Assert.Equal(scalarStates, vectorStates);
-                }
+                AssertSameOutcome((scalarArea, scalarEnd == null ? -1 : (int)(scalarEnd - sa), scalarStates), (vectorArea, vectorEnd == null ? -1 : (int)(vectorEnd - va), vectorStates));
             }
         }, iter: 300, threads: 1);
+    }
+
+    /// <summary><paramref name="count"/> 16-bit values: a random prefix of <paramref name="prefixes"/> over 8 random low bits.</summary>
+    private static ushort[] EightBitPrefixValues(int count, int[] prefixes, Random rng)
+    {
+        ushort[] values = new ushort[count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (ushort)((prefixes[rng.Next(prefixes.Length)] << 8) | rng.Next(256));
+        }
+
+        return values;
+    }
+
+    /// <summary>Both encoders gave up (end -1), or both wrote the same stream (from end to the area's end) and states.</summary>
+    private static void AssertSameOutcome((byte[] Area, int End, uint[] States) scalar, (byte[] Area, int End, uint[] States) vector)
+    {
+        Assert.Equal(scalar.End < 0, vector.End < 0);
+        if (scalar.End >= 0)
+        {
+            Assert.Equal(scalar.Area[scalar.End..], vector.Area[vector.End..]);
+            Assert.Equal(scalar.States, vector.States);
+        }
     }
 
     private static (byte[] Stream, uint[] States) Run(ushort[] values, int rounds, int shift, int mask, ulong[] entries, bool vector)
