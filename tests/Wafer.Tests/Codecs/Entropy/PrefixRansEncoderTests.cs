@@ -95,21 +95,9 @@ public sealed unsafe class PrefixRansEncoderTests
             ushort[] values = EightBitPrefixValues(rounds * Rans.WideLanes, prefixes, rng);
 
             int size = ((values.Length * 2) + 80) * fraction / 100;
-            byte[] scalarArea = new byte[size];
-            byte[] vectorArea = new byte[size];
-            uint[] scalarStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
-            uint[] vectorStates = Enumerable.Repeat(Rans.LowerBound, Rans.WideLanes).ToArray();
-            fixed (ushort* v = values)
-            fixed (ulong* e = entries)
-            fixed (uint* xs = scalarStates)
-            fixed (uint* xv = vectorStates)
-            fixed (byte* sa = scalarArea)
-            fixed (byte* va = vectorArea)
-            {
-                byte* scalarEnd = PrefixRansEncoder.EncodeRoundsScalar(v, rounds, 8, 0xFF, e, xs, sa + size, sa);
-                byte* vectorEnd = PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, 8, 0xFF, e, xv, va + size, va);
-                AssertSameOutcome((scalarArea, scalarEnd == null ? -1 : (int)(scalarEnd - sa), scalarStates), (vectorArea, vectorEnd == null ? -1 : (int)(vectorEnd - va), vectorStates));
-            }
+            AssertSameOutcome(
+                Encode(values, entries, Rans.WideLanes, size, (v, e, x, end, start) => PrefixRansEncoder.EncodeRoundsScalar(v, rounds, 8, 0xFF, e, x, end, start)),
+                Encode(values, entries, Rans.WideLanes, size, (v, e, x, end, start) => PrefixRansEncoder.EncodeRoundsAvx2(v, rounds, 8, 0xFF, e, x, end, start)));
         }, iter: 300, threads: 1);
     }
 
@@ -130,33 +118,23 @@ public sealed unsafe class PrefixRansEncoderTests
             ushort[] values = EightBitPrefixValues(rounds * Rans.NarrowLanes, prefixes, rng);
 
             int size = ((values.Length * 2) + 18) * fraction / 100;
-            byte[] scalarArea = new byte[size];
-            byte[] vectorArea = new byte[size];
-            uint[] scalarStates = Enumerable.Repeat(Rans.LowerBound, Rans.NarrowLanes).ToArray();
-            uint[] vectorStates = Enumerable.Repeat(Rans.LowerBound, Rans.NarrowLanes).ToArray();
-            fixed (ushort* v = values)
-            fixed (ulong* e = entries)
-            fixed (uint* xs = scalarStates)
-            fixed (uint* xv = vectorStates)
-            fixed (byte* sa = scalarArea)
-            fixed (byte* va = vectorArea)
-            {
-                byte* scalarEnd = sa + size;
-                for (int i = values.Length - 1; i >= 0 && scalarEnd != null; i--)
+            AssertSameOutcome(
+                Encode(values, entries, Rans.NarrowLanes, size, (v, e, x, end, start) =>
                 {
-                    if ((i & 7) == 7 && scalarEnd - sa < 18)
+                    for (int i = values.Length - 1; i >= 0; i--)
                     {
-                        scalarEnd = null;
-                        break;
+                        if ((i & 7) == 7 && end - start < 18)
+                        {
+                            return null;
+                        }
+
+                        ulong entry = e[v[i] >> 8];
+                        new RansEncodeSymbol((int)(entry & 0x1FFF), (int)((entry >> 13) & 0xFFF)).Encode(ref x[i & 7], ref end);
                     }
 
-                    ulong entry = e[values[i] >> 8];
-                    new RansEncodeSymbol((int)(entry & 0x1FFF), (int)((entry >> 13) & 0xFFF)).Encode(ref xs[i & 7], ref scalarEnd);
-                }
-
-                byte* vectorEnd = PrefixRansEncoder.EncodeNarrowRoundsAvx2(v, rounds, 8, 0xFF, e, xv, va + size, va);
-                AssertSameOutcome((scalarArea, scalarEnd == null ? -1 : (int)(scalarEnd - sa), scalarStates), (vectorArea, vectorEnd == null ? -1 : (int)(vectorEnd - va), vectorStates));
-            }
+                    return end;
+                }),
+                Encode(values, entries, Rans.NarrowLanes, size, (v, e, x, end, start) => PrefixRansEncoder.EncodeNarrowRoundsAvx2(v, rounds, 8, 0xFF, e, x, end, start)));
         }, iter: 300, threads: 1);
     }
 
@@ -180,6 +158,24 @@ public sealed unsafe class PrefixRansEncoderTests
         {
             Assert.Equal(scalar.Area[scalar.End..], vector.Area[vector.End..]);
             Assert.Equal(scalar.States, vector.States);
+        }
+    }
+
+    /// <summary>An encoder of 16-bit values over an area: returns its new write position, or null when it gave up.</summary>
+    private delegate byte* AreaEncoder(ushort* values, ulong* entries, uint* states, byte* end, byte* start);
+
+    /// <summary>Runs <paramref name="encoder"/> from fresh states over an area of <paramref name="size"/> bytes: the area, the stream's start in it (-1 when it gave up), the states.</summary>
+    private static (byte[] Area, int End, uint[] States) Encode(ushort[] values, ulong[] entries, int lanes, int size, AreaEncoder encoder)
+    {
+        byte[] area = new byte[size];
+        uint[] states = Enumerable.Repeat(Rans.LowerBound, lanes).ToArray();
+        fixed (ushort* v = values)
+        fixed (ulong* e = entries)
+        fixed (uint* x = states)
+        fixed (byte* a = area)
+        {
+            byte* end = encoder(v, e, x, a + size, a);
+            return (area, end == null ? -1 : (int)(end - a), states);
         }
     }
 
