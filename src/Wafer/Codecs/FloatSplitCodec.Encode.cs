@@ -1119,7 +1119,7 @@ internal sealed partial class FloatSplitCodec
 
         while (i > 0)
         {
-            if (p - areaStart < 18)
+            if (p - areaStart < PrefixRansEncoder.NarrowRoundRoom)
             {
                 return -1;
             }

@@ -19,8 +19,11 @@ internal static unsafe class PrefixRansEncoder
     /// <summary>Room a round needs below the write position (64 bytes of words plus a 16-byte vector store).</summary>
     private const int RoundRoom = 80;
 
-    /// <summary>Room a narrow round needs below the write position: as the scalar narrow loop asks, more than its 16-byte store.</summary>
-    private const int NarrowRoundRoom = 18;
+    /// <summary>
+    /// Room a narrow round needs below the write position (more than its 16-byte store). float-split's scalar narrow
+    /// loop asks the same before each group of eight, so both give up at the same area sizes.
+    /// </summary>
+    public const int NarrowRoundRoom = 18;
 
     private const int FreqBits = 13;
 
@@ -140,8 +143,7 @@ internal static unsafe class PrefixRansEncoder
                 return null;
             }
 
-            // A round lowers p by at most 64 bytes: this many rounds each start with RoundRoom left, unchecked.
-            for (nint end = r - Math.Min(r + 1, ((room - RoundRoom) / 64) + 1); r > end; r--)
+            for (nint end = r - RoundsWithRoom(room, RoundRoom, 64, r + 1); r > end; r--)
             {
                 int round = r * Rans.WideLanes;
                 x3 = Step<TValues>(x3, source, round + 24, entries, ref p, compaction, k);
@@ -174,8 +176,7 @@ internal static unsafe class PrefixRansEncoder
                 return null;
             }
 
-            // A round lowers p by at most 16 bytes.
-            for (nint end = r - Math.Min(r + 1, ((room - NarrowRoundRoom) / 16) + 1); r > end; r--)
+            for (nint end = r - RoundsWithRoom(room, NarrowRoundRoom, 16, r + 1); r > end; r--)
             {
                 x = Step<TValues>(x, source, r * Rans.NarrowLanes, entries, ref p, compaction, k);
             }
@@ -225,6 +226,13 @@ internal static unsafe class PrefixRansEncoder
         rest -= f & over;
         return (q << Rans.ScaleBits) + rest + start;
     }
+
+    /// <summary>
+    /// How many of the <paramref name="left"/> rounds can run unchecked from <paramref name="room"/> bytes (at least
+    /// <paramref name="roundRoom"/>): each lowers the write position by at most <paramref name="roundBytes"/>, so every
+    /// one of them still starts with <paramref name="roundRoom"/> left.
+    /// </summary>
+    private static nint RoundsWithRoom(nint room, int roundRoom, int roundBytes, nint left) => Math.Min(left, ((room - roundRoom) / roundBytes) + 1);
 
     private static int Log2(int freq) => BitOperations.Log2((uint)freq);
 
