@@ -2,9 +2,11 @@ namespace Wafer.IO;
 
 /// <summary>
 /// Runs a transform over items <c>0..count-1</c> on up to <c>workers</c> threads and hands the results to a
-/// consumer on the calling thread strictly in order. At most <c>2 × workers</c> results exist at once, so
-/// memory stays bounded by the chunk size times the worker count, never by the input size, and the output is
-/// the same whatever the thread count.
+/// consumer on the calling thread strictly in order. While the consumer works on one result, <c>2 × workers</c>
+/// more are queued or running, so a worker finds its next item waiting even when consuming takes longer than
+/// transforming (one worker with one item ahead idled, then paid a thread wake-up, on every chunk). At most
+/// <c>2 × workers + 1</c> results exist at once, so memory stays bounded by the chunk size times the worker
+/// count, never by the input size, and the output is the same whatever the thread count.
 /// </summary>
 internal static class OrderedPipeline
 {
@@ -15,17 +17,23 @@ internal static class OrderedPipeline
         int window = workers * 2;
         var inflight = new Queue<Task<T>>(window);
         int next = 0;
+
+        void Refill()
+        {
+            while (next < count && inflight.Count < window)
+            {
+                int index = next++;
+                inflight.Enqueue(Task.Factory.StartNew(() => transform(index), cancellationToken, TaskCreationOptions.None, scheduler));
+            }
+        }
+
         try
         {
+            Refill();
             for (int done = 0; done < count; done++)
             {
-                while (next < count && inflight.Count < window)
-                {
-                    int index = next++;
-                    inflight.Enqueue(Task.Factory.StartNew(() => transform(index), cancellationToken, TaskCreationOptions.None, scheduler));
-                }
-
                 T result = inflight.Dequeue().GetAwaiter().GetResult();
+                Refill();
                 consume(done, result);
             }
         }
