@@ -207,64 +207,52 @@ internal static unsafe class OrderedDecodeKernels
 
     /// <summary>
     /// The AVX2 path of <see cref="Residuals16"/>: eight elements at a time while <see cref="ResidualLookahead"/>
-    /// bytes remain at the bit position. Each element's extra-bit count and smallest value follow from its token by
-    /// arithmetic; the counts' prefix sum places the eight fields, all within 128 bits of the position (at most 7 +
-    /// 8 × 13). Tokens must be below the 16-bit alphabet (76), as a stream's tables guarantee. Returns the elements done (a multiple of eight); <see cref="Residuals16"/> finishes.
+    /// bytes remain at the bit position. Tokens must be below the 16-bit alphabet (76), as a stream's tables
+    /// guarantee. Returns the elements done (a multiple of eight); <see cref="Residuals16"/> finishes.
     /// </summary>
+    /// <remarks>
+    /// The eight tokens are worked on as the bytes of one 64-bit integer: each one's extra-bit count (none below 32,
+    /// else token / 4 − 5, at most 13) and leading bits, and with one multiplication the running sums of the counts,
+    /// which place the fields (every byte stays below 256: at most 8 × 13). The fields all lie in the 128 bits from
+    /// the byte at the position (7 + 8 × 13 bits at most), so one byte shuffle gathers each lane's three bytes from a
+    /// 16-byte load, and a variable shift aligns them.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Residuals16Avx2(byte* tokens, int count, byte* bits, int bitsLength, ref long bitPosition, ushort* residuals)
     {
+        const ulong Ones = 0x0101010101010101;
         long at = bitPosition;
         long end = ((long)bitsLength - ResidualLookahead) * 8;
-        Vector256<int> shiftOne = Vector256.Create(0, 0, 1, 2, 3, 4, 5, 6);
-        Vector256<int> shiftTwo = Vector256.Create(0, 0, 0, 1, 2, 3, 4, 5);
-        Vector256<int> shiftFour = Vector256.Create(0, 0, 0, 0, 0, 1, 2, 3);
-        Vector256<int> keepOne = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1);
-        Vector256<int> keepTwo = Vector256.Create(0, 0, -1, -1, -1, -1, -1, -1);
-        Vector256<int> keepFour = Vector256.Create(0, 0, 0, 0, -1, -1, -1, -1);
+
+        // Each dword lane's shuffle control picks bytes b, b + 1 and b + 2 of the window and zero, from b in its low byte.
+        Vector256<byte> spread = Vector256.Create((byte)0, 0, 0, 0x80, 4, 4, 4, 0x80, 8, 8, 8, 0x80, 12, 12, 12, 0x80, 0, 0, 0, 0x80, 4, 4, 4, 0x80, 8, 8, 8, 0x80, 12, 12, 12, 0x80);
+        Vector256<byte> nextBytes = Vector256.Create(0x00020100u).AsByte();
         int i = 0;
         for (; i + 8 <= count && at <= end; i += 8)
         {
-            Vector256<int> token = Avx2.ConvertToVector256Int32(tokens + i);
+            // Per token byte: escaped (at least 32, so it has extra bits), its extra-bit count, its leading bits.
+            ulong token = Unsafe.ReadUnaligned<ulong>(tokens + i);
+            ulong escaped = ((token + (0x60 * Ones)) >> 7) & Ones;
+            ulong extra = ((token >> 2) & (0x3F * Ones) & (escaped * 0xFF)) - (escaped * 5);
+            ulong lead = token ^ ((token ^ ((token & (3 * Ones)) | (4 * Ones))) & (escaped * 0xFF));
+            ulong sums = extra * Ones;
 
-            // Extra bits: none for the direct tokens (below 32), else token / 4 - 5 (ValueTokens.ExtraBits).
-            Vector256<int> direct = Avx2.CompareGreaterThan(Vector256.Create(ValueTokens.DirectTokens), token);
-            Vector256<int> extra = Vector256.AndNot((token >>> 2) - Vector256.Create(5), direct);
+            // Each field's bit offset from the byte at the position: the exclusive running sum plus the position's bit.
+            Vector256<int> offset = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(sums << 8).AsByte()) + Vector256.Create((int)(at & 7));
+            Vector256<byte> window = Vector256.Create(Vector128.Load(bits + (at >> 3)));
+            Vector256<byte> control = Avx2.Shuffle((offset >>> 3).AsByte(), spread) + nextBytes;
+            Vector256<uint> field = Avx2.ShiftRightLogicalVariable(Avx2.Shuffle(window, control).AsUInt32(), (offset & Vector256.Create(7)).AsUInt32());
 
-            // Inclusive prefix sum over the eight lanes, in three shifted adds; the exclusive sum places each field.
-            Vector256<int> sum = extra + (Avx2.PermuteVar8x32(extra, shiftOne) & keepOne);
-            sum += Avx2.PermuteVar8x32(sum, shiftTwo) & keepTwo;
-            sum += Avx2.PermuteVar8x32(sum, shiftFour) & keepFour;
-            Vector256<int> offset = sum - extra + Vector256.Create((int)(at & 7));
-
-            // The eight fields lie in the 128 bits from the byte at the position: each 64-bit lane shifts its field
-            // down from the low or the high half (AVX2 variable shifts give zero for counts of 64 or more).
-            Vector256<ulong> low = Vector256.Create(Unsafe.ReadUnaligned<ulong>(bits + (at >> 3)));
-            Vector256<ulong> high = Vector256.Create(Unsafe.ReadUnaligned<ulong>(bits + (at >> 3) + 8));
-            Vector256<int> fields = Vector256.Narrow(Field(low, high, offset.GetLower()), Field(low, high, offset.GetUpper())).AsInt32()
-                & (Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, extra.AsUInt32()) - Vector256<int>.One);
-
-            // A token's smallest value: the token itself when direct, else (4 | its low two bits) << extra bits.
-            Vector256<int> smallest = Vector256.ConditionalSelect(direct, token, Avx2.ShiftLeftLogicalVariable((token & Vector256.Create(3)) | Vector256.Create(4), extra.AsUInt32()));
-            Vector256<int> value = smallest | fields;
-            Vector128<ushort> packed = Sse41.PackUnsignedSaturate(value.GetLower(), value.GetUpper());
-            packed.Store(residuals + i);
-            at += sum.GetElement(7);
+            // A token's smallest value is its leading bits shifted up by its extra-bit count (direct tokens: itself).
+            Vector256<uint> width = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(extra).AsByte()).AsUInt32();
+            Vector256<uint> smallest = Avx2.ShiftLeftLogicalVariable(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(lead).AsByte()).AsUInt32(), width);
+            Vector256<uint> value = smallest | (field & (Avx2.ShiftLeftLogicalVariable(Vector256<uint>.One, width) - Vector256<uint>.One));
+            Sse41.PackUnsignedSaturate(value.GetLower().AsInt32(), value.GetUpper().AsInt32()).Store(residuals + i);
+            at += (long)(sums >> 56);
         }
 
         bitPosition = at;
         return i;
-    }
-
-    /// <summary>Bits <c>[offset, offset + 32)</c> of the 128-bit <c>high:low</c>, for four offsets below 128.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> Field(Vector256<ulong> low, Vector256<ulong> high, Vector128<int> offset)
-    {
-        Vector256<ulong> at = Avx2.ConvertToVector256Int64(offset).AsUInt64();
-        Vector256<ulong> sixtyFour = Vector256.Create(64UL);
-        return Avx2.ShiftRightLogicalVariable(low, at)
-            | Avx2.ShiftLeftLogicalVariable(high, sixtyFour - at)
-            | Avx2.ShiftRightLogicalVariable(high, at - sixtyFour);
     }
 
     /// <summary>
