@@ -107,7 +107,7 @@ internal static class DeltaCodecSelector
                 reference.Slice(at, runBytes).CopyTo(sampleReference[(r * runBytes)..]);
             }
 
-            return SampleChoice(sampleTarget, sampleReference, dtype, ordered, xor);
+            return SampleChoice(sampleTarget, sampleReference, dtype, ordered, xor, target.Length / f.Width);
         }
         finally
         {
@@ -115,10 +115,14 @@ internal static class DeltaCodecSelector
         }
     }
 
-    /// <summary>Collects the sample with both codecs and compares their estimated sizes (ties go to <c>delta-ord</c>).</summary>
-    private static Choice SampleChoice(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder ordered, ContextTokenEncoder xor)
+    /// <summary>
+    /// Collects the sample with both codecs and compares their estimated sizes (ties go to <c>delta-ord</c>).
+    /// <paramref name="chunkElements"/> is the size of the chunk the sample stands for (0: the sample is the chunk): a
+    /// large chunk's sample is estimated under the layout the chunk will use, without trying the coarser ones.
+    /// </summary>
+    private static Choice SampleChoice(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder ordered, ContextTokenEncoder xor, int chunkElements = 0)
     {
-        OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out ushort header);
+        OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out ushort header, chunkElements);
         XorFieldDeltaCodec.TryFill(target, reference, dtype, xor, out int anchor);
         return xor.EstimateBytes() < ordered.EstimateBytes() ? new Choice(true, false, anchor) : new Choice(false, false, header);
     }

@@ -49,9 +49,11 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     /// <summary>
     /// Feeds the chunk's residuals to <paramref name="encoder"/> under the context layout that codes it smallest
     /// (small chunks try the coarser layouts, whose tables cost less); false when the dtype or sizes do not suit
-    /// the codec. <paramref name="header"/> packs the payload's two header bytes (anchor, layout).
+    /// the codec. <paramref name="header"/> packs the payload's two header bytes (anchor, layout). When the elements
+    /// are a sample of a larger chunk, <paramref name="chunkElements"/> is that chunk's count: its size, not the
+    /// sample's, decides whether the coarser layouts are tried.
     /// </summary>
-    public static bool TryFill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out ushort header)
+    public static bool TryFill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out ushort header, int chunkElements = 0)
     {
         header = 0;
         if (!FloatFields.TryGet(dtype, out FloatFields f) || target.Length != reference.Length || target.Length % f.Width != 0)
@@ -63,7 +65,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         int count = target.Length / f.Width;
         int best = FullLayout;
         Fill(target, reference, f, anchor, FullLayout, encoder);
-        if (count <= SmallChunkElements)
+        if ((chunkElements > 0 ? chunkElements : count) <= SmallChunkElements)
         {
             // The coarser layouts' contexts nest in the full one's (they drop its low bit, or all of them), so
             // their sizes are estimated from the same histograms; the chunk is collected again only if one wins.
