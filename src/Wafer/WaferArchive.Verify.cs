@@ -79,6 +79,7 @@ public sealed partial class WaferArchive
                     ArrayPool<byte>.Shared.Return(result.Buffer);
                 }
             },
+            whileWaiting: null,
             cancellationToken);
         FinishFilesBefore(_manifest.Files.Count);
         return new VerifyReport(done, problems);

@@ -146,6 +146,7 @@ internal sealed class PackJob : IDisposable
                 }
             },
             encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+            whileWaiting: null,
             cancellationToken);
 
         hasher.Complete();

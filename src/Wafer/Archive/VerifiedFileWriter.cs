@@ -47,6 +47,7 @@ internal sealed class VerifiedFileWriter(string source, List<FileEntry> files, s
                 }
             },
             buffer => ArrayPool<byte>.Shared.Return(buffer),
+            whileWaiting: null,
             cancellationToken);
         writer.Complete();
     }

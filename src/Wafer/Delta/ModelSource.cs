@@ -82,6 +82,13 @@ internal abstract class ModelSource : IDisposable
 
     public abstract void Dispose();
 
+    /// <summary>
+    /// Hashes <paramref name="files"/> whole, as <see cref="Hashes"/> does, a piece at a time: each
+    /// <see cref="PieceHasher.Step"/> reads and hashes at most one piece, so a thread can fit the work between its
+    /// other tasks. A file's hashes are kept, for <see cref="Hashes"/> to return, when its last piece is done.
+    /// </summary>
+    public PieceHasher HashInPieces(IEnumerable<int> files) => new(this, [.. files]);
+
     /// <summary>Hashes a whole file by reading it once in bounded pieces: XXH3-128 always, SHA-256 when asked for.</summary>
     private (string? Sha256, string Xxh128) HashByReading(int file, bool withSha256)
     {
@@ -90,20 +97,90 @@ internal abstract class ModelSource : IDisposable
         byte[] scratch = ArrayPool<byte>.Shared.Rent((int)Math.Min(Piece, Math.Max(1, size)));
         try
         {
-            using IncrementalHash? sha256 = withSha256 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-            var xxh128 = new XxHash128();
+            using var digest = new FileDigest(withSha256);
             for (long at = 0; at < size; at += Piece)
             {
-                ReadOnlySpan<byte> piece = Read(file, at, (int)Math.Min(Piece, size - at), scratch);
-                sha256?.AppendData(piece);
-                xxh128.Append(piece);
+                digest.Append(Read(file, at, (int)Math.Min(Piece, size - at), scratch));
             }
 
-            return (sha256 is null ? null : Convert.ToHexStringLower(sha256.GetHashAndReset()), PatchPlanner.HexOf(xxh128.GetCurrentHashAsUInt128()));
+            return digest.Finish();
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>XXH3-128, and SHA-256 when asked for, of bytes appended in order.</summary>
+    private sealed class FileDigest(bool withSha256) : IDisposable
+    {
+        private readonly IncrementalHash? _sha256 = withSha256 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        private readonly XxHash128 _xxh128 = new();
+
+        public void Append(ReadOnlySpan<byte> piece)
+        {
+            _sha256?.AppendData(piece);
+            _xxh128.Append(piece);
+        }
+
+        public (string? Sha256, string Xxh128) Finish() =>
+            (_sha256 is null ? null : Convert.ToHexStringLower(_sha256.GetHashAndReset()), PatchPlanner.HexOf(_xxh128.GetCurrentHashAsUInt128()));
+
+        public void Dispose() => _sha256?.Dispose();
+    }
+
+    /// <summary>The work of <see cref="HashInPieces"/>: one thread steps it; reads may run beside other readers.</summary>
+    public sealed class PieceHasher : IDisposable
+    {
+        private const int Piece = 1 << 20;
+        private readonly ModelSource _source;
+        private readonly int[] _files;
+        private readonly byte[] _scratch = ArrayPool<byte>.Shared.Rent(Piece);
+        private int _next;
+        private long _at;
+        private FileDigest? _digest;
+
+        internal PieceHasher(ModelSource source, int[] files)
+        {
+            _source = source;
+            _files = files;
+        }
+
+        /// <summary>Hashes the next piece; <see langword="false"/> once every file is hashed.</summary>
+        public bool Step()
+        {
+            if (_next >= _files.Length)
+            {
+                return false;
+            }
+
+            int file = _files[_next];
+            long size = _source.Files[file].Size;
+            _digest ??= new FileDigest(withSha256: _source.RecordedSha256(file) is null);
+            int length = (int)Math.Min(Piece, size - _at);
+            _digest.Append(_source.Read(file, _at, length, _scratch));
+            _at += length;
+            if (_at == size)
+            {
+                (string? Sha256, string Xxh128) hashes = _digest.Finish();
+                lock (_source._hashes)
+                {
+                    _source._hashes[file] = hashes;
+                }
+
+                _digest.Dispose();
+                _digest = null;
+                _at = 0;
+                _next++;
+            }
+
+            return true;
+        }
+
+        public void Dispose()
+        {
+            _digest?.Dispose();
+            ArrayPool<byte>.Shared.Return(_scratch);
         }
     }
 

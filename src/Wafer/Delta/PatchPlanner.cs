@@ -347,9 +347,13 @@ internal sealed class PatchPlanner
         FileChanges = new PatchChanges(_filesUnchanged, _filesModified, 0, _filesAdded, removedFiles, _filesRenamed);
     }
 
+    /// <summary>The base files the patch names, by index in the base model.</summary>
+    public IEnumerable<int> BaseFilesNamed => _baseFileEntry.Keys;
+
     /// <summary>
     /// Records the SHA-256 (for people comparing base files with a hub's) and the XXH3-128 (what <c>apply</c> checks)
-    /// of every base file the patch names; both from one read of each, thread-safe against the encoding.
+    /// of every base file the patch names; both from one read of each (none for a file already hashed, as by
+    /// <see cref="ModelSource.HashInPieces"/>), thread-safe against the encoding.
     /// </summary>
     public void HashBaseFiles(CancellationToken cancellationToken)
     {

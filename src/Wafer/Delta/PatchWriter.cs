@@ -56,60 +56,48 @@ internal sealed class PatchWriter
         long done = 0;
         using var hasher = new FileHasher(manifest.Files);
 
-        // The base files' SHA-256 and XXH3-128 (for the manifest) are the one pass over the base that the encoding does not need:
-        // it runs beside the pipeline, whose calling thread mostly waits, and is joined before the manifest is written.
-        using var stopHashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task baseHashes = Task.Run(() => _plan.HashBaseFiles(stopHashing.Token), stopHashing.Token);
-        try
-        {
-            OrderedPipeline.Run(
-                items.Count,
-                _options.EffectiveThreads,
-                index => Encode(items[index]),
-                (index, encoded) =>
+        // The base files' SHA-256 and XXH3-128 (for the manifest) are the one pass over the base that the encoding does
+        // not need. The calling thread does it a piece at a time while it waits for the next encoded chunk, so it takes no
+        // thread from the encoders (as a task of its own, it competed with them for the cores).
+        using ModelSource.PieceHasher baseHashes = _base.HashInPieces(_plan.BaseFilesNamed);
+        OrderedPipeline.Run(
+            items.Count,
+            _options.EffectiveThreads,
+            index => Encode(items[index]),
+            (index, encoded) =>
+            {
+                try
                 {
-                    try
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        PatchItem item = items[index];
-                        hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
-                        ChunkEntry chunk = writer.Add(
-                            index,
-                            encoded.Buffer.AsSpan(0, encoded.Length),
-                            encoded.Codec,
-                            item.Length,
-                            item.DType,
-                            encoded.Xxh3,
-                            (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
-                        item.Chunks.Add(chunk);
-                        done += item.Length;
-                        progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(encoded.Buffer);
-                    }
-                },
-                encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
-                cancellationToken);
-        }
-        catch
+                    cancellationToken.ThrowIfCancellationRequested();
+                    PatchItem item = items[index];
+                    hasher.Append(item.File, encoded.Buffer.AsSpan(encoded.RawAt, item.Length));
+                    ChunkEntry chunk = writer.Add(
+                        index,
+                        encoded.Buffer.AsSpan(0, encoded.Length),
+                        encoded.Codec,
+                        item.Length,
+                        item.DType,
+                        encoded.Xxh3,
+                        (earlier, first) => first.Codec == encoded.Codec.Name && SameTargetBytes(items[earlier], encoded.Buffer.AsSpan(encoded.RawAt, item.Length)));
+                    item.Chunks.Add(chunk);
+                    done += item.Length;
+                    progress?.Report(new WaferProgress(done, total, manifest.Files[item.File].Path));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                }
+            },
+            encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+            baseHashes.Step,
+            cancellationToken);
+
+        while (baseHashes.Step())
         {
-            // Stop and join the hashing so nothing outlives the call; the pipeline's failure is the one to report.
-            stopHashing.Cancel();
-            try
-            {
-                baseHashes.GetAwaiter().GetResult();
-            }
-            catch (Exception)
-            {
-                // Cancelled, or failed after the pipeline did: the pipeline's exception is the one propagating.
-            }
-
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
         }
 
-        baseHashes.GetAwaiter().GetResult();
+        _plan.HashBaseFiles(cancellationToken);
         hasher.Complete();
         _plan.SettleFileChanges();
         CompanionPairing.Settle(manifest.Tensors);

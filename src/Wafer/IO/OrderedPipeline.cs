@@ -10,11 +10,16 @@ namespace Wafer.IO;
 /// </summary>
 internal static class OrderedPipeline
 {
-    public static void Run<T>(int count, int workers, Func<int, T> transform, Action<int, T> consume, Action<T>? abandon, CancellationToken cancellationToken)
+    /// <param name="whileWaiting">
+    /// Other work for the calling thread, done a bounded piece per call while the next result is not ready (returns
+    /// <see langword="false"/> when none is left), so that it takes no thread of its own; <see langword="null"/> for none.
+    /// </param>
+    public static void Run<T>(int count, int workers, Func<int, T> transform, Action<int, T> consume, Action<T>? abandon, Func<bool>? whileWaiting, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         var scheduler = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, workers).ConcurrentScheduler;
-        int window = workers * 2;
+        // The next result and 2 × workers behind it: while it is consumed, the workers still have 2 × workers items.
+        int window = (workers * 2) + 1;
         var inflight = new Queue<Task<T>>(window);
         int next = 0;
 
@@ -29,11 +34,15 @@ internal static class OrderedPipeline
 
         try
         {
-            Refill();
             for (int done = 0; done < count; done++)
             {
-                T result = inflight.Dequeue().GetAwaiter().GetResult();
                 Refill();
+                while (whileWaiting is not null && !inflight.Peek().IsCompleted)
+                {
+                    whileWaiting = whileWaiting() ? whileWaiting : null;
+                }
+
+                T result = inflight.Dequeue().GetAwaiter().GetResult();
                 consume(done, result);
             }
         }

@@ -34,6 +34,7 @@ public sealed class OrderedPipelineTests
                 Interlocked.Decrement(ref alive);
             },
             abandon: null,
+            whileWaiting: null,
             CancellationToken.None);
 
         Assert.Equal(Enumerable.Range(0, count), consumed);
@@ -63,13 +64,14 @@ public sealed class OrderedPipelineTests
                 }
             },
             abandon: null,
+            whileWaiting: null,
             CancellationToken.None);
     }
 
     [Fact]
     public void A_failing_transform_propagates_after_the_started_work_is_handed_back()
     {
-        // Two workers keep four items queued: when item 3 fails, items 4 to 6 have been started.
+        // Two workers: the item awaited and four behind it are queued, so when item 3 fails, items 4 to 7 have been started.
         var abandoned = new List<int>();
         var error = Assert.Throws<InvalidOperationException>(() => OrderedPipeline.Run(
             10,
@@ -77,10 +79,52 @@ public sealed class OrderedPipelineTests
             index => index == 3 ? throw new InvalidOperationException("item 3") : index,
             (_, _) => { },
             abandoned.Add,
+            whileWaiting: null,
             CancellationToken.None));
 
         Assert.Equal("item 3", error.Message);
-        Assert.Equal([4, 5, 6], abandoned);
+        Assert.Equal([4, 5, 6, 7], abandoned);
+    }
+
+    [Fact]
+    public void The_calling_thread_does_its_other_work_while_it_waits_and_stops_when_none_is_left()
+    {
+        // The transform waits until the caller has done all five pieces of its other work, so the caller must do them
+        // while it waits; after the fifth, the work says none is left and is not asked again.
+        using var allDone = new ManualResetEventSlim();
+        int caller = Environment.CurrentManagedThreadId;
+        int pieces = 0;
+        int calls = 0;
+        OrderedPipeline.Run(
+            3,
+            1,
+            index =>
+            {
+                Assert.True(index > 0 || allDone.Wait(TimeSpan.FromSeconds(10)), "the caller did not do its other work while waiting");
+                return index;
+            },
+            (_, _) => { },
+            abandon: null,
+            () =>
+            {
+                Assert.Equal(caller, Environment.CurrentManagedThreadId);
+                calls++;
+                if (pieces == 5)
+                {
+                    return false;
+                }
+
+                if (++pieces == 5)
+                {
+                    allDone.Set();
+                }
+
+                return true;
+            },
+            CancellationToken.None);
+
+        Assert.Equal(5, pieces);
+        Assert.InRange(calls, 5, 6);
     }
 
     private static void InterlockedMax(ref int target, int value)
