@@ -6,13 +6,20 @@ namespace Wafer.Delta;
 
 internal ref partial struct ContextTokenDecoder
 {
+    /// <summary>Extra-bit bytes the fast loops can leave unread at the end of the stream (their scalar loop's 8-byte read).</summary>
+    private const int ExtraBitsTail = 8;
+
+    /// <summary>The tail's copy: room for the fast loops' reads ahead of any position inside the tail.</summary>
+    private const int PaddedTailLength = ExtraBitsTail + OrderedDecodeKernels.ResidualLookahead + 8;
+
     /// <summary>
     /// The <c>delta-ord</c> decoding loop: element i's context is <paramref name="contextBase"/>[base sign and
     /// exponent] (the vector loop computes the same from <paramref name="weights"/>), and its value is the base's
     /// ordered integer plus the un-zig-zagged residual. Two passes, so each keeps its state in registers: every token
     /// first (<see cref="OrderedDecodeKernels.TokensAvx2{TWidth}"/> for a wide stream on AVX2 machines, then
     /// <see cref="OrderedDecodeKernels.Tokens{TWidth}"/>), then the extra bits are read and the values assembled;
-    /// near the ends of the streams, where the kernels' unchecked reads could leave them, checked loops finish.
+    /// near the end of the word stream, where the kernels' unchecked reads could leave it, a checked loop finishes the
+    /// tokens, and the extra bits' last bytes are read from a zero-padded copy.
     /// </summary>
     public unsafe void DecodeOrdered<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, in FloatFields f, scoped ReadOnlySpan<byte> contextBase, in OrderedResiduals16.ContextWeights weights)
         where TWidth : struct, IElementWidth
@@ -62,40 +69,33 @@ internal ref partial struct ContextTokenDecoder
             int assembled = 0;
             if (_bitPosition == 0 && _bitCount == 0)
             {
+                // The fast loops read 8 or 16 bytes at their position, so they stop a few bytes before the end of the
+                // extra bits; what is left (at most 8 bytes) is copied into a zero-padded buffer and the same loops finish
+                // there, a read past the real end showing as a position past it. A stream with few extra bits (values
+                // that moved by under 32 ulps) is nearly all tail: it ran element by element through the checked reader,
+                // at over twice the cost per element.
                 long at = 0;
-                fixed (byte* tokenPointer = tokens)
                 fixed (byte* bits = _bits)
-                fixed (uint* baseValues = ValueTokens.BaseValues)
-                fixed (byte* extraBitCounts = ValueTokens.ExtraBitCounts)
                 {
-                    if (TWidth.Bytes == 2)
-                    {
-                        // 16-bit elements: residuals first (serial bit reading), then the values in bulk (vectorised).
-                        ushort[] residuals = ArrayPool<ushort>.Shared.Rent(Math.Max(1, count));
-                        try
-                        {
-                            fixed (ushort* residualPointer = residuals)
-                            {
-                                int vectorDone = Avx2.IsSupported && BitConverter.IsLittleEndian
-                                    ? OrderedDecodeKernels.Residuals16Avx2(tokenPointer, count, bits, _bits.Length, ref at, residualPointer)
-                                    : 0;
-                                assembled = OrderedDecodeKernels.Residuals16(tokenPointer, vectorDone, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, residualPointer);
-                            }
+                    assembled = AssembleFast<TWidth>(reference, destination, tokens, 0, bits, _bits.Length, ref at, f);
+                }
 
-                            OrderedResiduals16.Rebuild(reference, residuals.AsSpan(0, assembled), destination);
-                        }
-                        finally
-                        {
-                            ArrayPool<ushort>.Shared.Return(residuals);
-                        }
-                    }
-                    else
+                int from = (int)(at >> 3);
+                if (assembled < count && _bits.Length - from <= ExtraBitsTail)
+                {
+                    Span<byte> padded = stackalloc byte[PaddedTailLength];
+                    padded.Clear();
+                    _bits[from..].CopyTo(padded);
+                    long tailAt = at & 7;
+                    fixed (byte* paddedPointer = padded)
                     {
-                        fixed (byte* referencePointer = reference)
-                        fixed (byte* output = destination)
-                        {
-                            assembled = OrderedDecodeKernels.Assemble<TWidth>(referencePointer, output, tokenPointer, count, bits, _bits.Length, ref at, baseValues, extraBitCounts, f.Bits);
-                        }
+                        assembled = AssembleFast<TWidth>(reference, destination, tokens, assembled, paddedPointer, PaddedTailLength, ref tailAt, f);
+                    }
+
+                    at = ((long)from * 8) + tailAt;
+                    if (at > (long)_bits.Length * 8)
+                    {
+                        throw new WaferDataException("token stream runs out of extra bits");
                     }
                 }
 
@@ -114,6 +114,52 @@ internal ref partial struct ContextTokenDecoder
         finally
         {
             ArrayPool<byte>.Shared.Return(tokenArray);
+        }
+    }
+
+    /// <summary>
+    /// Elements <c>from..</c> from their tokens and the extra bits in <paramref name="bits"/> (at bit
+    /// <paramref name="at"/>, advanced) with the unchecked fast loops, while their reads stay inside
+    /// <paramref name="bitsLength"/>: for 16-bit elements the residuals (eight at a time with AVX2), then the values
+    /// rebuilt in bulk; else value by value. Returns the element they stopped at.
+    /// </summary>
+    private static unsafe int AssembleFast<TWidth>(scoped ReadOnlySpan<byte> reference, scoped Span<byte> destination, scoped ReadOnlySpan<byte> tokens, int from, byte* bits, int bitsLength, ref long at, in FloatFields f)
+        where TWidth : struct, IElementWidth
+    {
+        int left = tokens.Length - from;
+        fixed (byte* tokenPointer = tokens)
+        fixed (uint* baseValues = ValueTokens.BaseValues)
+        fixed (byte* extraBitCounts = ValueTokens.ExtraBitCounts)
+        {
+            if (TWidth.Bytes != 2)
+            {
+                fixed (byte* referencePointer = reference)
+                fixed (byte* output = destination)
+                {
+                    return from + OrderedDecodeKernels.Assemble<TWidth>(referencePointer + (from * TWidth.Bytes), output + (from * TWidth.Bytes), tokenPointer + from, left, bits, bitsLength, ref at, baseValues, extraBitCounts, f.Bits);
+                }
+            }
+
+            // 16-bit elements: residuals first (serial bit reading), then the values in bulk (vectorised).
+            ushort[] residuals = ArrayPool<ushort>.Shared.Rent(Math.Max(1, left));
+            try
+            {
+                int done;
+                fixed (ushort* residualPointer = residuals)
+                {
+                    int vectorDone = Avx2.IsSupported && BitConverter.IsLittleEndian
+                        ? OrderedDecodeKernels.Residuals16Avx2(tokenPointer + from, left, bits, bitsLength, ref at, residualPointer)
+                        : 0;
+                    done = OrderedDecodeKernels.Residuals16(tokenPointer + from, vectorDone, left, bits, bitsLength, ref at, baseValues, extraBitCounts, residualPointer);
+                }
+
+                OrderedResiduals16.Rebuild(reference[(from * 2)..], residuals.AsSpan(0, done), destination[(from * 2)..]);
+                return from + done;
+            }
+            finally
+            {
+                ArrayPool<ushort>.Shared.Return(residuals);
+            }
         }
     }
 

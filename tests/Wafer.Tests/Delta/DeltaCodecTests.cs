@@ -117,6 +117,54 @@ public class DeltaCodecTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(9)]
+    public void Values_that_moved_by_a_few_ulps_round_trip_with_few_or_no_extra_bits(int farMoves)
+    {
+        // Residuals under 32 ulps are whole tokens, so the extra bits are only those of the far moves: an empty or
+        // nearly empty stream, which the decoder reads from a zero-padded copy of its tail.
+        foreach (DType dtype in s_floatTypes)
+        {
+            foreach (int count in new[] { 33, 5000, 70_001 })
+            {
+                var random = new Random(count + farMoves);
+                int width = DTypes.Size(dtype);
+                byte[] b = new byte[count * width];
+                random.NextBytes(b);
+                byte[] t = MovedByFewUlps(random, dtype, b);
+                for (int k = 0; k < farMoves; k++)
+                {
+                    int i = random.Next(count);
+                    t[(i * width) + width - 1] ^= 0x20;
+                }
+
+                Assert.Equal(t, RoundTrip(OrderedDeltaCodec.Instance, dtype, b, t));
+            }
+        }
+    }
+
+    /// <summary>The base with every element moved by at most 7 ulps of its bits (some wrap across signs), so every residual is under 32.</summary>
+    private static byte[] MovedByFewUlps(Random random, DType dtype, byte[] b)
+    {
+        int width = DTypes.Size(dtype);
+        uint mask = width == 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
+        byte[] t = new byte[b.Length];
+        for (int i = 0; i < b.Length / width; i++)
+        {
+            uint value = width switch
+            {
+                1 => b[i],
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(i * 2)),
+                _ => BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(i * 4)),
+            };
+            Write(t, i, width, (uint)(value + random.Next(-7, 8)) & mask);
+        }
+
+        return t;
+    }
+
     [Fact]
     public void Unchanged_values_cost_almost_nothing()
     {
@@ -145,14 +193,17 @@ public class DeltaCodecTests
     }
 
     [Theory]
-    [InlineData(5000)]
-    [InlineData(70_000)]
-    public void Damaged_payloads_fail_cleanly_or_decode_to_other_bytes(int count)
+    [InlineData(5000, false)]
+    [InlineData(70_000, false)]
+    [InlineData(5000, true)]
+    [InlineData(70_000, true)]
+    public void Damaged_payloads_fail_cleanly_or_decode_to_other_bytes(int count, bool fewUlps)
     {
         // 5000 elements make a four-lane token stream, 70,000 a 32-lane one (decoded with AVX2 where the machine has it).
+        // Values that moved by a few ulps leave only a few bytes of extra bits, all decoded from the padded tail.
         var random = new Random(3);
         byte[] b = TestModel.Bf16(random, count, 0.02);
-        byte[] t = TestModel.FineTuneBf16(random, b, 0.002);
+        byte[] t = fewUlps ? MovedByFewUlps(random, DType.BF16, b) : TestModel.FineTuneBf16(random, b, 0.002);
         foreach (ChunkCodec codec in new ChunkCodec[] { OrderedDeltaCodec.Instance, XorFieldDeltaCodec.Instance })
         {
             byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
