@@ -346,7 +346,7 @@ internal sealed partial class FloatSplitCodec
                     if (TE.Size == 2 && bytePosition <= lastLoad)
                     {
                         int groups = (int)Math.Min(count / 8, ((lastLoad - bytePosition) / width) + 1);
-                        FieldPacker.Assemble16(symbols, groups, rs + bytePosition, width, prefixOf16, info->Dropped, info->SignRaw != 0, (ushort*)d);
+                        FieldPacker.Assemble16(symbols, groups, rs + bytePosition, width, prefixOf16, alphabet, info->Dropped, info->SignRaw != 0, (ushort*)d);
                         k = groups * 8;
                         bytePosition += (long)groups * width;
                     }

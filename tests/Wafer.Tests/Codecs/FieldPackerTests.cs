@@ -46,8 +46,11 @@ public sealed unsafe class FieldPackerTests
     [Fact]
     public void Assembling_packed_fields_restores_the_values_on_every_path()
     {
-        Gen.Int[1, 8].Select(Gen.Int[0, 7], Gen.Bool, Gen.Int[0, 50], Gen.Int).Sample((width, drop, rawSign, groups, seed) =>
+        // Alphabets on both sides of 128, the VBMI path's one-table limit; group counts on both sides of its step of 8.
+        int[] alphabets = [1, 2, 37, 64, 128, 129, 200, 256];
+        Gen.Int[1, 8].Select(Gen.Int[0, 7], Gen.Bool, Gen.Int[0, 50], Gen.Int, Gen.Int[0, alphabets.Length - 1]).Sample((width, drop, rawSign, groups, seed, alphabetIndex) =>
         {
+            int alphabet = alphabets[alphabetIndex];
             int mantissaBits = width - (rawSign ? 1 : 0);
             int lowBits = mantissaBits + drop;
             if (lowBits > 15 || mantissaBits < 0)
@@ -57,8 +60,8 @@ public sealed unsafe class FieldPackerTests
 
             // Values = a prefix above the low bits (per symbol) | kept bits | zero dropped bits | sign.
             var rng = new Random(seed);
-            uint[] prefixOf = new uint[256];
-            for (int a = 0; a < 256; a++)
+            uint[] prefixOf = new uint[alphabet];
+            for (int a = 0; a < alphabet; a++)
             {
                 prefixOf[a] = (uint)(rng.Next(1 << 16) & ~((1 << lowBits) - 1) & 0x7FFF) | (rawSign ? 0u : (uint)(a & 1) << 15);
             }
@@ -67,7 +70,7 @@ public sealed unsafe class FieldPackerTests
             ushort[] values = new ushort[groups * 8];
             for (int i = 0; i < values.Length; i++)
             {
-                symbols[i] = (byte)rng.Next(256);
+                symbols[i] = (byte)rng.Next(alphabet);
                 uint kept = (uint)rng.Next(1 << mantissaBits) << drop;
                 uint sign = rawSign ? (uint)rng.Next(2) << 15 : 0;
                 values[i] = (ushort)(prefixOf[symbols[i]] | kept | sign);
@@ -91,7 +94,18 @@ public sealed unsafe class FieldPackerTests
                     FieldPacker.Assemble16Avx2(s, groups, r, width, p, drop, rawSign, vd);
                     Assert.Equal(values, vector);
                 }
+
+                if (Avx512Vbmi.IsSupported && Bmi2.X64.IsSupported)
+                {
+                    Array.Clear(vector);
+                    FieldPacker.Assemble16Vbmi(s, groups, r, width, p, alphabet, drop, rawSign, vd);
+                    Assert.Equal(values, vector);
+                }
+
+                Array.Clear(vector);
+                FieldPacker.Assemble16(s, groups, r, width, p, alphabet, drop, rawSign, vd);
+                Assert.Equal(values, vector);
             }
-        }, iter: 300, threads: 1);
+        }, iter: 600, threads: 1);
     }
 }

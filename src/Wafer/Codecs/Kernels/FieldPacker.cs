@@ -10,10 +10,12 @@ namespace Wafer.Codecs.Kernels;
 /// bits (<c>(v &amp; lowMask) &gt;&gt; drop</c>) shifted up by one when the sign is raw, with the sign in bit 0;
 /// eight consecutive fields of <c>width</c> (1..8) bits fill exactly <c>width</c> bytes, least significant first.
 /// <see cref="Assemble16"/> is the decoder's inverse: it rebuilds the values from their symbols' prefixes and the
-/// packed fields. Each has a scalar reference and an AVX2 + BMI2 path that tests compare against it.
+/// packed fields. Each has a scalar reference and an AVX2 + BMI2 path that tests compare against it; assembling also
+/// has an AVX-512 VBMI path.
 /// </summary>
 internal static unsafe class FieldPacker
 {
+
     /// <summary>Packs <c>8 * groups</c> values from <paramref name="source"/>; writes up to 8 bytes past the <c>width * groups</c> it fills.</summary>
     public static void Pack16(ushort* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
     {
@@ -79,11 +81,16 @@ internal static unsafe class FieldPacker
     /// <summary>
     /// Rebuilds <c>8 * groups</c> 16-bit values: value <c>i</c> = <c>prefixOf[symbols[i]]</c> OR its field from
     /// <paramref name="raw"/> (laid out as <see cref="Pack16"/> writes it) put back in place. Reads 8 bytes at each
-    /// group's field offset, so the caller keeps <c>raw + width * (groups - 1) + 8</c> inside the stream.
+    /// group's field offset, so the caller keeps <c>raw + width * (groups - 1) + 8</c> inside the stream. Every
+    /// symbol is below <paramref name="alphabet"/>, the number of entries of <paramref name="prefixOf"/>.
     /// </summary>
-    public static void Assemble16(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, int drop, bool rawSign, ushort* destination)
+    public static void Assemble16(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, int alphabet, int drop, bool rawSign, ushort* destination)
     {
-        if (Avx2.IsSupported && Bmi2.X64.IsSupported && BitConverter.IsLittleEndian)
+        if (Avx512Vbmi.IsSupported && Bmi2.X64.IsSupported && BitConverter.IsLittleEndian)
+        {
+            Assemble16Vbmi(symbols, groups, raw, width, prefixOf, alphabet, drop, rawSign, destination);
+        }
+        else if (Avx2.IsSupported && Bmi2.X64.IsSupported && BitConverter.IsLittleEndian)
         {
             Assemble16Avx2(symbols, groups, raw, width, prefixOf, drop, rawSign, destination);
         }
@@ -134,5 +141,76 @@ internal static unsafe class FieldPacker
         }
 
         Assemble16Scalar(symbols + (g * 8), groups - g, raw + (g * width), width, prefixOf, drop, rawSign, destination + (g * 8));
+    }
+
+    /// <summary>
+    /// AVX-512 VBMI + BMI2 path of <see cref="Assemble16"/>: sixty-four values per step, each prefix's low and high
+    /// byte looked up by byte permutes over two 64-byte tables (VPERMI2B: 128 entries), instead of gathered; alphabets
+    /// of more than 128 symbols take a second pair of tables for symbols 128..255 and a select.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Assemble16Vbmi(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, int alphabet, int drop, bool rawSign, ushort* destination)
+    {
+        byte* lowBytes = stackalloc byte[256];
+        byte* highBytes = stackalloc byte[256];
+        for (int a = 0; a < 256; a++)
+        {
+            uint prefix = a < alphabet ? prefixOf[a] : 0;
+            lowBytes[a] = (byte)prefix;
+            highBytes[a] = (byte)(prefix >> 8);
+        }
+
+        Vector512<byte> low0 = Vector512.Load(lowBytes);
+        Vector512<byte> low1 = Vector512.Load(lowBytes + 64);
+        Vector512<byte> low2 = Vector512.Load(lowBytes + 128);
+        Vector512<byte> low3 = Vector512.Load(lowBytes + 192);
+        Vector512<byte> high0 = Vector512.Load(highBytes);
+        Vector512<byte> high1 = Vector512.Load(highBytes + 64);
+        Vector512<byte> high2 = Vector512.Load(highBytes + 128);
+        Vector512<byte> high3 = Vector512.Load(highBytes + 192);
+        bool wide = alphabet > 128;
+
+        // The in-lane unpacks give the values of each 128-bit lane's low and high eight bytes; these put them in order.
+        Vector512<ulong> firstHalf = Vector512.Create(0UL, 1, 8, 9, 2, 3, 10, 11);
+        Vector512<ulong> secondHalf = Vector512.Create(4UL, 5, 12, 13, 6, 7, 14, 15);
+        int keep = rawSign ? 1 : 0;
+        var signMask = Vector512.Create((ushort)keep);
+        ulong byteMask = 0x0101010101010101UL * (ulong)((1 << width) - 1);
+        int g = 0;
+        for (; g + 8 <= groups; g += 8)
+        {
+            Vector512<byte> s = Vector512.Load(symbols + (g * 8));
+            Vector512<byte> low = Avx512Vbmi.PermuteVar64x8x2(low0, s, low1);
+            Vector512<byte> high = Avx512Vbmi.PermuteVar64x8x2(high0, s, high1);
+            if (wide)
+            {
+                Vector512<byte> upper = Vector512.GreaterThanOrEqual(s, Vector512.Create((byte)128));
+                low = Vector512.ConditionalSelect(upper, Avx512Vbmi.PermuteVar64x8x2(low2, s, low3), low);
+                high = Vector512.ConditionalSelect(upper, Avx512Vbmi.PermuteVar64x8x2(high2, s, high3), high);
+            }
+
+            Vector512<ulong> lowHalves = Avx512BW.UnpackLow(low, high).AsUInt64();
+            Vector512<ulong> highHalves = Avx512BW.UnpackHigh(low, high).AsUInt64();
+            Vector512<ushort> prefixes0 = Avx512F.PermuteVar8x64x2(lowHalves, firstHalf, highHalves).AsUInt16();
+            Vector512<ushort> prefixes1 = Avx512F.PermuteVar8x64x2(lowHalves, secondHalf, highHalves).AsUInt16();
+
+            byte* r = raw + (g * width);
+            Vector256<ulong> first = Vector256.Create(
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)r, byteMask),
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + width), byteMask),
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + (2 * width)), byteMask),
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + (3 * width)), byteMask));
+            Vector256<ulong> second = Vector256.Create(
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + (4 * width)), byteMask),
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + (5 * width)), byteMask),
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + (6 * width)), byteMask),
+                Bmi2.X64.ParallelBitDeposit(*(ulong*)(r + (7 * width)), byteMask));
+            Vector512<ushort> r0 = Avx512BW.ConvertToVector512UInt16(first.AsByte());
+            Vector512<ushort> r1 = Avx512BW.ConvertToVector512UInt16(second.AsByte());
+            (prefixes0 | ((r0 >>> keep) << drop) | ((r0 & signMask) << 15)).Store(destination + (g * 8));
+            (prefixes1 | ((r1 >>> keep) << drop) | ((r1 & signMask) << 15)).Store(destination + (g * 8) + 32);
+        }
+
+        Assemble16Avx2(symbols + (g * 8), groups - g, raw + (g * width), width, prefixOf, drop, rawSign, destination + (g * 8));
     }
 }
