@@ -109,13 +109,14 @@ internal static class PatchCorpusBenchmark
     private static void RunPair(string baseName, string targetName, string baseFolder, string targetFolder, string? zstd, string scratch)
     {
         long target = Directory.EnumerateFiles(targetFolder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-        long bitx = BitXStyleReference.Size(baseFolder, targetFolder);
-        long? patchFrom = zstd is null ? null : ZstdPatchFrom(zstd, baseFolder, targetFolder, scratch);
         string patch = Path.Combine(scratch, "update.wpatch");
         string rebuilt = Path.Combine(scratch, "rebuilt");
         var options = new PatchOptions { Threads = 1, Overwrite = true };
 
-        // Untimed rounds to compile the code paths, then the best of the timed ones (the machine may be shared).
+        // Wafer is timed before the references run, after a pause: the runtime recompiles methods that just got hot
+        // (the previous pair's references) in the background, and that work would otherwise share the timed rounds'
+        // cores. Untimed rounds first, then the best of the timed ones (the machine may be shared).
+        Thread.Sleep(500);
         PatchResult result = null!;
         for (int round = 0; round < WarmupRounds; round++)
         {
@@ -139,6 +140,8 @@ internal static class PatchCorpusBenchmark
             Directory.Delete(rebuilt, recursive: true);
         }
 
+        long bitx = BitXStyleReference.Size(baseFolder, targetFolder);
+        long? patchFrom = zstd is null ? null : ZstdPatchFrom(zstd, baseFolder, targetFolder, scratch);
         (double exponentOnly, double withPrevious) = EntropyBound(baseFolder, targetFolder);
         string Pct(double bytes) => (100 * bytes / target).ToString("0.0", CultureInfo.InvariantCulture) + "%";
         string Ratio(double a, double? b) => b is double d && d > 0 ? (a / d).ToString("0.00", CultureInfo.InvariantCulture) : "-";
