@@ -298,6 +298,7 @@ internal sealed partial class FloatSplitCodec
         int width = UniformWidth(info, alphabet);
         ulong* prefixOf = stackalloc ulong[MaxAlphabet];
         uint* prefixOf16 = stackalloc uint[MaxAlphabet];
+        byte* prefixBytes = stackalloc byte[FieldPacker.PrefixBytesLength];
         ulong* rawPart = stackalloc ulong[256];
         if (width != 0)
         {
@@ -306,6 +307,8 @@ internal sealed partial class FloatSplitCodec
                 prefixOf[a] = info[a].Prefix;
                 prefixOf16[a] = (uint)info[a].Prefix;
             }
+
+            FieldPacker.SplitPrefixes(prefixOf16, alphabet, prefixBytes);
 
             for (int r = 0; r < 1 << width; r++)
             {
@@ -346,7 +349,7 @@ internal sealed partial class FloatSplitCodec
                     if (TE.Size == 2 && bytePosition <= lastLoad)
                     {
                         int groups = (int)Math.Min(count / 8, ((lastLoad - bytePosition) / width) + 1);
-                        FieldPacker.Assemble16(symbols, groups, rs + bytePosition, width, prefixOf16, alphabet, info->Dropped, info->SignRaw != 0, (ushort*)d);
+                        FieldPacker.Assemble16(symbols, groups, rs + bytePosition, width, prefixOf16, prefixBytes, alphabet, info->Dropped, info->SignRaw != 0, (ushort*)d);
                         k = groups * 8;
                         bytePosition += (long)groups * width;
                     }

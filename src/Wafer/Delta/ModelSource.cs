@@ -146,7 +146,7 @@ internal abstract class ModelSource : IDisposable
             _files = files;
         }
 
-        /// <summary>Hashes the next piece; <see langword="false"/> once every file is hashed.</summary>
+        /// <summary>Hashes the next piece: <see langword="true"/> when it did, <see langword="false"/> when every file was already hashed.</summary>
         public bool Step()
         {
             if (_next >= _files.Length)

@@ -77,16 +77,19 @@ public sealed unsafe class FieldPackerTests
             }
 
             byte[] raw = new byte[(groups * width) + 8];
+            byte[] prefixBytes = new byte[FieldPacker.PrefixBytesLength];
             ushort[] scalar = new ushort[values.Length];
             ushort[] vector = new ushort[values.Length];
             fixed (ushort* v = values)
             fixed (byte* r = raw)
             fixed (byte* s = symbols)
+            fixed (byte* pb = prefixBytes)
             fixed (uint* p = prefixOf)
             fixed (ushort* sd = scalar)
             fixed (ushort* vd = vector)
             {
                 FieldPacker.Pack16(v, groups, width, lowBits, drop, rawSign, r);
+                FieldPacker.SplitPrefixes(p, alphabet, pb);
                 FieldPacker.Assemble16Scalar(s, groups, r, width, p, drop, rawSign, sd);
                 Assert.Equal(values, scalar);
                 if (Avx2.IsSupported && Bmi2.X64.IsSupported)
@@ -98,12 +101,12 @@ public sealed unsafe class FieldPackerTests
                 if (Avx512Vbmi.IsSupported && Bmi2.X64.IsSupported)
                 {
                     Array.Clear(vector);
-                    FieldPacker.Assemble16Vbmi(s, groups, r, width, p, alphabet, drop, rawSign, vd);
+                    FieldPacker.Assemble16Vbmi(s, groups, r, width, p, pb, alphabet, drop, rawSign, vd);
                     Assert.Equal(values, vector);
                 }
 
                 Array.Clear(vector);
-                FieldPacker.Assemble16(s, groups, r, width, p, alphabet, drop, rawSign, vd);
+                FieldPacker.Assemble16(s, groups, r, width, p, pb, alphabet, drop, rawSign, vd);
                 Assert.Equal(values, vector);
             }
         }, iter: 600, threads: 1);

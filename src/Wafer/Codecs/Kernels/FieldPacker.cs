@@ -82,13 +82,14 @@ internal static unsafe class FieldPacker
     /// Rebuilds <c>8 * groups</c> 16-bit values: value <c>i</c> = <c>prefixOf[symbols[i]]</c> OR its field from
     /// <paramref name="raw"/> (laid out as <see cref="Pack16"/> writes it) put back in place. Reads 8 bytes at each
     /// group's field offset, so the caller keeps <c>raw + width * (groups - 1) + 8</c> inside the stream. Every
-    /// symbol is below <paramref name="alphabet"/>, the number of entries of <paramref name="prefixOf"/>.
+    /// symbol is below <paramref name="alphabet"/>, the number of entries of <paramref name="prefixOf"/>;
+    /// <paramref name="prefixBytes"/> holds them split by <see cref="SplitPrefixes"/>.
     /// </summary>
-    public static void Assemble16(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, int alphabet, int drop, bool rawSign, ushort* destination)
+    public static void Assemble16(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, byte* prefixBytes, int alphabet, int drop, bool rawSign, ushort* destination)
     {
         if (Avx512Vbmi.IsSupported && Bmi2.X64.IsSupported && BitConverter.IsLittleEndian)
         {
-            Assemble16Vbmi(symbols, groups, raw, width, prefixOf, alphabet, drop, rawSign, destination);
+            Assemble16Vbmi(symbols, groups, raw, width, prefixOf, prefixBytes, alphabet, drop, rawSign, destination);
         }
         else if (Avx2.IsSupported && Bmi2.X64.IsSupported && BitConverter.IsLittleEndian)
         {
@@ -143,23 +144,33 @@ internal static unsafe class FieldPacker
         Assemble16Scalar(symbols + (g * 8), groups - g, raw + (g * width), width, prefixOf, drop, rawSign, destination + (g * 8));
     }
 
+    /// <summary>Bytes of the tables <see cref="SplitPrefixes"/> fills.</summary>
+    public const int PrefixBytesLength = 512;
+
+    /// <summary>
+    /// Splits <paramref name="prefixOf"/> (<paramref name="alphabet"/> 16-bit prefixes, at most 256) into the byte
+    /// tables the VBMI assembler looks up: 256 low bytes, then 256 high bytes, zero past the alphabet.
+    /// </summary>
+    public static void SplitPrefixes(uint* prefixOf, int alphabet, byte* prefixBytes)
+    {
+        for (int a = 0; a < 256; a++)
+        {
+            uint prefix = a < alphabet ? prefixOf[a] : 0;
+            prefixBytes[a] = (byte)prefix;
+            prefixBytes[256 + a] = (byte)(prefix >> 8);
+        }
+    }
+
     /// <summary>
     /// AVX-512 VBMI + BMI2 path of <see cref="Assemble16"/>: sixty-four values per step, each prefix's low and high
     /// byte looked up by byte permutes over two 64-byte tables (VPERMI2B: 128 entries), instead of gathered; alphabets
     /// of more than 128 symbols take a second pair of tables for symbols 128..255 and a select.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Assemble16Vbmi(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, int alphabet, int drop, bool rawSign, ushort* destination)
+    public static void Assemble16Vbmi(byte* symbols, int groups, byte* raw, int width, uint* prefixOf, byte* prefixBytes, int alphabet, int drop, bool rawSign, ushort* destination)
     {
-        byte* lowBytes = stackalloc byte[256];
-        byte* highBytes = stackalloc byte[256];
-        for (int a = 0; a < 256; a++)
-        {
-            uint prefix = a < alphabet ? prefixOf[a] : 0;
-            lowBytes[a] = (byte)prefix;
-            highBytes[a] = (byte)(prefix >> 8);
-        }
-
+        byte* lowBytes = prefixBytes;
+        byte* highBytes = prefixBytes + 256;
         Vector512<byte> low0 = Vector512.Load(lowBytes);
         Vector512<byte> low1 = Vector512.Load(lowBytes + 64);
         Vector512<byte> low2 = Vector512.Load(lowBytes + 128);
