@@ -123,8 +123,9 @@ public class DeltaCodecTests
     [InlineData(9)]
     public void Values_that_moved_by_a_few_ulps_round_trip_with_few_or_no_extra_bits(int farMoves)
     {
-        // Residuals under 32 ulps are whole tokens, so the extra bits are only those of the far moves: an empty or
-        // nearly empty stream, which the decoder reads from a zero-padded copy of its tail.
+        // Residuals under 32 ulps are whole tokens, so the extra bits are only those of the far moves and of the few
+        // moves that wrap across the sign bit: a nearly empty stream, which the decoder reads from a zero-padded copy of
+        // its tail.
         foreach (DType dtype in s_floatTypes)
         {
             foreach (int count in new[] { 33, 5000, 70_001 })
@@ -145,7 +146,10 @@ public class DeltaCodecTests
         }
     }
 
-    /// <summary>The base with every element moved by at most 7 ulps of its bits (some wrap across signs), so every residual is under 32.</summary>
+    /// <summary>
+    /// The base with every element's bits moved by at most 7: nearly every residual is under 32 ulps, except where a
+    /// move wraps across the sign bit.
+    /// </summary>
     private static byte[] MovedByFewUlps(Random random, DType dtype, byte[] b)
     {
         int width = DTypes.Size(dtype);
