@@ -114,7 +114,9 @@ internal sealed partial class FloatSplitCodec
         int topCount = 1 << topBits;
 
         // The context buckets are centred on the commonest exponent of the chunk's head, a cheap stand-in for the mode.
-        int center;
+        // 16-bit chunks never take a context mode, so they skip it.
+        int center = 0;
+        if (TE.Size != 2)
         {
             Span<int> head = stackalloc int[exponents];
             head.Clear();
@@ -124,7 +126,6 @@ internal sealed partial class FloatSplitCodec
                 head[(int)(TE.Load(src, i) >> m) & expMask]++;
             }
 
-            center = 0;
             for (int e = 1; e < exponents; e++)
             {
                 if (head[e] > head[center])
@@ -150,7 +151,7 @@ internal sealed partial class FloatSplitCodec
         fixed (ulong* co = cellOr)
         fixed (byte* bo = bucketOf)
         {
-            if (TE.Size == 2 && n >= WholeValueHistogramMinimum)
+            if (TE.Size == 2 && n >= WholeValueHistogramMinimum && m - topBits >= 3)
             {
                 // 16-bit values: count whole values (one increment per value, no per-value OR), then fold the
                 // 65536 counts into cells, clearing them on the way: the thread's histogram is handed back all
@@ -161,32 +162,34 @@ internal sealed partial class FloatSplitCodec
                 fixed (uint* h = whole)
                 {
                     CountValues16(src, n, h);
-                    for (int v = 0; v < 1 << 16; v++)
+                    for (int v = 0; v < 1 << 16; v += 64)
                     {
-                        // Most of the 65536 values never occur: skip 64, else eight, empty counts at a time.
-                        if ((v & 63) == 0 && (Vector256.Load(h + v) | Vector256.Load(h + v + 8) | Vector256.Load(h + v + 16) | Vector256.Load(h + v + 24)
+                        // Most of the 65536 values never occur: skip 64 empty counts at a time.
+                        if ((Vector256.Load(h + v) | Vector256.Load(h + v + 8) | Vector256.Load(h + v + 16) | Vector256.Load(h + v + 24)
                             | Vector256.Load(h + v + 32) | Vector256.Load(h + v + 40) | Vector256.Load(h + v + 48) | Vector256.Load(h + v + 56)) == Vector256<uint>.Zero)
                         {
-                            v += 63;
                             continue;
                         }
 
-                        if ((v & 7) == 0 && Vector256.LoadUnsafe(ref *(h + v)) == Vector256<uint>.Zero)
+                        // Eight consecutive values share a cell (the cell keeps at least three mantissa bits below it)
+                        // and a sign: the group adds its sum, and its low bits are the OR of its occupied lanes.
+                        for (int g = v; g < v + 64; g += 8)
                         {
-                            v += 7;
-                            continue;
-                        }
+                            Vector256<uint> counts = Vector256.Load(h + g);
+                            uint occupied = ~Vector256.Equals(counts, Vector256<uint>.Zero).ExtractMostSignificantBits() & 0xFF;
+                            if (occupied == 0)
+                            {
+                                continue;
+                            }
 
-                        uint c = h[v];
-                        h[v] = 0;
-                        if (c != 0)
-                        {
-                            int e = (v >> m) & expMask;
-                            ulong mant = (ulong)v & mantMask;
-                            ulong sign = (ulong)(v >> signShift) & 1;
+                            Vector256<uint>.Zero.Store(h + g);
+                            ulong lanes = ((occupied & 0xAA) != 0 ? 1UL : 0) | ((occupied & 0xCC) != 0 ? 2UL : 0) | ((occupied & 0xF0) != 0 ? 4UL : 0);
+                            int e = (g >> m) & expMask;
+                            ulong mant = ((ulong)g & mantMask) | lanes;
+                            ulong sign = (ulong)(g >> signShift) & 1;
                             orMantissa |= mant;
                             int cell = (e << topBits) | (int)(mant >> (m - topBits));
-                            ht[cell] += c;
+                            ht[cell] += Vector256.Sum(counts);
                             co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
                         }
                     }
@@ -266,7 +269,7 @@ internal sealed partial class FloatSplitCodec
                     if (c != 0)
                     {
                         alphabet++;
-                        bits -= c * Math.Log2(c);
+                        bits -= FrequencyTable.CountBits(c);
                     }
                 }
             }
@@ -582,28 +585,38 @@ internal sealed partial class FloatSplitCodec
             Span<int> prefixes = stackalloc int[MaxAlphabet];
             int alphabet = 0;
             int group = 1 << (topBits - k1);
-            for (int p = 0; p < prefixSpace; p++)
+            int topCount = 1 << topBits;
+            map.Fill(-1);
+            for (int e = 0; e < 1 << layout.ExponentBits; e++)
             {
-                uint c = 0;
-                int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
-                for (int g = 0; g < group; g++)
+                // Most exponents never occur: skip their cells at once.
+                if (histTop.Slice(e << topBits, topCount).IndexOfAnyExcept(0u) < 0)
                 {
-                    c += histTop[baseIndex + g];
-                }
-
-                if (c == 0)
-                {
-                    map[p] = -1;
                     continue;
                 }
 
-                if (alphabet == MaxAlphabet)
+                for (int p = e << k1; p < (e + 1) << k1; p++)
                 {
-                    return -1;
-                }
+                    uint c = 0;
+                    int baseIndex = ((p >> k1) << topBits) + ((p & ((1 << k1) - 1)) * group);
+                    for (int g = 0; g < group; g++)
+                    {
+                        c += histTop[baseIndex + g];
+                    }
 
-                map[p] = alphabet;
-                prefixes[alphabet++] = p;
+                    if (c == 0)
+                    {
+                        continue;
+                    }
+
+                    if (alphabet == MaxAlphabet)
+                    {
+                        return -1;
+                    }
+
+                    map[p] = alphabet;
+                    prefixes[alphabet++] = p;
+                }
             }
 
             prefixes = prefixes[..alphabet];

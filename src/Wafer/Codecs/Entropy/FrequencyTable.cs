@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Wafer.Codecs.Entropy;
@@ -203,19 +204,22 @@ internal static class FrequencyTable
     /// <summary><c>c × log2(c)</c> for small counts, computed by the same expression as for large ones, so costs are identical either way.</summary>
     private static readonly double[] s_countBits = BuildCountBits();
 
+    /// <summary><c>c × log2(c)</c>, looked up for counts below 4096.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double CountBits(uint c) => c < CountBitsTableSize ? s_countBits[c] : c * Math.Log2(c);
+
     /// <summary>Estimated bits to code <paramref name="counts"/> with an ideal static model (the entropy cost).</summary>
     public static double CostBits(ReadOnlySpan<uint> counts)
     {
         ulong total = 0;
         double sum = 0;
-        double[] countBits = s_countBits;
         for (int i = 0; i < counts.Length; i++)
         {
             uint c = counts[i];
             if (c != 0)
             {
                 total += c;
-                sum -= c < CountBitsTableSize ? countBits[c] : c * Math.Log2(c);
+                sum -= CountBits(c);
             }
         }
 
