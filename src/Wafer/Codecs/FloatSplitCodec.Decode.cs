@@ -211,11 +211,11 @@ internal sealed partial class FloatSplitCodec
                 }
             }
 
-            int streamLength = VarInt.ReadLength(source, ref pos, "float-split rANS stream length");
-            ReadOnlySpan<byte> stream = source.Slice(pos, streamLength);
-            pos += streamLength;
-            ReadOnlySpan<byte> rawStream = source[pos..];
-            Span<uint> x = stackalloc uint[Rans.LanesFor(k2 == 0 ? n : 2L * n)];
+            int rawLength = VarInt.ReadLength(source, ref pos, "float-split raw stream length");
+            ReadOnlySpan<byte> rawStream = source.Slice(pos, rawLength);
+            pos += rawLength;
+            ReadOnlySpan<byte> stream = source[pos..];
+            Span<uint> x = stackalloc uint[LanesFor(mode, k2, n)];
             Rans.ReadStates(stream, x);
             int end;
             long rawBits;
@@ -262,9 +262,6 @@ internal sealed partial class FloatSplitCodec
     private static unsafe ulong Assemble(SymbolInfo* s, ulong r, int signShift) =>
         s->Prefix | ((r >> s->SignRaw) << s->Dropped) | ((r & (ulong)s->SignRaw) << signShift);
 
-    /// <summary>Values decoded per block in the joint loop: symbols first (rANS only), then the raw fields.</summary>
-    private const int JointBlock = 2048;
-
     private const uint SlotMask = Rans.Total - 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -286,6 +283,8 @@ internal sealed partial class FloatSplitCodec
     /// (<see cref="InterleavedRansDecoder"/>: all states in registers, vectorised for 32-state streams), then the
     /// assembly pass, which for a uniform raw width of at most 8 bits takes eight values' fields per load
     /// (<see cref="FieldPacker.Assemble16"/> for 16-bit elements) and otherwise keeps a bit reader in registers.
+    /// The final block's fields are read from a copy of the raw stream's tail followed by the bytes the final states
+    /// kept (<see cref="Stash"/>). Returns the bits read from <paramref name="raw"/> itself.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (int End, long RawBits) DecodeJoint<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> table, scoped Span<uint> x, SymbolInfo* info, int alphabet, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
@@ -319,10 +318,17 @@ internal sealed partial class FloatSplitCodec
         ulong fieldMask = (1UL << width) - 1;
         nint p = x.Length * 4;
         long bitPosition = 0;
+
+        // The final block's raw tail: its fields' bytes, the stash, and zeros for the loads that look ahead.
+        int tailCapacity = (int)(((long)JointBlock * widest / 8) + 1 + (2 * Rans.WideLanes) + 16);
+        byte* tail = stackalloc byte[tailCapacity];
+        long tailStart = 0;
+        int stashed = 0;
         fixed (byte* s = stream)
         fixed (uint* t = table)
-        fixed (byte* rs = raw)
+        fixed (byte* rs0 = raw)
         {
+            byte* rs = rs0;
             nint safeEnd = stream.Length - InterleavedRansDecoder.Lookahead;
             for (int b0 = 0; b0 < n; b0 += JointBlock)
             {
@@ -337,6 +343,31 @@ internal sealed partial class FloatSplitCodec
                     }
 
                     p = q;
+                }
+
+                if (b0 + count == n)
+                {
+                    // The states are final: the raw stream's last bytes come out of them.
+                    long fieldBits = (long)count * width;
+                    for (int v = 0; width == 0 && v < count; v++)
+                    {
+                        fieldBits += info[symbols[v]].RawBits;
+                    }
+
+                    stashed = StashLength(x.Length, bitPosition, bitPosition + fieldBits);
+                    tailStart = bitPosition >> 3;
+                    if (tailStart > raw.Length || raw.Length - tailStart + stashed > tailCapacity - 16)
+                    {
+                        throw new WaferDataException($"float-split raw stream of {raw.Length} bytes does not fit its values' raw fields");
+                    }
+
+                    int kept = raw.Length - (int)tailStart;
+                    new Span<byte>(tail, tailCapacity).Clear();
+                    raw[(int)tailStart..].CopyTo(new Span<byte>(tail, kept));
+                    Unstash(x, new Span<byte>(tail + kept, stashed));
+                    raw = new ReadOnlySpan<byte>(tail, kept + stashed);
+                    rs = tail;
+                    bitPosition -= tailStart * 8;
                 }
 
                 byte* d = dst + ((nint)b0 * TE.Size);
@@ -398,7 +429,7 @@ internal sealed partial class FloatSplitCodec
             }
         }
 
-        return ((int)p, bitPosition);
+        return ((int)p, bitPosition + (tailStart * 8) - (stashed * 8L));
     }
 
     /// <summary>The raw field width shared by every symbol (same dropped bits and sign handling), or 0 when they differ or it exceeds 8 bits.</summary>

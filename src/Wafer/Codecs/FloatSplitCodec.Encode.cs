@@ -881,20 +881,45 @@ internal sealed partial class FloatSplitCodec
                     }
 
                     long rawBytes = (totalRawBits + 7) / 8;
-                    const int LengthField = 5;
 
-                    // The raw writer stores 8 bytes at a time: keep 8 bytes of room past the raw stream.
-                    long room = destination.Length - pos - LengthField - rawBytes - 8;
-
-                    // Every symbol emits at most one 2-byte word.
+                    // The joint mode's final block of values keeps its last raw bytes in the rANS states.
                     long symbolCount = (long)n * (k2 > 0 ? 2 : 1);
-                    int stateBytes = Rans.LanesFor(symbolCount) * 4;
-                    long worst = stateBytes + (2L * symbolCount);
-                    if (room < Math.Min(worst, stateBytes + 16))
+                    int lanes = LanesFor(plan.Mode, k2, n);
+                    int stashed = 0;
+                    if (direct)
+                    {
+                        // The final block's field bits: a multiple of the one width most chunks have.
+                        long tailBits = (long)(n - FinalBlockStart(n)) * rawBits[0];
+                        if (rawBits.IndexOfAnyExcept(rawBits[0]) >= 0)
+                        {
+                            tailBits = 0;
+                            fixed (byte* so0 = symbolOf)
+                            {
+                                for (int i = FinalBlockStart(n); i < n; i++)
+                                {
+                                    tailBits += rawBits[so0[(int)(TE.Load(src, i) >> prefixShift) & (prefixSpace - 1)]];
+                                }
+                            }
+                        }
+
+                        stashed = StashLength(lanes, totalRawBits - tailBits, totalRawBits);
+                    }
+
+                    if (!VarInt.TryWrite(destination, ref pos, (ulong)(rawBytes - stashed)))
                     {
                         return -1;
                     }
 
+                    // The raw writer stores 8 bytes at a time (8 bytes of room past the raw stream), and every symbol
+                    // emits at most one 2-byte word after the states.
+                    int stateBytes = lanes * 4;
+                    long room = destination.Length - pos - (rawBytes - stashed);
+                    if (room - stashed < 8 || room < Math.Min(stateBytes + (2L * symbolCount), stateBytes + 16))
+                    {
+                        return -1;
+                    }
+
+                    Span<uint> initial = stackalloc uint[lanes];
                     int streamLength;
                     fixed (byte* d = destination)
                     fixed (byte* sa = symA)
@@ -904,25 +929,9 @@ internal sealed partial class FloatSplitCodec
                     fixed (byte* co = contextOf)
                     fixed (byte* so = secondOf)
                     fixed (byte* vc = valueContext)
+                    fixed (uint* x0 = initial)
+                    fixed (int* pf = prefixes)
                     {
-                        byte* areaStart = d + pos + LengthField;
-                        byte* areaEnd = areaStart + room;
-                        fixed (byte* so0 = symbolOf)
-                        {
-                            streamLength = direct
-                                ? EncodeJoint<TE>(src, n, so0, prefixShift, prefixSpace - 1, ea, alphabet, areaStart, areaEnd)
-                                : EncodeWithContexts(sa, sb, n, ea, eb, co, so, vc, alphabet, secondCount, firstContext, k2 > 0, areaStart, areaEnd);
-                        }
-
-                        if (streamLength < 0)
-                        {
-                            return -1;
-                        }
-
-                        VarInt.TryWrite(destination, ref pos, (ulong)streamLength);
-                        Buffer.MemoryCopy(areaEnd - streamLength, d + pos, streamLength, streamLength);
-                        pos += streamLength;
-
                         // Raw stream: per value the sign, then the low mantissa bits its symbol keeps.
                         // The writer's state stays in locals; each value stores 8 bytes (room was reserved).
                         ulong buffer = 0;
@@ -988,9 +997,29 @@ internal sealed partial class FloatSplitCodec
                         {
                             throw new InvalidOperationException("float-split raw stream length disagrees with its count");
                         }
+
+                        pos += (int)(rawBytes - stashed);
+                        Stash(new ReadOnlySpan<byte>(d + pos, stashed), new Span<uint>(x0, lanes));
+
+                        // The rANS stream is coded backwards into the rest of the destination, then moved to follow the raw stream.
+                        byte* areaStart = d + pos;
+                        byte* areaEnd = d + destination.Length;
+                        fixed (byte* so0 = symbolOf)
+                        {
+                            streamLength = direct
+                                ? EncodeJoint<TE>(src, n, so0, pf, prefixShift, prefixSpace - 1, ea, alphabet, x0, lanes, areaStart, areaEnd)
+                                : EncodeWithContexts(sa, sb, n, ea, eb, co, so, vc, alphabet, secondCount, firstContext, k2 > 0, x0, lanes, areaStart, areaEnd);
+                        }
+
+                        if (streamLength < 0)
+                        {
+                            return -1;
+                        }
+
+                        Buffer.MemoryCopy(areaEnd - streamLength, areaStart, streamLength, streamLength);
                     }
 
-                    return pos + (int)rawBytes;
+                    return pos + streamLength;
                 }
                 finally
                 {
@@ -1088,18 +1117,16 @@ internal sealed partial class FloatSplitCodec
     /// <summary>
     /// Joint mode: one symbol per value, read straight from the source, eight states in locals. Renormalisation is
     /// arithmetic (m is 1 when a lane emits a word): every lane stores its low word, and the write position moves
-    /// down only past the words that were emitted, so no lane waits on a branch.
+    /// down only past the words that were emitted, so no lane waits on a branch. <paramref name="x"/> holds the
+    /// <paramref name="lanes"/> initial states (each carrying its stashed raw bytes) and ends with the final ones.
     /// </summary>
     /// <returns>Stream length (ending at <paramref name="areaEnd"/>), or -1 when the area is too small.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, byte* areaStart, byte* areaEnd)
+    private static unsafe int EncodeJoint<TE>(byte* src, int n, byte* symbolOf, int* prefixes, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* x, int lanes, byte* areaStart, byte* areaEnd)
         where TE : struct, IElementAccess
     {
         byte* p = areaEnd;
         int i = n;
-        int lanes = Rans.LanesFor(n);
-        uint* x = stackalloc uint[lanes];
-        new Span<uint>(x, lanes).Fill(Rans.LowerBound);
 
         // 16- and 32-bit values: whole rounds (of 32 in a wide stream, else of 8) by the prefix-indexed encoder, after
         // the values above the last multiple of the round. A wide stream takes that path everywhere (its scalar
@@ -1121,7 +1148,7 @@ internal sealed partial class FloatSplitCodec
 
         if (prefixRounds && i > 0)
         {
-            p = EncodePrefixRounds(src, TE.Size, lanes, i / lanes, symbolOf, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
+            p = EncodePrefixRounds(src, TE.Size, lanes, i / lanes, prefixes, prefixShift, prefixMask, table, alphabet, x, p, areaStart);
             if (p is null)
             {
                 return -1;
@@ -1187,7 +1214,7 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder"/>'s rounds for <paramref name="lanes"/> states.</summary>
-    private static unsafe byte* EncodePrefixRounds(byte* src, int valueSize, int lanes, int rounds, byte* symbolOf, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
+    private static unsafe byte* EncodePrefixRounds(byte* src, int valueSize, int lanes, int rounds, int* prefixes, int prefixShift, int prefixMask, RansEncodeSymbol* table, int alphabet, uint* states, byte* p, byte* areaStart)
     {
         ulong[] buffer = ArrayPool<ulong>.Shared.Rent(prefixMask + 1 + alphabet);
         try
@@ -1203,12 +1230,11 @@ internal sealed partial class FloatSplitCodec
 
                 // Prefixes outside the alphabet never occur in the source; give them symbol 0's harmless entry.
                 new Span<ulong>(entries, prefixMask + 1).Fill(entryOf[0]);
-                for (int prefix = 0; prefix <= prefixMask; prefix++)
+                for (int a = 0; a < alphabet; a++)
                 {
-                    int a = symbolOf[prefix];
-                    if (a < alphabet && table[a].IsCodable)
+                    if (table[a].IsCodable)
                     {
-                        entries[prefix] = entryOf[a];
+                        entries[prefixes[a]] = entryOf[a];
                     }
                 }
 
@@ -1243,12 +1269,10 @@ internal sealed partial class FloatSplitCodec
     /// <summary>Context modes: the value's symbol in its context (its row's class, else the previous exponent's bucket), then the optional mantissa symbol.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int EncodeWithContexts(
-        byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, byte* areaStart, byte* areaEnd)
+        byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, uint* states, int lanes, byte* areaStart, byte* areaEnd)
     {
         int perValue = hasSecond ? 2 : 1;
-        int lanes = Rans.LanesFor((long)n * perValue);
-        Span<uint> x = stackalloc uint[lanes];
-        x.Fill(Rans.LowerBound);
+        Span<uint> x = new(states, lanes);
         byte* p = areaEnd;
         for (int i = n - 1; i >= 0; i--)
         {

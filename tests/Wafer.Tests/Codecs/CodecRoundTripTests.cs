@@ -67,6 +67,28 @@ public sealed class CodecRoundTripTests
         }
     }
 
+    /// <summary>
+    /// Joint-mode float-split streams switch to 32 states at <see cref="FloatSplitCodec.JointWideMinimum"/> values, and
+    /// the final block of up to 2048 values reads the raw bytes its states kept: one value, a part and a whole block.
+    /// </summary>
+    [Theory]
+    [InlineData(FloatSplitCodec.JointWideMinimum - 1)]
+    [InlineData(FloatSplitCodec.JointWideMinimum)]
+    [InlineData(FloatSplitCodec.JointWideMinimum + 1)]
+    [InlineData(FloatSplitCodec.JointWideMinimum + 37)]
+    [InlineData(FloatSplitCodec.JointWideMinimum + 2048)]
+    public void Float_split_round_trips_around_the_joint_wide_threshold_and_final_blocks(int count)
+    {
+        foreach (DType dtype in ChunkSamples.FloatTypes)
+        {
+            for (int kind = 0; kind < ChunkSamples.KindCount; kind++)
+            {
+                byte[] data = ChunkSamples.Make(dtype, count, (ChunkSamples.Kind)kind, count + (7 * kind));
+                CodecAssert.RoundTrip(FloatSplitCodec.Instance, data, dtype);
+            }
+        }
+    }
+
     [Fact]
     public void Float_split_takes_every_float_dtype_of_weights()
     {

@@ -20,7 +20,7 @@ internal static class Rans
     /// <summary>The sum of a table's frequencies.</summary>
     public const int Total = 1 << ScaleBits;
 
-    /// <summary>Lower bound of a normalised state; also every state's initial and final value.</summary>
+    /// <summary>Lower bound of a normalised state; also the initial and final value of every state that carries no stashed data.</summary>
     public const uint LowerBound = 1u << 16;
 
     /// <summary>Interleaved states of a stream shorter than <see cref="WideThreshold"/> symbols.</summary>
