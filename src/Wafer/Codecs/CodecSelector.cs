@@ -1,5 +1,6 @@
 using System.Buffers;
-using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Wafer.Codecs.Kernels;
 
 namespace Wafer.Codecs;
@@ -142,19 +143,29 @@ internal static class CodecSelector
     /// False when evenly spaced sample elements are clearly not half zero (under 40% of them), so the exact count can
     /// be skipped; a chunk that is really half zero passes (its sample is within a few points of its share).
     /// </summary>
-    private static bool MaybeMostlyZero(ReadOnlySpan<byte> source, int size, int n)
+    private static bool MaybeMostlyZero(ReadOnlySpan<byte> source, int size, int n) => size switch
     {
-        if (n <= ZeroSample)
+        1 => MaybeMostlyZero(source),
+        2 => MaybeMostlyZero(MemoryMarshal.Cast<byte, ushort>(source)[..n]),
+        4 => MaybeMostlyZero(MemoryMarshal.Cast<byte, uint>(source)[..n]),
+        _ => MaybeMostlyZero(MemoryMarshal.Cast<byte, ulong>(source)[..n]),
+    };
+
+    /// <summary><see cref="MaybeMostlyZero(ReadOnlySpan{byte}, int, int)"/> over elements of one width (zero is zero in either byte order).</summary>
+    private static bool MaybeMostlyZero<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        if (values.Length <= ZeroSample)
         {
             return true;
         }
 
-        long step = n / ZeroSample;
+        int step = values.Length / ZeroSample;
         int zeros = 0;
         int samples = 0;
-        for (long i = 0; i < n; i += step)
+        for (int i = 0; i < values.Length; i += step)
         {
-            zeros += Element(source, (int)i, size) == 0 ? 1 : 0;
+            zeros += T.IsZero(values[i]) ? 1 : 0;
             samples++;
         }
 
@@ -162,19 +173,33 @@ internal static class CodecSelector
     }
 
     /// <summary>True when evenly spaced sample elements hold at most <see cref="PaletteCodec.MaxEntries"/> distinct values.</summary>
-    private static bool SampleHasFewValues(ReadOnlySpan<byte> source, int size, int n)
+    private static bool SampleHasFewValues(ReadOnlySpan<byte> source, int size, int n) => size switch
+    {
+        1 => SampleHasFewValues(source),
+        2 => SampleHasFewValues(MemoryMarshal.Cast<byte, ushort>(source)[..n]),
+        4 => SampleHasFewValues(MemoryMarshal.Cast<byte, uint>(source)[..n]),
+        _ => SampleHasFewValues(MemoryMarshal.Cast<byte, ulong>(source)[..n]),
+    };
+
+    /// <summary>
+    /// <see cref="SampleHasFewValues(ReadOnlySpan{byte}, int, int)"/> over elements of one width. The elements are
+    /// compared as they lie in memory, so the count does not depend on the byte order.
+    /// </summary>
+    private static bool SampleHasFewValues<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IBinaryInteger<T>
     {
         // An open-addressing set of 1024 slots (four times the most entries it holds before giving up).
         const int Slots = 1024;
         Span<ulong> keys = stackalloc ulong[Slots];
         Span<bool> used = stackalloc bool[Slots];
         used.Clear();
+        int n = values.Length;
         int samples = Math.Min(n, PaletteSample);
-        long step = Math.Max(1, n / samples);
+        int step = Math.Max(1, n / samples);
         int distinct = 0;
-        for (long i = 0; i < n && distinct <= PaletteCodec.MaxEntries; i += step)
+        for (int i = 0; i < n && distinct <= PaletteCodec.MaxEntries; i += step)
         {
-            ulong value = Element(source, (int)i, size);
+            ulong value = ulong.CreateTruncating(values[i]);
             int slot = (int)((value * 0x9E3779B97F4A7C15UL) >> 54);
             while (used[slot] && keys[slot] != value)
             {
@@ -191,13 +216,4 @@ internal static class CodecSelector
 
         return distinct <= PaletteCodec.MaxEntries;
     }
-
-    /// <summary>Element <paramref name="index"/> (of 1, 2, 4 or 8 bytes, little-endian), zero-extended.</summary>
-    private static ulong Element(ReadOnlySpan<byte> source, int index, int size) => size switch
-    {
-        1 => source[index],
-        2 => BinaryPrimitives.ReadUInt16LittleEndian(source[(index * 2)..]),
-        4 => BinaryPrimitives.ReadUInt32LittleEndian(source[(index * 4)..]),
-        _ => BinaryPrimitives.ReadUInt64LittleEndian(source[(index * 8)..]),
-    };
 }

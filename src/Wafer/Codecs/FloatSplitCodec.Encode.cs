@@ -226,20 +226,33 @@ internal sealed partial class FloatSplitCodec
         int dropped = orMantissa == 0 ? m : BitOperations.TrailingZeroCount(orMantissa);
         int kMax = Math.Min(topBits, m - dropped);
 
-        // Exponent-only counts, and how many distinct exponents the chunk has.
+        // Exponent-only counts, and the exponents that occur (in increasing order).
         Span<uint> expCounts = stackalloc uint[exponents];
+        Span<int> present = stackalloc int[exponents];
         int distinct = 0;
         for (int e = 0; e < exponents; e++)
         {
             uint c = 0;
-            for (int t = 0; t < topCount; t++)
+            if (topCount == 16)
             {
-                c += histTop[(e << topBits) + t];
+                c = Vector256.Sum(Vector256.Create(histTop.Slice(e << topBits, 8)) + Vector256.Create(histTop.Slice((e << topBits) + 8, 8)));
+            }
+            else
+            {
+                for (int t = 0; t < topCount; t++)
+                {
+                    c += histTop[(e << topBits) + t];
+                }
             }
 
             expCounts[e] = c;
-            distinct += c != 0 ? 1 : 0;
+            if (c != 0)
+            {
+                present[distinct++] = e;
+            }
         }
+
+        present = present[..distinct];
 
         var best = new Plan { Mode = -1, DroppedBits = dropped, Center = center };
         double bestBits = double.MaxValue;
@@ -251,13 +264,8 @@ internal sealed partial class FloatSplitCodec
             int group = 1 << (topBits - k);
             double bits = 0;
             int alphabet = 0;
-            for (int e = 0; e < exponents; e++)
+            foreach (int e in present)
             {
-                if (expCounts[e] == 0)
-                {
-                    continue;
-                }
-
                 for (int t = 0; t < (1 << k); t++)
                 {
                     uint c = 0;
