@@ -138,7 +138,7 @@ internal sealed partial class FloatSplitCodec
         // Per (exponent, top mantissa bits) cell: its count, the OR of the mantissa bits below the cell (which
         // bits are dead) and whether negative (bit 62) and positive (bit 63) values occur.
         Span<byte> bucketOf = stackalloc byte[exponents];
-        for (int e = 0; e < exponents; e++)
+        for (int e = 0; e < exponents && TE.Size != 2; e++)
         {
             bucketOf[e] = (byte)Bucket(e, center);
         }
@@ -584,12 +584,16 @@ internal sealed partial class FloatSplitCodec
         int prefixShift = m - k1;
         int prefixSpace = 1 << (layout.ExponentBits + k1);
 
+        // The joint mode takes its counts from the analysis histogram and codes straight from the source; the
+        // context modes need a symbol pass, which maps each value's prefix to its symbol.
+        bool direct = plan.Mode == ModeJoint && k2 == 0;
+
         // The alphabet is every (exponent, k1 mantissa bits) prefix the histogram saw, in increasing order.
-        int[] mapArray = ArrayPool<int>.Shared.Rent(prefixSpace);
+        int[]? mapArray = direct ? null : ArrayPool<int>.Shared.Rent(prefixSpace);
         byte[]? valueContext = null;
         try
         {
-            Span<int> map = mapArray.AsSpan(0, prefixSpace);
+            Span<int> map = direct ? [] : mapArray.AsSpan(0, prefixSpace);
             Span<int> prefixes = stackalloc int[MaxAlphabet];
             int alphabet = 0;
             int group = 1 << (topBits - k1);
@@ -598,7 +602,8 @@ internal sealed partial class FloatSplitCodec
             for (int e = 0; e < 1 << layout.ExponentBits; e++)
             {
                 // Most exponents never occur: skip their cells at once.
-                if (histTop.Slice(e << topBits, topCount).IndexOfAnyExcept(0u) < 0)
+                ReadOnlySpan<uint> cells = histTop.Slice(e << topBits, topCount);
+                if (topCount == 16 ? (Vector256.Create(cells) | Vector256.Create(cells[8..])) == Vector256<uint>.Zero : cells.IndexOfAnyExcept(0u) < 0)
                 {
                     continue;
                 }
@@ -622,7 +627,11 @@ internal sealed partial class FloatSplitCodec
                         return -1;
                     }
 
-                    map[p] = alphabet;
+                    if (!direct)
+                    {
+                        map[p] = alphabet;
+                    }
+
                     prefixes[alphabet++] = p;
                 }
             }
@@ -669,9 +678,6 @@ internal sealed partial class FloatSplitCodec
                 Span<ulong> lowOr = stackalloc ulong[alphabet];
                 lowOr.Clear();
                 int signShift = layout.Bits - 1;
-                // The joint mode takes its counts from the analysis histogram and codes straight from the
-                // source; the context modes need a symbol pass.
-                bool direct = plan.Mode == ModeJoint && k2 == 0;
                 Span<byte> symbolOf = stackalloc byte[direct ? prefixSpace : 0];
 
                 // The low bits and signs each symbol's values use, from the analysis cells (a cell's bits below the
@@ -1042,7 +1048,11 @@ internal sealed partial class FloatSplitCodec
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(mapArray);
+            if (mapArray is not null)
+            {
+                ArrayPool<int>.Shared.Return(mapArray);
+            }
+
             if (valueContext is not null)
             {
                 ArrayPool<byte>.Shared.Return(valueContext);
@@ -1138,8 +1148,9 @@ internal sealed partial class FloatSplitCodec
 
         // 16- and 32-bit values: whole rounds (of 32 in a wide stream, else of 8) by the prefix-indexed encoder, after
         // the values above the last multiple of the round. A wide stream takes that path everywhere (its scalar
-        // reference is exact), a narrow one with AVX2 only; both give the same bytes as the loop below.
-        bool prefixRounds = TE.Size is 2 or 4 && (lanes == Rans.WideLanes || PrefixRansEncoder.HasNarrowRounds);
+        // reference is exact), a narrow one with AVX2 only and when it has more values than its prefix-indexed table
+        // has entries (filling the table would cost more than it saves); both give the same bytes as the loop below.
+        bool prefixRounds = TE.Size is 2 or 4 && (lanes == Rans.WideLanes || (PrefixRansEncoder.HasNarrowRounds && n > prefixMask));
         int roundMultiple = prefixRounds ? lanes : 8;
 
         // Values above the last multiple of eight (or 32) first, so the groups below start at such a multiple.

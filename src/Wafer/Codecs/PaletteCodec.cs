@@ -30,17 +30,25 @@ internal sealed class PaletteCodec : ChunkCodec
         int n = source.Length / size;
         Span<ulong> palette = stackalloc ulong[MaxEntries];
         int entries = 0;
-        var lookup = new Dictionary<ulong, int>(MaxEntries + 1);
+
+        // The distinct values in an open-addressing set of 1024 slots (four times the most it may hold); each slot
+        // later learns its value's index in the sorted palette.
+        Span<ulong> keys = stackalloc ulong[Slots];
+        Span<short> index = stackalloc short[Slots];
+        index.Fill(-1);
         for (int i = 0; i < n; i++)
         {
             ulong v = Load(source, i, size);
-            if (lookup.TryAdd(v, entries))
+            int slot = Find(keys, index, v);
+            if (index[slot] < 0)
             {
                 if (entries == MaxEntries)
                 {
                     return -1;
                 }
 
+                keys[slot] = v;
+                index[slot] = 0;
                 palette[entries++] = v;
             }
         }
@@ -49,7 +57,7 @@ internal sealed class PaletteCodec : ChunkCodec
         palette.Sort();
         for (int e = 0; e < entries; e++)
         {
-            lookup[palette[e]] = e;
+            index[Find(keys, index, palette[e])] = (short)e;
         }
 
         int pos = 0;
@@ -72,7 +80,7 @@ internal sealed class PaletteCodec : ChunkCodec
         {
             for (int i = 0; i < n; i++)
             {
-                indices[i] = (byte)lookup[Load(source, i, size)];
+                indices[i] = (byte)index[Find(keys, index, Load(source, i, size))];
             }
 
             return ByteStreamCoder.TryEncode(indices.AsSpan(0, n), destination, ref pos) ? pos : -1;
@@ -81,6 +89,21 @@ internal sealed class PaletteCodec : ChunkCodec
         {
             ArrayPool<byte>.Shared.Return(indices);
         }
+    }
+
+    /// <summary>Slots of the encoder's value set.</summary>
+    private const int Slots = 1024;
+
+    /// <summary>The slot holding <paramref name="value"/>, or the empty slot (index -1) where it would go.</summary>
+    private static int Find(ReadOnlySpan<ulong> keys, ReadOnlySpan<short> index, ulong value)
+    {
+        int slot = (int)((value * 0x9E3779B97F4A7C15UL) >> 54);
+        while (index[slot] >= 0 && keys[slot] != value)
+        {
+            slot = (slot + 1) & (Slots - 1);
+        }
+
+        return slot;
     }
 
     public override void Decode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
