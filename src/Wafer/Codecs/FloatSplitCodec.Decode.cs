@@ -295,15 +295,22 @@ internal sealed partial class FloatSplitCodec
         // When every symbol has the same raw field of at most 8 bits (the usual BF16 chunk), eight values' fields
         // fill exactly `width` bytes: one load per eight values, and each value is two table lookups and an OR.
         int width = UniformWidth(info, alphabet);
+
+        // Every symbol's field wider than 8 bits (F32 and F64 chunks) but alike: positions are multiples of its width.
+        int wideWidth = width == 0 && info->RawBits is > 8 and <= 57 && UniformAttributes(info, alphabet) ? info->RawBits : 0;
         ulong* prefixOf = stackalloc ulong[MaxAlphabet];
         uint* prefixOf16 = stackalloc uint[MaxAlphabet];
         byte* prefixBytes = stackalloc byte[FieldPacker.PrefixBytesLength];
         ulong* rawPart = stackalloc ulong[256];
+        for (int a = 0; a < alphabet && (width | wideWidth) != 0; a++)
+        {
+            prefixOf[a] = info[a].Prefix;
+        }
+
         if (width != 0)
         {
             for (int a = 0; a < alphabet; a++)
             {
-                prefixOf[a] = info[a].Prefix;
                 prefixOf16[a] = (uint)info[a].Prefix;
             }
 
@@ -418,13 +425,10 @@ internal sealed partial class FloatSplitCodec
                     }
 
                     int end = (int)Math.Min(count, k + sure);
-                    for (; k < end; k++)
-                    {
-                        SymbolInfo* si = info + symbols[k];
-                        ulong r = (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask;
-                        bitPosition += si->RawBits;
-                        TE.Store(d, k, Assemble(si, r, signShift));
-                    }
+                    bitPosition = wideWidth != 0
+                        ? AssembleUniformFields<TE>(symbols, k, end, prefixOf, wideWidth, info->Dropped, info->SignRaw, signShift, rs, bitPosition, d)
+                        : AssembleFields<TE>(symbols, k, end, info, rs, bitPosition, signShift, d);
+                    k = end;
                 }
             }
         }
@@ -432,19 +436,64 @@ internal sealed partial class FloatSplitCodec
         return ((int)p, bitPosition + (tailStart * 8) - (stashed * 8L));
     }
 
-    /// <summary>The raw field width shared by every symbol (same dropped bits and sign handling), or 0 when they differ or it exceeds 8 bits.</summary>
-    private static unsafe int UniformWidth(SymbolInfo* info, int alphabet)
+    /// <summary>
+    /// Values <paramref name="k"/> to <paramref name="end"/> of a block from their symbols and the raw fields from bit
+    /// <paramref name="bitPosition"/> on, all of whose 8-byte loads lie inside the raw stream. A method of its own so
+    /// that its few variables stay in registers: inlined into the block loop, the JIT kept them on the stack.
+    /// </summary>
+    /// <returns>The bit position after the last field.</returns>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe long AssembleFields<TE>(byte* symbols, int k, int end, SymbolInfo* info, byte* rs, long bitPosition, int signShift, byte* d)
+        where TE : struct, IElementAccess
+    {
+        for (; k < end; k++)
+        {
+            SymbolInfo* si = info + symbols[k];
+            ulong r = (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask;
+            bitPosition += si->RawBits;
+            TE.Store(d, k, Assemble(si, r, signShift));
+        }
+
+        return bitPosition;
+    }
+
+    /// <summary>
+    /// <see cref="AssembleFields{TE}"/> when every symbol has the same field of <paramref name="width"/> bits (at most
+    /// 57): only the prefix differs, by symbol.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe long AssembleUniformFields<TE>(byte* symbols, int k, int end, ulong* prefixOf, int width, int dropped, int signRaw, int signShift, byte* rs, long bitPosition, byte* d)
+        where TE : struct, IElementAccess
+    {
+        ulong mask = (1UL << width) - 1;
+        ulong sign = (ulong)signRaw;
+        for (; k < end; k++)
+        {
+            ulong r = (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & mask;
+            bitPosition += width;
+            TE.Store(d, k, prefixOf[symbols[k]] | ((r >> signRaw) << dropped) | ((r & sign) << signShift));
+        }
+
+        return bitPosition;
+    }
+
+    /// <summary>Whether every symbol has the same raw field: width, dropped bits and sign handling.</summary>
+    private static unsafe bool UniformAttributes(SymbolInfo* info, int alphabet)
     {
         for (int a = 1; a < alphabet; a++)
         {
             if (info[a].RawBits != info->RawBits || info[a].Dropped != info->Dropped || info[a].SignRaw != info->SignRaw)
             {
-                return 0;
+                return false;
             }
         }
 
-        return info->RawBits is > 0 and <= 8 ? info->RawBits : 0;
+        return true;
     }
+
+    /// <summary>The raw field width shared by every symbol (same dropped bits and sign handling), or 0 when they differ or it exceeds 8 bits.</summary>
+    private static unsafe int UniformWidth(SymbolInfo* info, int alphabet) =>
+        info->RawBits is > 0 and <= 8 && UniformAttributes(info, alphabet) ? info->RawBits : 0;
 
     /// <summary>General loop: the symbol in its context (the previous exponent's bucket, or its row's class), then an optional mantissa symbol.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -986,6 +986,27 @@ internal sealed partial class FloatSplitCodec
                                 wp += width;
                             }
                         }
+                        else if (width is > 8 and <= 28 && fieldOf.IndexOfAnyExcept(fieldOf[0]) < 0)
+                        {
+                            // One field width of 9 to 28 bits (F32 chunks): two values' fields join before each
+                            // append, so the writer's dependency chain advances once per pair.
+                            int drop = dropped[0];
+                            ulong keep = signRaw[0];
+                            for (; first + 2 <= n; first += 2)
+                            {
+                                ulong v0 = TE.Load(src, first);
+                                ulong v1 = TE.Load(src, first + 1);
+                                ulong f0 = (((v0 & lowMask) >> drop) << (int)keep) | ((v0 >> signShift) & keep);
+                                ulong f1 = (((v1 & lowMask) >> drop) << (int)keep) | ((v1 >> signShift) & keep);
+                                buffer |= (f0 | (f1 << width)) << bitCount;
+                                bitCount += 2 * width;
+                                *(ulong*)wp = BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer);
+                                int whole = bitCount & ~7;
+                                wp += whole >> 3;
+                                buffer >>= whole;
+                                bitCount &= 7;
+                            }
+                        }
 
                         fixed (byte* so0 = symbolOf)
                         fixed (uint* fo = fieldOf)
