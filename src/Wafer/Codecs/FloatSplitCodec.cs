@@ -114,7 +114,7 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
             : Rans.LanesFor(k2 == 0 ? n : 2L * n);
 
     /// <summary>The first value of the joint decoder's final block (of 1 to <see cref="JointBlock"/> values).</summary>
-    private static int FinalBlockStart(int n) => (n - 1) / JointBlock * JointBlock;
+    internal static int FinalBlockStart(int n) => (n - 1) / JointBlock * JointBlock;
 
     /// <summary>
     /// Raw bytes a joint-mode stream keeps in its encoder's initial states (16 bits a state): the last bytes of the
@@ -123,11 +123,11 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
     /// first needs them. A state's initial value 2^16 is the rANS stream's cost of 16 bits; a stashed word makes
     /// those bits carry data.
     /// </summary>
-    private static int StashLength(int lanes, long finalBlockBits, long totalBits) =>
+    internal static int StashLength(int lanes, long finalBlockBits, long totalBits) =>
         (int)Math.Min(2L * lanes, ((totalBits + 7) / 8) - ((finalBlockBits + 7) / 8));
 
     /// <summary>Sets each encoder state to 2^16 plus its stashed word: bytes 2j and 2j + 1 of <paramref name="stash"/> (little-endian) for state j.</summary>
-    private static void Stash(ReadOnlySpan<byte> stash, Span<uint> states)
+    internal static void Stash(ReadOnlySpan<byte> stash, Span<uint> states)
     {
         for (int j = 0; j < states.Length; j++)
         {
@@ -146,7 +146,7 @@ internal sealed partial class FloatSplitCodec : ChunkCodec
     /// leaves the state at 2^16. A state whose word does not fit its share of the stash is left as it is, so the final
     /// check reports the stream corrupt.
     /// </summary>
-    private static void Unstash(Span<uint> states, Span<byte> stash)
+    internal static void Unstash(Span<uint> states, Span<byte> stash)
     {
         for (int j = 0; j < states.Length; j++)
         {

@@ -7,27 +7,30 @@ namespace Wafer.Tests.Codecs;
 [Trait("Category", "Kernels")]
 public sealed class CorruptPayloadTests
 {
-    public static TheoryData<string, DType, int> Cases => new()
+    /// <summary>Codec, dtype, sample kind and element count: 16421 values make wide joint-mode float-split streams, whose final states keep raw bytes.</summary>
+    public static TheoryData<string, DType, int, int> Cases => new()
     {
-        { "float-split", DType.BF16, (int)ChunkSamples.Kind.Weights },
-        { "float-split", DType.F32, (int)ChunkSamples.Kind.DriftingScale },
-        { "float-split", DType.F16, (int)ChunkSamples.Kind.Specials },
-        { "float-split", DType.F64, (int)ChunkSamples.Kind.Weights },
-        { "float-split", DType.F8E4M3, (int)ChunkSamples.Kind.Weights },
-        { "palette", DType.F32, (int)ChunkSamples.Kind.FewValues },
-        { "sparse", DType.BF16, (int)ChunkSamples.Kind.MostlyZero },
-        { "sparse", DType.I32, (int)ChunkSamples.Kind.MostlyZero },
-        { "byte-planes", DType.I64, (int)ChunkSamples.Kind.Weights },
-        { "constant", DType.F32, (int)ChunkSamples.Kind.Constant },
-        { "zstd", DType.U8, (int)ChunkSamples.Kind.Weights },
-        { "raw", DType.U8, (int)ChunkSamples.Kind.Weights },
+        { "float-split", DType.BF16, (int)ChunkSamples.Kind.Weights, 3000 },
+        { "float-split", DType.F32, (int)ChunkSamples.Kind.DriftingScale, 3000 },
+        { "float-split", DType.F16, (int)ChunkSamples.Kind.Specials, 3000 },
+        { "float-split", DType.F64, (int)ChunkSamples.Kind.Weights, 3000 },
+        { "float-split", DType.F8E4M3, (int)ChunkSamples.Kind.Weights, 3000 },
+        { "palette", DType.F32, (int)ChunkSamples.Kind.FewValues, 3000 },
+        { "sparse", DType.BF16, (int)ChunkSamples.Kind.MostlyZero, 3000 },
+        { "sparse", DType.I32, (int)ChunkSamples.Kind.MostlyZero, 3000 },
+        { "byte-planes", DType.I64, (int)ChunkSamples.Kind.Weights, 3000 },
+        { "constant", DType.F32, (int)ChunkSamples.Kind.Constant, 3000 },
+        { "zstd", DType.U8, (int)ChunkSamples.Kind.Weights, 3000 },
+        { "raw", DType.U8, (int)ChunkSamples.Kind.Weights, 3000 },
+        { "float-split", DType.BF16, (int)ChunkSamples.Kind.Weights, 16421 },
+        { "float-split", DType.F32, (int)ChunkSamples.Kind.Weights, 16421 },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Truncated_payloads_are_rejected(string codecName, DType dtype, int kind)
+    public void Truncated_payloads_are_rejected(string codecName, DType dtype, int kind, int count)
     {
-        (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind);
+        (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind, count);
         int step = Math.Max(1, payload.Length / 400);
         for (int cut = 0; cut < payload.Length; cut += step)
         {
@@ -38,9 +41,9 @@ public sealed class CorruptPayloadTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Bit_flips_decode_or_fail_cleanly_and_header_flips_are_caught(string codecName, DType dtype, int kind)
+    public void Bit_flips_decode_or_fail_cleanly_and_header_flips_are_caught(string codecName, DType dtype, int kind, int count)
     {
-        (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind);
+        (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind, count);
         var rng = new Random(kind);
         int rejected = 0;
         for (int trial = 0; trial < 300; trial++)
@@ -60,9 +63,9 @@ public sealed class CorruptPayloadTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Trailing_garbage_is_rejected(string codecName, DType dtype, int kind)
+    public void Trailing_garbage_is_rejected(string codecName, DType dtype, int kind, int count)
     {
-        (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind);
+        (ChunkCodec codec, byte[] data, byte[] payload) = Encode(codecName, dtype, kind, count);
         byte[] longer = [.. payload, 0x00, 0x42];
         Assert.False(CodecAssert.DecodeDamaged(codec, longer, dtype, data.Length), $"{codecName}: trailing bytes were accepted");
     }
@@ -138,16 +141,16 @@ public sealed class CorruptPayloadTests
         Assert.False(CodecAssert.DecodeDamaged(FloatSplitCodec.Instance, payload, DType.BF16, data.Length));
     }
 
-    private static (ChunkCodec Codec, byte[] Data, byte[] Payload) Encode(string codecName, DType dtype, int kind)
+    private static (ChunkCodec Codec, byte[] Data, byte[] Payload) Encode(string codecName, DType dtype, int kind, int count)
     {
         ChunkCodec codec = CodecRegistry.Find(codecName)!;
-        byte[] data = ChunkSamples.Make(dtype, 3000, (ChunkSamples.Kind)kind, 17);
+        byte[] data = ChunkSamples.Make(dtype, count, (ChunkSamples.Kind)kind, 17);
         return (codec, data, Encode(codec, data, dtype));
     }
 
     private static byte[] Encode(ChunkCodec codec, byte[] data, DType dtype)
     {
-        byte[] buffer = new byte[data.Length + 1100];
+        byte[] buffer = new byte[data.Length + CodecSelector.Slack];
         int written = codec.Encode(data, new ChunkContext(dtype), buffer);
         Assert.True(written >= 0, $"{codec.Name} declined the test input");
         return buffer.AsSpan(0, written).ToArray();
