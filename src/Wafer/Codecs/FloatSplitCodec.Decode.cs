@@ -224,7 +224,7 @@ internal sealed partial class FloatSplitCodec
             {
                 (end, rawBits) = mode == ModeJoint && k2 == 0
                     ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, alphabet, widest, layout.Bits - 1, rawStream, dst, n)
-                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, rowClass, rowLength, phase, layout.Bits - 1, rawStream, dst, n);
+                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, rowClass, rowLength, phase, layout.Bits - 1, widest, rawStream, dst, n);
             }
 
             Rans.CheckFinal(x, end, stream.Length);
@@ -512,77 +512,135 @@ internal sealed partial class FloatSplitCodec
         int rowLength,
         int phase,
         int signShift,
+        int widest,
         ReadOnlySpan<byte> raw,
         byte* dst,
         int n)
         where TE : struct, IElementAccess
     {
-        int lane = 0;
-        int ctx = firstContext;
-        long bitPosition = 0;
+        var run = new ContextRun { Lane = 0, Context = firstContext, BitPosition = 0, Column = phase, Row = 0, Position = x.Length * 4 };
         long fastLimit = ((long)raw.Length - 8) * 8;
-        nint p = x.Length * 4;
         int laneMask = x.Length - 1;
-        nint safeEnd = stream.Length - 4;
         fixed (byte* s = stream)
         fixed (uint* t = tables)
         fixed (byte* rs = raw)
         fixed (byte* co = contextOf)
         fixed (byte* so = secondOf)
+        fixed (byte* rc = rowClass)
+        fixed (uint* states = x)
         {
             uint* second = t + ((nint)contexts * Rans.Total);
-            int column = phase;
-            int row = 0;
-            for (int i = 0; i < n; i++)
+            int i = 0;
+            while (i < n)
             {
-                if (rowClass is not null)
+                // Values whose words (at most two, 4 bytes) and raw fields surely lie inside their streams run unchecked.
+                long byStream = Math.Max(0, (stream.Length - 4 - run.Position) / 4);
+                long byRaw = run.BitPosition <= fastLimit ? ((fastLimit - run.BitPosition) / widest) + 1 : 0;
+                int end = (int)Math.Min(n, i + Math.Min(byStream, byRaw));
+                if (end > i)
                 {
-                    ctx = rowClass[row];
-                    if (++column == rowLength)
+                    DecodeContextRun<TE>(ref run, i, end, states, laneMask, t, second, s, rs, info, co, so, k2 > 0, secondShift, rc, rowLength, signShift, dst);
+                    i = end;
+                    continue;
+                }
+
+                // Near the ends of the streams: one value with every read checked.
+                if (rc != null)
+                {
+                    run.Context = rc[run.Row];
+                    if (++run.Column == rowLength)
                     {
-                        column = 0;
-                        row++;
+                        run.Column = 0;
+                        run.Row++;
                     }
                 }
 
-                uint a;
+                int q = (int)run.Position;
+                uint a = RansStep.Checked(ref x[run.Lane], tables.Slice(run.Context * Rans.Total, Rans.Total), stream, ref q);
+                run.Lane = (run.Lane + 1) & laneMask;
                 uint b = 0;
-                if (p <= safeEnd)
+                if (k2 > 0)
                 {
-                    // A value reads at most two words (4 bytes): no per-word check needed.
-                    a = StepUnchecked(ref x[lane], t + ((nint)ctx * Rans.Total), s, ref p);
-                    lane = (lane + 1) & laneMask;
-                    if (k2 > 0)
-                    {
-                        b = StepUnchecked(ref x[lane], second + ((nint)so[a] * Rans.Total), s, ref p);
-                        lane = (lane + 1) & laneMask;
-                    }
-                }
-                else
-                {
-                    int q = (int)p;
-                    a = RansStep.Checked(ref x[lane], tables.Slice(ctx * Rans.Total, Rans.Total), stream, ref q);
-                    lane = (lane + 1) & laneMask;
-                    if (k2 > 0)
-                    {
-                        b = RansStep.Checked(ref x[lane], tables.Slice((contexts + so[a]) * Rans.Total, Rans.Total), stream, ref q);
-                        lane = (lane + 1) & laneMask;
-                    }
-
-                    p = q;
+                    b = RansStep.Checked(ref x[run.Lane], tables.Slice((contexts + so[a]) * Rans.Total, Rans.Total), stream, ref q);
+                    run.Lane = (run.Lane + 1) & laneMask;
                 }
 
+                run.Position = q;
                 SymbolInfo* si = info + a;
-                ulong r = bitPosition <= fastLimit
-                    ? (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask
-                    : ReadBitsChecked(raw, bitPosition, si->RawBits);
-                bitPosition += si->RawBits;
+                ulong r = run.BitPosition <= fastLimit
+                    ? (Load64(rs + (run.BitPosition >> 3)) >> (int)(run.BitPosition & 7)) & si->Mask
+                    : ReadBitsChecked(raw, run.BitPosition, si->RawBits);
+                run.BitPosition += si->RawBits;
                 TE.Store(dst, i, Assemble(si, r, signShift) | ((ulong)b << secondShift));
-                ctx = co[a];
+                run.Context = co[a];
+                i++;
             }
         }
 
-        return ((int)p, bitPosition);
+        return ((int)run.Position, run.BitPosition);
+    }
+
+    /// <summary>The context loop's state between runs.</summary>
+    private struct ContextRun
+    {
+        public int Lane;
+        public int Context;
+        public long BitPosition;
+        public int Column;
+        public int Row;
+        public nint Position;
+    }
+
+    /// <summary>
+    /// Values <paramref name="i"/> to <paramref name="end"/> of the context loop, none of whose reads can pass the end
+    /// of its stream. A method of its own so that the loop's state stays in registers: inlined into the loop with its
+    /// checked steps, the JIT kept it on the stack.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DecodeContextRun<TE>(
+        ref ContextRun run, int i, int end, uint* x, int laneMask, uint* tables, uint* second, byte* s, byte* rs, SymbolInfo* info, byte* contextOf, byte* secondOf, bool hasSecond, int secondShift, byte* rowClass, int rowLength, int signShift, byte* dst)
+        where TE : struct, IElementAccess
+    {
+        int lane = run.Lane;
+        int ctx = run.Context;
+        long bitPosition = run.BitPosition;
+        int column = run.Column;
+        int row = run.Row;
+        nint p = run.Position;
+        for (; i < end; i++)
+        {
+            if (rowClass != null)
+            {
+                ctx = rowClass[row];
+                if (++column == rowLength)
+                {
+                    column = 0;
+                    row++;
+                }
+            }
+
+            uint a = StepUnchecked(ref x[lane], tables + ((nint)ctx * Rans.Total), s, ref p);
+            lane = (lane + 1) & laneMask;
+            uint b = 0;
+            if (hasSecond)
+            {
+                b = StepUnchecked(ref x[lane], second + ((nint)secondOf[a] * Rans.Total), s, ref p);
+                lane = (lane + 1) & laneMask;
+            }
+
+            SymbolInfo* si = info + a;
+            ulong r = (Load64(rs + (bitPosition >> 3)) >> (int)(bitPosition & 7)) & si->Mask;
+            bitPosition += si->RawBits;
+            TE.Store(dst, i, Assemble(si, r, signShift) | ((ulong)b << secondShift));
+            ctx = contextOf[a];
+        }
+
+        run.Lane = lane;
+        run.Context = ctx;
+        run.BitPosition = bitPosition;
+        run.Column = column;
+        run.Row = row;
+        run.Position = p;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
