@@ -714,20 +714,10 @@ internal sealed partial class FloatSplitCodec
                     fixed (byte* sb = symB)
                     fixed (uint* ca = countsA)
                     fixed (uint* cb = countsBySymbol)
+                    fixed (byte* co = contextOf)
+                    fixed (byte* vc = valueContext)
                     {
-                        int ctx = firstContext;
-                        for (int i = 0; i < n; i++)
-                        {
-                            ctx = valueContext is null ? ctx : valueContext[i];
-                            ulong v = TE.Load(src, i);
-                            int a = mp[(int)(v >> prefixShift) & (prefixSpace - 1)];
-                            int b = (int)(v >> secondShift) & secondMask;
-                            sa[i] = (byte)a;
-                            sb[i] = (byte)b;
-                            ca[(ctx * alphabet) + a]++;
-                            cb[(a * secondCount) + b]++;
-                            ctx = contextOf[a];
-                        }
+                        CountSymbols<TE>(src, n, mp, prefixShift, prefixSpace - 1, secondShift, secondMask, sa, sb, ca, cb, alphabet, secondCount, co, vc, firstContext);
                     }
                 }
 
@@ -1098,6 +1088,32 @@ internal sealed partial class FloatSplitCodec
         }
     }
 
+    /// <summary>
+    /// The context modes' symbol pass: each value's symbol (by prefix, through <paramref name="map"/>) and second symbol
+    /// (the next mantissa bits), and their counts, the symbol's in its context (its row's class when
+    /// <paramref name="valueContext"/> is given, else the previous symbol's bucket). A method of its own so that its
+    /// state stays in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void CountSymbols<TE>(
+        byte* src, int n, int* map, int prefixShift, int prefixMask, int secondShift, int secondMask, byte* symA, byte* symB, uint* countsA, uint* countsB, int alphabet, int secondCount, byte* contextOf, byte* valueContext, int firstContext)
+        where TE : struct, IElementAccess
+    {
+        int ctx = firstContext;
+        for (int i = 0; i < n; i++)
+        {
+            ctx = valueContext == null ? ctx : valueContext[i];
+            ulong v = TE.Load(src, i);
+            int a = map[(int)(v >> prefixShift) & prefixMask];
+            int b = (int)(v >> secondShift) & secondMask;
+            symA[i] = (byte)a;
+            symB[i] = (byte)b;
+            countsA[(ctx * alphabet) + a]++;
+            countsB[(a * secondCount) + b]++;
+            ctx = contextOf[a];
+        }
+    }
+
     /// <summary>A value's raw field description (dropped bits in bits 0..7, raw sign in bit 8, width from bit 16), by its index and bits.</summary>
     private interface IFieldLookup
     {
@@ -1313,52 +1329,66 @@ internal sealed partial class FloatSplitCodec
             }
 
             i -= 8;
-            uint* xs = x + (i & (lanes - 1));
-            uint x0 = xs[0], x1 = xs[1], x2 = xs[2], x3 = xs[3], x4 = xs[4], x5 = xs[5], x6 = xs[6], x7 = xs[7];
-            RansEncodeSymbol* s7 = table + symbolOf[(int)(TE.Load(src, i + 7) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s6 = table + symbolOf[(int)(TE.Load(src, i + 6) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s5 = table + symbolOf[(int)(TE.Load(src, i + 5) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s4 = table + symbolOf[(int)(TE.Load(src, i + 4) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s3 = table + symbolOf[(int)(TE.Load(src, i + 3) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s2 = table + symbolOf[(int)(TE.Load(src, i + 2) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s1 = table + symbolOf[(int)(TE.Load(src, i + 1) >> prefixShift) & prefixMask];
-            RansEncodeSymbol* s0 = table + symbolOf[(int)(TE.Load(src, i + 0) >> prefixShift) & prefixMask];
-            uint m7 = (uint)(((long)x7 - (long)s7->Limit) >> 63) + 1;
-            uint m6 = (uint)(((long)x6 - (long)s6->Limit) >> 63) + 1;
-            uint m5 = (uint)(((long)x5 - (long)s5->Limit) >> 63) + 1;
-            uint m4 = (uint)(((long)x4 - (long)s4->Limit) >> 63) + 1;
-            uint m3 = (uint)(((long)x3 - (long)s3->Limit) >> 63) + 1;
-            uint m2 = (uint)(((long)x2 - (long)s2->Limit) >> 63) + 1;
-            uint m1 = (uint)(((long)x1 - (long)s1->Limit) >> 63) + 1;
-            uint m0 = (uint)(((long)x0 - (long)s0->Limit) >> 63) + 1;
-            *(ushort*)(p - 2) = Word16(x7);
-            byte* p6 = p - (m7 * 2);
-            *(ushort*)(p6 - 2) = Word16(x6);
-            byte* p5 = p6 - (m6 * 2);
-            *(ushort*)(p5 - 2) = Word16(x5);
-            byte* p4 = p5 - (m5 * 2);
-            *(ushort*)(p4 - 2) = Word16(x4);
-            byte* p3 = p4 - (m4 * 2);
-            *(ushort*)(p3 - 2) = Word16(x3);
-            byte* p2 = p3 - (m3 * 2);
-            *(ushort*)(p2 - 2) = Word16(x2);
-            byte* p1 = p2 - (m2 * 2);
-            *(ushort*)(p1 - 2) = Word16(x1);
-            byte* p0 = p1 - (m1 * 2);
-            *(ushort*)(p0 - 2) = Word16(x0);
-            p = p0 - (m0 * 2);
-            x7 = Advance(x7 >> (int)(m7 << 4), s7);
-            x6 = Advance(x6 >> (int)(m6 << 4), s6);
-            x5 = Advance(x5 >> (int)(m5 << 4), s5);
-            x4 = Advance(x4 >> (int)(m4 << 4), s4);
-            x3 = Advance(x3 >> (int)(m3 << 4), s3);
-            x2 = Advance(x2 >> (int)(m2 << 4), s2);
-            x1 = Advance(x1 >> (int)(m1 << 4), s1);
-            x0 = Advance(x0 >> (int)(m0 << 4), s0);
-            xs[0] = x0; xs[1] = x1; xs[2] = x2; xs[3] = x3; xs[4] = x4; xs[5] = x5; xs[6] = x6; xs[7] = x7;
+            p = EncodeGroup(
+                x + (i & (lanes - 1)),
+                table + symbolOf[(int)(TE.Load(src, i + 0) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 1) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 2) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 3) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 4) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 5) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 6) >> prefixShift) & prefixMask],
+                table + symbolOf[(int)(TE.Load(src, i + 7) >> prefixShift) & prefixMask],
+                p);
         }
 
         return FinishStates(new ReadOnlySpan<uint>(x, lanes), p, areaStart, areaEnd);
+    }
+
+    /// <summary>
+    /// Encodes eight consecutive symbols of a stream into their eight states <paramref name="xs"/> (lane order),
+    /// the last first, emitting words below <paramref name="p"/> (which needs 18 bytes of room). Renormalisation is
+    /// arithmetic (m is 1 when a lane emits a word): every lane stores its low word, and the write position moves down
+    /// only past the words that were emitted, so no lane waits on a branch.
+    /// </summary>
+    /// <returns>The new write position.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe byte* EncodeGroup(
+        uint* xs, RansEncodeSymbol* s0, RansEncodeSymbol* s1, RansEncodeSymbol* s2, RansEncodeSymbol* s3, RansEncodeSymbol* s4, RansEncodeSymbol* s5, RansEncodeSymbol* s6, RansEncodeSymbol* s7, byte* p)
+    {
+        uint x0 = xs[0], x1 = xs[1], x2 = xs[2], x3 = xs[3], x4 = xs[4], x5 = xs[5], x6 = xs[6], x7 = xs[7];
+        uint m7 = (uint)(((long)x7 - (long)s7->Limit) >> 63) + 1;
+        uint m6 = (uint)(((long)x6 - (long)s6->Limit) >> 63) + 1;
+        uint m5 = (uint)(((long)x5 - (long)s5->Limit) >> 63) + 1;
+        uint m4 = (uint)(((long)x4 - (long)s4->Limit) >> 63) + 1;
+        uint m3 = (uint)(((long)x3 - (long)s3->Limit) >> 63) + 1;
+        uint m2 = (uint)(((long)x2 - (long)s2->Limit) >> 63) + 1;
+        uint m1 = (uint)(((long)x1 - (long)s1->Limit) >> 63) + 1;
+        uint m0 = (uint)(((long)x0 - (long)s0->Limit) >> 63) + 1;
+        *(ushort*)(p - 2) = Word16(x7);
+        byte* p6 = p - (m7 * 2);
+        *(ushort*)(p6 - 2) = Word16(x6);
+        byte* p5 = p6 - (m6 * 2);
+        *(ushort*)(p5 - 2) = Word16(x5);
+        byte* p4 = p5 - (m5 * 2);
+        *(ushort*)(p4 - 2) = Word16(x4);
+        byte* p3 = p4 - (m4 * 2);
+        *(ushort*)(p3 - 2) = Word16(x3);
+        byte* p2 = p3 - (m3 * 2);
+        *(ushort*)(p2 - 2) = Word16(x2);
+        byte* p1 = p2 - (m2 * 2);
+        *(ushort*)(p1 - 2) = Word16(x1);
+        byte* p0 = p1 - (m1 * 2);
+        *(ushort*)(p0 - 2) = Word16(x0);
+        xs[7] = Advance(x7 >> (int)(m7 << 4), s7);
+        xs[6] = Advance(x6 >> (int)(m6 << 4), s6);
+        xs[5] = Advance(x5 >> (int)(m5 << 4), s5);
+        xs[4] = Advance(x4 >> (int)(m4 << 4), s4);
+        xs[3] = Advance(x3 >> (int)(m3 << 4), s3);
+        xs[2] = Advance(x2 >> (int)(m2 << 4), s2);
+        xs[1] = Advance(x1 >> (int)(m1 << 4), s1);
+        xs[0] = Advance(x0 >> (int)(m0 << 4), s0);
+        return p0 - (m0 * 2);
     }
 
     /// <summary>Prefix-indexed parameters from the symbol tables, then <see cref="PrefixRansEncoder"/>'s rounds for <paramref name="lanes"/> states.</summary>
@@ -1414,32 +1444,84 @@ internal sealed partial class FloatSplitCodec
         return (int)(areaEnd - p);
     }
 
-    /// <summary>Context modes: the value's symbol in its context (its row's class, else the previous exponent's bucket), then the optional mantissa symbol.</summary>
+    /// <summary>
+    /// Context modes: the value's symbol in its context (its row's class, else the previous exponent's bucket), then the
+    /// optional mantissa symbol. The stream's symbols are listed first (their entries in <paramref name="tableA"/>, whose
+    /// array <paramref name="tableB"/> continues), then coded eight lanes at a time like the joint mode's.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int EncodeWithContexts(
         byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, uint* states, int lanes, byte* areaStart, byte* areaEnd)
     {
         int perValue = hasSecond ? 2 : 1;
-        Span<uint> x = new(states, lanes);
-        byte* p = areaEnd;
-        for (int i = n - 1; i >= 0; i--)
+        int count = n * perValue;
+        int[] orderArray = ArrayPool<int>.Shared.Rent(count);
+        try
         {
-            if (p - areaStart < 4)
+            fixed (int* order = orderArray)
             {
-                return -1;
-            }
+                int secondBase = hasSecond ? (int)(tableB - tableA) : 0;
+                int context = firstContext;
+                for (int i = 0; i < n; i++)
+                {
+                    int a = symA[i];
+                    context = valueContext != null ? valueContext[i] : context;
+                    if (hasSecond)
+                    {
+                        order[2 * i] = (context * alphabet) + a;
+                        order[(2 * i) + 1] = secondBase + (secondOf[a] * secondCount) + symB[i];
+                    }
+                    else
+                    {
+                        order[i] = (context * alphabet) + a;
+                    }
 
-            int a = symA[i];
-            int lane = (i * perValue) & (lanes - 1);
-            if (hasSecond)
-            {
-                tableB[(secondOf[a] * secondCount) + symB[i]].Encode(ref x[(lane + 1) & (lanes - 1)], ref p);
-            }
+                    context = contextOf[a];
+                }
 
-            int context = valueContext != null ? valueContext[i] : i == 0 ? firstContext : contextOf[symA[i - 1]];
-            tableA[(context * alphabet) + a].Encode(ref x[lane], ref p);
+                byte* p = areaEnd;
+                int j = count;
+
+                // Symbols above the last multiple of eight first, so the groups below start at such a multiple.
+                while ((j & 7) != 0)
+                {
+                    j--;
+                    if (p - areaStart < 2)
+                    {
+                        return -1;
+                    }
+
+                    tableA[order[j]].Encode(ref states[j & (lanes - 1)], ref p);
+                }
+
+                while (j > 0)
+                {
+                    if (p - areaStart < PrefixRansEncoder.NarrowRoundRoom)
+                    {
+                        return -1;
+                    }
+
+                    j -= 8;
+                    int* o = order + j;
+                    p = EncodeGroup(
+                        states + (j & (lanes - 1)),
+                        tableA + o[0],
+                        tableA + o[1],
+                        tableA + o[2],
+                        tableA + o[3],
+                        tableA + o[4],
+                        tableA + o[5],
+                        tableA + o[6],
+                        tableA + o[7],
+                        p);
+                }
+
+                return FinishStates(new ReadOnlySpan<uint>(states, lanes), p, areaStart, areaEnd);
+            }
         }
-
-        return FinishStates(x, p, areaStart, areaEnd);
+        finally
+        {
+            ArrayPool<int>.Shared.Return(orderArray);
+        }
     }
 }
