@@ -978,24 +978,8 @@ internal sealed partial class FloatSplitCodec
                         }
                         else if (width is > 8 and <= 28 && fieldOf.IndexOfAnyExcept(fieldOf[0]) < 0)
                         {
-                            // One field width of 9 to 28 bits (F32 chunks): two values' fields join before each
-                            // append, so the writer's dependency chain advances once per pair.
-                            int drop = dropped[0];
-                            ulong keep = signRaw[0];
-                            for (; first + 2 <= n; first += 2)
-                            {
-                                ulong v0 = TE.Load(src, first);
-                                ulong v1 = TE.Load(src, first + 1);
-                                ulong f0 = (((v0 & lowMask) >> drop) << (int)keep) | ((v0 >> signShift) & keep);
-                                ulong f1 = (((v1 & lowMask) >> drop) << (int)keep) | ((v1 >> signShift) & keep);
-                                buffer |= (f0 | (f1 << width)) << bitCount;
-                                bitCount += 2 * width;
-                                *(ulong*)wp = BitConverter.IsLittleEndian ? buffer : BinaryPrimitives.ReverseEndianness(buffer);
-                                int whole = bitCount & ~7;
-                                wp += whole >> 3;
-                                buffer >>= whole;
-                                bitCount &= 7;
-                            }
+                            wp = WritePairs<TE>(src, n & ~1, fieldOf[0], lowMask, signShift, wp, ref buffer, ref bitCount);
+                            first = n & ~1;
                         }
 
                         int widest = 0;
@@ -1112,6 +1096,37 @@ internal sealed partial class FloatSplitCodec
             countsB[(a * secondCount) + b]++;
             ctx = contextOf[a];
         }
+    }
+
+    /// <summary>
+    /// Appends the raw fields of values 0 to <paramref name="n"/> (even), all described by <paramref name="field"/> with a
+    /// width of 9 to 28 bits (F32 chunks): two values' fields join before each append, so the writer's dependency chain
+    /// advances once per pair.
+    /// </summary>
+    /// <returns>The write position after the last whole byte.</returns>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe byte* WritePairs<TE>(byte* src, int n, uint field, ulong lowMask, int signShift, byte* wp, ref ulong buffer, ref int bitCount)
+        where TE : struct, IElementAccess
+    {
+        ulong pending = buffer;
+        int count = bitCount;
+        int pairWidth = 2 * (int)(field >> 16);
+        for (int i = 0; i < n; i += 2)
+        {
+            ulong v0 = TE.Load(src, i);
+            ulong v1 = TE.Load(src, i + 1);
+            pending |= (Field(v0, field, lowMask, signShift) | (Field(v1, field, lowMask, signShift) << (pairWidth / 2))) << count;
+            count += pairWidth;
+            *(ulong*)wp = BitConverter.IsLittleEndian ? pending : BinaryPrimitives.ReverseEndianness(pending);
+            int whole = count & ~7;
+            wp += whole >> 3;
+            pending >>= whole;
+            count &= 7;
+        }
+
+        buffer = pending;
+        bitCount = count;
+        return wp;
     }
 
     /// <summary>A value's raw field description (dropped bits in bits 0..7, raw sign in bit 8, width from bit 16), by its index and bits.</summary>
