@@ -162,8 +162,24 @@ internal sealed partial class FloatSplitCodec
                 fixed (uint* h = whole)
                 {
                     CountValues16(src, n, h);
-                    for (int v = 0; v < 1 << 16; v += 64)
+
+                    // Only the counts from the smallest to the largest value of each sign can be non-zero: the rest
+                    // of the 256 KiB (out of cache by now in a long run of chunks) is not read.
+                    (int lowPositive, int highPositive, int lowNegative, int highNegative) = ValueRanges16((ushort*)src, n);
+                    for (int v = Math.Min(lowPositive, lowNegative) & ~63; v < 1 << 16; v += 64)
                     {
+                        if (v > highPositive && v < (lowNegative & ~63))
+                        {
+                            // Past the positive values: on to the negative ones, if any.
+                            v = (lowNegative & ~63) - 64;
+                            continue;
+                        }
+
+                        if (v > highNegative && v >= 0x8000)
+                        {
+                            break;
+                        }
+
                         // Most of the 65536 values never occur: skip 64 empty counts at a time.
                         if ((Vector256.Load(h + v) | Vector256.Load(h + v + 8) | Vector256.Load(h + v + 16) | Vector256.Load(h + v + 24)
                             | Vector256.Load(h + v + 32) | Vector256.Load(h + v + 40) | Vector256.Load(h + v + 48) | Vector256.Load(h + v + 56)) == Vector256<uint>.Zero)
@@ -544,6 +560,79 @@ internal sealed partial class FloatSplitCodec
             ArrayPool<uint>.Shared.Return(hist);
             ArrayPool<uint>.Shared.Return(projected);
             ArrayPool<int>.Shared.Return(usedArray);
+        }
+    }
+
+    /// <summary>
+    /// The smallest and largest positive (sign bit clear) and negative 16-bit values, as unsigned integers; an empty
+    /// sign's range is (65536, -1), which selects nothing.
+    /// </summary>
+    private static unsafe (int LowPositive, int HighPositive, int LowNegative, int HighNegative) ValueRanges16(ushort* values, int n)
+    {
+        var lowP = Vector256.Create(ushort.MaxValue);
+        var highP = Vector256<ushort>.Zero;
+        var lowN = Vector256.Create(ushort.MaxValue);
+        var highN = Vector256<ushort>.Zero;
+        var signBit = Vector256.Create((ushort)0x8000);
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            Vector256<ushort> v = Vector256.Load(values + i);
+            Vector256<ushort> negative = Vector256.Equals(v & signBit, signBit);
+            lowP = Vector256.Min(lowP, v | negative);
+            highP = Vector256.Max(highP, Vector256.AndNot(v, negative));
+            lowN = Vector256.Min(lowN, v | ~negative);
+            highN = Vector256.Max(highN, v & negative);
+        }
+
+        // Lanes that saw no value of a sign hold 0xFFFF as its low and 0 as its high: only the reduced bounds tell.
+        int lowPositive = 65536, highPositive = -1, lowNegative = 65536, highNegative = -1;
+        if (i > 0)
+        {
+            int low = ushort.MaxValue, high = 0;
+            for (int lane = 0; lane < 16; lane++)
+            {
+                low = Math.Min(low, lowP.GetElement(lane));
+                high = Math.Max(high, highP.GetElement(lane));
+            }
+
+            if (low < 0x8000)
+            {
+                (lowPositive, highPositive) = (low, high);
+            }
+
+            (low, high) = (ushort.MaxValue, 0);
+            for (int lane = 0; lane < 16; lane++)
+            {
+                low = Math.Min(low, lowN.GetElement(lane));
+                high = Math.Max(high, highN.GetElement(lane));
+            }
+
+            if (high >= 0x8000)
+            {
+                (lowNegative, highNegative) = (low, high);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Include(BitConverter.IsLittleEndian ? values[i] : BinaryPrimitives.ReverseEndianness(values[i]), ref lowPositive, ref highPositive, ref lowNegative, ref highNegative);
+        }
+
+        return (lowPositive, highPositive, lowNegative, highNegative);
+    }
+
+    private static void Include(int value, ref int lowPositive, ref int highPositive, ref int lowNegative, ref int highNegative)
+    {
+        if (value < 0x8000)
+        {
+            lowPositive = Math.Min(lowPositive, value);
+            highPositive = Math.Max(highPositive, value);
+        }
+        else
+        {
+            lowNegative = Math.Min(lowNegative, value);
+            highNegative = Math.Max(highNegative, value);
         }
     }
 

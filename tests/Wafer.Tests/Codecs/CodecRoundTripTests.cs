@@ -89,6 +89,36 @@ public sealed class CodecRoundTripTests
         }
     }
 
+    /// <summary>
+    /// 16-bit chunks of at least 4096 values fold only the counts between each sign's smallest and largest value: one
+    /// sign alone, both, and values at the ends of either range must all be counted.
+    /// </summary>
+    [Theory]
+    [InlineData(DType.BF16)]
+    [InlineData(DType.F16)]
+    public void Sixteen_bit_chunks_of_one_sign_both_or_at_the_range_ends_round_trip(DType dtype)
+    {
+        var rng = new Random(11);
+        ushort[][] cases =
+        [
+            Enumerable.Range(0, 5000).Select(_ => (ushort)rng.Next(0x3000, 0x3F00)).ToArray(),
+            Enumerable.Range(0, 5000).Select(_ => (ushort)rng.Next(0xB000, 0xBF00)).ToArray(),
+            Enumerable.Range(0, 5000).Select(i => (ushort)(i % 4 switch { 0 => 0x0000, 1 => 0x7FFF, 2 => 0x8000, _ => 0xFFFF })).ToArray(),
+            Enumerable.Range(0, 5000).Select(i => (ushort)(i == 4999 ? 0xFFFF : 0x3C00 + (i % 7))).ToArray(),
+            Enumerable.Range(0, 5000).Select(i => (ushort)(i == 17 ? 0x0000 : 0xBC00 + (i % 5))).ToArray(),
+        ];
+        foreach (ushort[] values in cases)
+        {
+            byte[] data = new byte[values.Length * 2];
+            for (int i = 0; i < values.Length; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 * i), values[i]);
+            }
+
+            Assert.NotNull(CodecAssert.RoundTrip(FloatSplitCodec.Instance, data, dtype));
+        }
+    }
+
     [Fact]
     public void Float_split_takes_every_float_dtype_of_weights()
     {
