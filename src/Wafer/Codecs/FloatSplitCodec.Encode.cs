@@ -1204,18 +1204,28 @@ internal sealed partial class FloatSplitCodec
         {
             ulong v0 = TE.Load(src, i);
             ulong v1 = TE.Load(src, i + 1);
-            pending |= (Field(v0, field, lowMask, signShift) | (Field(v1, field, lowMask, signShift) << (pairWidth / 2))) << count;
-            count += pairWidth;
-            *(ulong*)wp = BitConverter.IsLittleEndian ? pending : BinaryPrimitives.ReverseEndianness(pending);
-            int whole = count & ~7;
-            wp += whole >> 3;
-            pending >>= whole;
-            count &= 7;
+            Append(ref wp, ref pending, ref count, Field(v0, field, lowMask, signShift) | (Field(v1, field, lowMask, signShift) << (pairWidth / 2)), pairWidth);
         }
 
         buffer = pending;
         bitCount = count;
         return wp;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="width"/> bits (at most 57 with the 7 pending) to the raw stream: the 8-byte store puts
+    /// every pending bit in place, then the write position moves past the whole bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Append(ref byte* wp, ref ulong pending, ref int count, ulong bits, int width)
+    {
+        pending |= bits << count;
+        count += width;
+        *(ulong*)wp = BitConverter.IsLittleEndian ? pending : BinaryPrimitives.ReverseEndianness(pending);
+        int whole = count & ~7;
+        wp += whole >> 3;
+        pending >>= whole;
+        count &= 7;
     }
 
     /// <summary>A value's raw field description (dropped bits in bits 0..7, raw sign in bit 8, width from bit 16), by its index and bits.</summary>
@@ -1281,13 +1291,7 @@ internal sealed partial class FloatSplitCodec
                     | (Field(v1, i1, lowMask, signShift) << w0)
                     | (Field(v2, i2, lowMask, signShift) << w01)
                     | (Field(v3, i3, lowMask, signShift) << w012);
-                pending |= joined << count;
-                count += w012 + (int)(i3 >> 16);
-                *(ulong*)wp = BitConverter.IsLittleEndian ? pending : BinaryPrimitives.ReverseEndianness(pending);
-                int whole = count & ~7;
-                wp += whole >> 3;
-                pending >>= whole;
-                count &= 7;
+                Append(ref wp, ref pending, ref count, joined, w012 + (int)(i3 >> 16));
             }
         }
 
@@ -1295,13 +1299,7 @@ internal sealed partial class FloatSplitCodec
         {
             ulong v = TE.Load(src, i);
             uint info = fields.Info(i, v);
-            pending |= Field(v, info, lowMask, signShift) << count;
-            count += (int)(info >> 16);
-            *(ulong*)wp = BitConverter.IsLittleEndian ? pending : BinaryPrimitives.ReverseEndianness(pending);
-            int whole = count & ~7;
-            wp += whole >> 3;
-            pending >>= whole;
-            count &= 7;
+            Append(ref wp, ref pending, ref count, Field(v, info, lowMask, signShift), (int)(info >> 16));
         }
 
         buffer = pending;
