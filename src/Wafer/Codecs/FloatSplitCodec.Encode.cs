@@ -569,6 +569,12 @@ internal sealed partial class FloatSplitCodec
     /// </summary>
     private static unsafe (int LowPositive, int HighPositive, int LowNegative, int HighNegative) ValueRanges16(ushort* values, int n)
     {
+        if (!BitConverter.IsLittleEndian)
+        {
+            // The vector loads below read values as they lie in memory: on a big-endian machine, take every value.
+            return (0, 0x7FFF, 0x8000, 0xFFFF);
+        }
+
         var lowP = Vector256.Create(ushort.MaxValue);
         var highP = Vector256<ushort>.Zero;
         var lowN = Vector256.Create(ushort.MaxValue);
