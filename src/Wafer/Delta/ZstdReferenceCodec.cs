@@ -11,7 +11,19 @@ namespace Wafer.Delta;
 /// </summary>
 internal sealed unsafe class ZstdReferenceCodec : ChunkCodec
 {
+    /// <summary>The level for targets of up to <see cref="SlowLevelLimit"/> bytes.</summary>
     public const int Level = 19;
+
+    /// <summary>
+    /// The level for larger targets, with long-distance matching (which finds the reference's long matches that
+    /// level 9's own search misses). Level 19 codes about 2 MB/s against a 4 MiB reference here: a 4 MiB JSON file with
+    /// 200 changed bytes took 2.2 s for 1,044 bytes; level 9 with long-distance matching took 30 ms for 2,019 bytes
+    /// (without it, 25,339 bytes).
+    /// </summary>
+    public const int LargeLevel = 9;
+
+    /// <summary>Target bytes up to which <see cref="Level"/> is used: the corpus's 128 KiB trainer state takes 19 ms.</summary>
+    public const int SlowLevelLimit = 256 << 10;
 
     private const int MaxWindowLog = 27;
 
@@ -34,7 +46,9 @@ internal sealed unsafe class ZstdReferenceCodec : ChunkCodec
         {
             long span = (long)source.Length + reference.Length;
             int windowLog = Math.Clamp(64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(1, span - 1)), 10, MaxWindowLog);
-            Check(Methods.ZSTD_CCtx_setParameter(cctx, ZSTD_cParameter.ZSTD_c_compressionLevel, Level));
+            bool large = source.Length > SlowLevelLimit;
+            Check(Methods.ZSTD_CCtx_setParameter(cctx, ZSTD_cParameter.ZSTD_c_compressionLevel, large ? LargeLevel : Level));
+            Check(Methods.ZSTD_CCtx_setParameter(cctx, ZSTD_cParameter.ZSTD_c_enableLongDistanceMatching, large ? 1 : 0));
             Check(Methods.ZSTD_CCtx_setParameter(cctx, ZSTD_cParameter.ZSTD_c_windowLog, windowLog));
             fixed (byte* prefix = reference)
             fixed (byte* input = source)

@@ -278,14 +278,18 @@ public class DeltaCodecTests
         };
     }
 
-    [Fact]
-    public void Zstd_reference_codec_round_trips_and_uses_the_base()
+    /// <summary>Both of the writer's settings: level 19 up to 256 KiB, level 9 with long-distance matching above.</summary>
+    [Theory]
+    [InlineData(50_000)]
+    [InlineData(ZstdReferenceCodec.SlowLevelLimit + 300_000)]
+    public void Zstd_reference_codec_round_trips_and_uses_the_base(int size)
     {
-        byte[] b = new byte[50_000];
+        byte[] b = new byte[size];
         new Random(5).NextBytes(b);
         byte[] t = (byte[])b.Clone();
         t[100] ^= 0xFF;
         t[40_000] ^= 0x0F;
+        t[size - 5] ^= 0x10;
         byte[] payload = new byte[t.Length + CodecSelector.Slack];
         int length = ZstdReferenceCodec.Instance.Encode(t, new ChunkContext(DType.Opaque, b), payload);
         Assert.InRange(length, 1, 200);
