@@ -99,6 +99,9 @@ internal sealed partial class FloatSplitCodec
     [ThreadStatic]
     private static uint[]? t_wholeValueCounts;
 
+    /// <summary>Values from which a 16-bit chunk folds its whole histogram rather than its values' ranges.</summary>
+    private const int RangedFoldLimit = 1 << 18;
+
     /// <summary>Values from which a 16-bit chunk is analysed through a histogram of whole values.</summary>
     private const int WholeValueHistogramMinimum = 1 << 12;
 
@@ -164,8 +167,11 @@ internal sealed partial class FloatSplitCodec
                     CountValues16(src, n, h);
 
                     // Only the counts from the smallest to the largest value of each sign can be non-zero: the rest
-                    // of the 256 KiB (out of cache by now in a long run of chunks) is not read.
-                    (int lowPositive, int highPositive, int lowNegative, int highNegative) = ValueRanges16((ushort*)src, n);
+                    // of the 256 KiB (out of cache by now in a long run of chunks) is not read. A chunk of a quarter
+                    // million values or more folds everything: there the extra pass would cost more than it saves.
+                    (int lowPositive, int highPositive, int lowNegative, int highNegative) = n < RangedFoldLimit
+                        ? ValueRanges16((ushort*)src, n)
+                        : (0, 0x7FFF, 0x8000, 0xFFFF);
                     for (int v = Math.Min(lowPositive, lowNegative) & ~63; v < 1 << 16; v += 64)
                     {
                         if (v > highPositive && v < (lowNegative & ~63))
