@@ -44,6 +44,51 @@ public sealed unsafe class FieldPackerTests
     }
 
     [Fact]
+    public void Vector_and_scalar_32_bit_field_packers_agree()
+    {
+        // Drops up to 23 bits: an F32 chunk of BF16 values keeps its fields above bit 16.
+        Gen.Int[1, 8].Select(Gen.Int[0, 23], Gen.Bool, Gen.Int[0, 50], Gen.Int).Sample((width, drop, rawSign, groups, seed) =>
+        {
+            int lowBits = width - (rawSign ? 1 : 0) + drop;
+            if (lowBits > 31 || width - (rawSign ? 1 : 0) < 0)
+            {
+                return;
+            }
+
+            var rng = new Random(seed);
+            uint[] values = new uint[groups * 8];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (uint)rng.NextInt64(1L << 32) & ~((1u << drop) - 1);
+            }
+
+            byte[] scalar = new byte[(groups * width) + 8];
+            byte[] vector = new byte[(groups * width) + 8];
+            fixed (uint* v = values)
+            fixed (byte* s = scalar)
+            fixed (byte* d = vector)
+            {
+                FieldPacker.Pack32Scalar(v, groups, width, lowBits, drop, rawSign, s);
+                for (int i = 0; i < values.Length; i++)
+                {
+                    // The scalar reference packs what each value's field is by definition.
+                    uint x = values[i];
+                    uint field = (((x & (uint)((1UL << lowBits) - 1)) >> drop) << (rawSign ? 1 : 0)) | (rawSign ? x >> 31 : 0);
+                    int bit = i * width;
+                    uint packed = (uint)((scalar[bit / 8] | (scalar[(bit / 8) + 1] << 8)) >> (bit % 8)) & (uint)((1 << width) - 1);
+                    Assert.Equal(field, packed);
+                }
+
+                if (Avx2.IsSupported && Bmi2.X64.IsSupported)
+                {
+                    FieldPacker.Pack32Avx2(v, groups, width, lowBits, drop, rawSign, d);
+                    Assert.Equal(scalar.AsSpan(0, groups * width).ToArray(), vector.AsSpan(0, groups * width).ToArray());
+                }
+            }
+        }, iter: 300, threads: 1);
+    }
+
+    [Fact]
     public void Assembling_packed_fields_restores_the_values_on_every_path()
     {
         // Alphabets on both sides of 128, the VBMI path's one-table limit; group counts on both sides of its step of 8.

@@ -79,6 +79,76 @@ internal static unsafe class FieldPacker
     }
 
     /// <summary>
+    /// <see cref="Pack16"/> for 32-bit elements (an F32 chunk of BF16 or F16 values keeps at most 8 raw bits): the
+    /// sign is bit 31. Writes up to 8 bytes past the <c>width * groups</c> it fills.
+    /// </summary>
+    public static void Pack32(uint* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
+    {
+        if (Avx2.IsSupported && Bmi2.X64.IsSupported && BitConverter.IsLittleEndian)
+        {
+            Pack32Avx2(source, groups, width, lowBits, drop, rawSign, destination);
+        }
+        else
+        {
+            Pack32Scalar(source, groups, width, lowBits, drop, rawSign, destination);
+        }
+    }
+
+    /// <summary>Scalar reference for <see cref="Pack32"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack32Scalar(uint* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
+    {
+        uint lowMask = (uint)((1UL << lowBits) - 1);
+        int keep = rawSign ? 1 : 0;
+        for (int g = 0; g < groups; g++)
+        {
+            ulong word = 0;
+            for (int v = 0; v < 8; v++)
+            {
+                uint x = BitConverter.IsLittleEndian ? source[(g * 8) + v] : BinaryPrimitives.ReverseEndianness(source[(g * 8) + v]);
+                word |= (ulong)((((x & lowMask) >> drop) << keep) | ((x >> 31) & (uint)keep)) << (v * width);
+            }
+
+            *(ulong*)destination = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
+            destination += width;
+        }
+    }
+
+    /// <summary>AVX2 + BMI2 path of <see cref="Pack32"/>: 32 fields computed in four vectors, narrowed to bytes, then squeezed by PEXT.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack32Avx2(uint* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
+    {
+        var lowMask = Vector256.Create((uint)((1UL << lowBits) - 1));
+        int keep = rawSign ? 1 : 0;
+        var signMask = Vector256.Create((uint)keep);
+        ulong byteMask = 0x0101010101010101UL * (ulong)((1 << width) - 1);
+        int g = 0;
+        for (; g + 4 <= groups; g += 4)
+        {
+            uint* v = source + (g * 8);
+            Vector256<uint> a = Field32(Vector256.Load(v), lowMask, drop, keep, signMask);
+            Vector256<uint> b = Field32(Vector256.Load(v + 8), lowMask, drop, keep, signMask);
+            Vector256<uint> c = Field32(Vector256.Load(v + 16), lowMask, drop, keep, signMask);
+            Vector256<uint> d = Field32(Vector256.Load(v + 24), lowMask, drop, keep, signMask);
+            Vector256<ulong> fields = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsUInt64();
+            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(0), byteMask);
+            destination += width;
+            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(1), byteMask);
+            destination += width;
+            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(2), byteMask);
+            destination += width;
+            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(3), byteMask);
+            destination += width;
+        }
+
+        Pack32Scalar(source + (g * 8), groups - g, width, lowBits, drop, rawSign, destination);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Field32(Vector256<uint> x, Vector256<uint> lowMask, int drop, int keep, Vector256<uint> signMask) =>
+        (((x & lowMask) >>> drop) << keep) | ((x >>> 31) & signMask);
+
+    /// <summary>
     /// Rebuilds <c>8 * groups</c> 16-bit values: value <c>i</c> = <c>prefixOf[symbols[i]]</c> OR its field from
     /// <paramref name="raw"/> (laid out as <see cref="Pack16"/> writes it) put back in place. Reads 8 bytes at each
     /// group's field offset, so the caller keeps <c>raw + width * (groups - 1) + 8</c> inside the stream. Every
