@@ -157,67 +157,26 @@ internal sealed partial class FloatSplitCodec
             if (TE.Size == 2 && n >= WholeValueHistogramMinimum && m - topBits >= 3)
             {
                 // 16-bit values: count whole values (one increment per value, no per-value OR), then fold the
-                // 65536 counts into cells, clearing them on the way: the thread's histogram is handed back all
-                // zero, so the next chunk need not clear 256 KiB. (Taken out of the cache while in use, so an
-                // exception cannot leave a dirty one behind.)
-                uint[] whole = t_wholeValueCounts ?? new uint[1 << 16];
-                t_wholeValueCounts = null;
-                fixed (uint* h = whole)
+                // 65536 counts into cells.
+                orMantissa = CountWholeValues((ushort*)src, n, m, topBits, 0, ht, co);
+            }
+            else if (TE.Size == 4 && n >= WholeValueHistogramMinimum && m == 23 && layout.ExponentBits == 8 && topBits == 4 && HighHalvesOnly((uint*)src, n))
+            {
+                // F32 values that are all BF16 values (an upcast checkpoint): their top halves are BF16 values with the
+                // same cells, so they are counted as such, and the cells' low bits moved up by the 16 zero bits.
+                ushort[] halves = ArrayPool<ushort>.Shared.Rent(n);
+                try
                 {
-                    CountValues16(src, n, h);
-
-                    // Only the counts from the smallest to the largest value of each sign can be non-zero: the rest
-                    // of the 256 KiB (out of cache by now in a long run of chunks) is not read. A chunk of a quarter
-                    // million values or more folds everything: there the extra pass would cost more than it saves.
-                    (int lowPositive, int highPositive, int lowNegative, int highNegative) = n < RangedFoldLimit
-                        ? ValueRanges16((ushort*)src, n)
-                        : (0, 0x7FFF, 0x8000, 0xFFFF);
-                    for (int v = Math.Min(lowPositive, lowNegative) & ~63; v < 1 << 16; v += 64)
+                    fixed (ushort* hv = halves)
                     {
-                        if (v > highPositive && v < (lowNegative & ~63))
-                        {
-                            // Past the positive values: on to the negative ones, if any.
-                            v = (lowNegative & ~63) - 64;
-                            continue;
-                        }
-
-                        if (v > highNegative && v >= 0x8000)
-                        {
-                            break;
-                        }
-
-                        // Most of the 65536 values never occur: skip 64 empty counts at a time.
-                        if ((Vector256.Load(h + v) | Vector256.Load(h + v + 8) | Vector256.Load(h + v + 16) | Vector256.Load(h + v + 24)
-                            | Vector256.Load(h + v + 32) | Vector256.Load(h + v + 40) | Vector256.Load(h + v + 48) | Vector256.Load(h + v + 56)) == Vector256<uint>.Zero)
-                        {
-                            continue;
-                        }
-
-                        // Eight consecutive values share a cell (the cell keeps at least three mantissa bits below it)
-                        // and a sign: the group adds its sum, and its low bits are the OR of its occupied lanes.
-                        for (int g = v; g < v + 64; g += 8)
-                        {
-                            Vector256<uint> counts = Vector256.Load(h + g);
-                            uint occupied = ~Vector256.Equals(counts, Vector256<uint>.Zero).ExtractMostSignificantBits() & 0xFF;
-                            if (occupied == 0)
-                            {
-                                continue;
-                            }
-
-                            Vector256<uint>.Zero.Store(h + g);
-                            ulong lanes = ((occupied & 0xAA) != 0 ? 1UL : 0) | ((occupied & 0xCC) != 0 ? 2UL : 0) | ((occupied & 0xF0) != 0 ? 4UL : 0);
-                            int e = (g >> m) & expMask;
-                            ulong mant = ((ulong)g & mantMask) | lanes;
-                            ulong sign = (ulong)(g >> signShift) & 1;
-                            orMantissa |= mant;
-                            int cell = (e << topBits) | (int)(mant >> (m - topBits));
-                            ht[cell] += Vector256.Sum(counts);
-                            co[cell] |= (mant & belowTop) | (sign << 62) | ((sign ^ 1) << 63);
-                        }
+                        HighHalves((uint*)src, n, hv);
+                        orMantissa = CountWholeValues(hv, n, 7, topBits, 16, ht, co);
                     }
                 }
-
-                t_wholeValueCounts = whole;
+                finally
+                {
+                    ArrayPool<ushort>.Shared.Return(halves);
+                }
             }
             else
             {
@@ -556,6 +515,126 @@ internal sealed partial class FloatSplitCodec
             ArrayPool<uint>.Shared.Return(hist);
             ArrayPool<uint>.Shared.Return(projected);
             ArrayPool<int>.Shared.Return(usedArray);
+        }
+    }
+
+    /// <summary>
+    /// Counts 16-bit values whole (one increment per value, no per-value OR), then folds the 65536 counts into the
+    /// (exponent, top mantissa bits) cells of a layout with <paramref name="m"/> mantissa bits, 8 exponent bits or
+    /// fewer and at least three mantissa bits below the cell. A cell's OR gets the mantissa bits below it shifted up
+    /// by <paramref name="lowShift"/> (16 when the values are the top halves of F32 values), and its sign flags. The
+    /// thread's histogram is cleared on the way and handed back all zero, so the next chunk need not clear 256 KiB
+    /// (it is taken out of the cache while in use, so an exception cannot leave a dirty one behind).
+    /// </summary>
+    /// <returns>The OR of every value's mantissa, shifted up by <paramref name="lowShift"/>.</returns>
+    private static unsafe ulong CountWholeValues(ushort* values, int n, int m, int topBits, int lowShift, uint* ht, ulong* co)
+    {
+        ulong mantMask = (1UL << m) - 1;
+        ulong belowTop = (1UL << (m - topBits)) - 1;
+        int expMask = (1 << (15 - m)) - 1;
+        ulong orMantissa = 0;
+        uint[] whole = t_wholeValueCounts ?? new uint[1 << 16];
+        t_wholeValueCounts = null;
+        fixed (uint* h = whole)
+        {
+            CountValues16((byte*)values, n, h);
+
+            // Only the counts from the smallest to the largest value of each sign can be non-zero: the rest of the
+            // 256 KiB (out of cache by now in a long run of chunks) is not read. A chunk of a quarter million values or
+            // more folds everything: there the extra pass would cost more than it saves.
+            (int lowPositive, int highPositive, int lowNegative, int highNegative) = n < RangedFoldLimit
+                ? ValueRanges16(values, n)
+                : (0, 0x7FFF, 0x8000, 0xFFFF);
+            for (int v = Math.Min(lowPositive, lowNegative) & ~63; v < 1 << 16; v += 64)
+            {
+                if (v > highPositive && v < (lowNegative & ~63))
+                {
+                    // Past the positive values: on to the negative ones, if any.
+                    v = (lowNegative & ~63) - 64;
+                    continue;
+                }
+
+                if (v > highNegative && v >= 0x8000)
+                {
+                    break;
+                }
+
+                // Most of the 65536 values never occur: skip 64 empty counts at a time.
+                if ((Vector256.Load(h + v) | Vector256.Load(h + v + 8) | Vector256.Load(h + v + 16) | Vector256.Load(h + v + 24)
+                    | Vector256.Load(h + v + 32) | Vector256.Load(h + v + 40) | Vector256.Load(h + v + 48) | Vector256.Load(h + v + 56)) == Vector256<uint>.Zero)
+                {
+                    continue;
+                }
+
+                // Eight consecutive values share a cell (the cell keeps at least three mantissa bits below it) and a
+                // sign: the group adds its sum, and its low bits are the OR of its occupied lanes.
+                for (int g = v; g < v + 64; g += 8)
+                {
+                    Vector256<uint> counts = Vector256.Load(h + g);
+                    uint occupied = ~Vector256.Equals(counts, Vector256<uint>.Zero).ExtractMostSignificantBits() & 0xFF;
+                    if (occupied == 0)
+                    {
+                        continue;
+                    }
+
+                    Vector256<uint>.Zero.Store(h + g);
+                    ulong lanes = ((occupied & 0xAA) != 0 ? 1UL : 0) | ((occupied & 0xCC) != 0 ? 2UL : 0) | ((occupied & 0xF0) != 0 ? 4UL : 0);
+                    int e = (g >> m) & expMask;
+                    ulong mant = ((ulong)g & mantMask) | lanes;
+                    ulong sign = (ulong)(g >> 15) & 1;
+                    orMantissa |= mant << lowShift;
+                    int cell = (e << topBits) | (int)(mant >> (m - topBits));
+                    ht[cell] += Vector256.Sum(counts);
+                    co[cell] |= ((mant & belowTop) << lowShift) | (sign << 62) | ((sign ^ 1) << 63);
+                }
+            }
+        }
+
+        t_wholeValueCounts = whole;
+        return orMantissa;
+    }
+
+    /// <summary>Whether every 32-bit value has a zero low half (vector OR over the chunk).</summary>
+    private static unsafe bool HighHalvesOnly(uint* values, int n)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            return false;
+        }
+
+        var low = Vector256.Create(0xFFFFu);
+        var any = Vector256<uint>.Zero;
+        int i = 0;
+        for (; i + 32 <= n; i += 32)
+        {
+            any |= (Vector256.Load(values + i) | Vector256.Load(values + i + 8) | Vector256.Load(values + i + 16) | Vector256.Load(values + i + 24)) & low;
+            if ((i & 4095) == 0 && any != Vector256<uint>.Zero)
+            {
+                return false;
+            }
+        }
+
+        uint tail = 0;
+        for (; i < n; i++)
+        {
+            tail |= values[i] & 0xFFFF;
+        }
+
+        return any == Vector256<uint>.Zero && tail == 0;
+    }
+
+    /// <summary>The top 16 bits of each 32-bit value.</summary>
+    private static unsafe void HighHalves(uint* values, int n, ushort* halves)
+    {
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            Vector256.Narrow(Vector256.Load(values + i) >>> 16, Vector256.Load(values + i + 8) >>> 16).Store(halves + i);
+        }
+
+        for (; i < n; i++)
+        {
+            halves[i] = (ushort)(values[i] >> 16);
         }
     }
 

@@ -35,6 +35,32 @@ public sealed class FloatSplitKnownAnswerTests
         Assert.Equal(data, decoded);
     }
 
+    /// <summary>
+    /// F32 chunks holding BF16 values (an upcast checkpoint) are counted through their top halves: the payloads must be
+    /// those that counting every F32 value gave (these answers were taken from that code).
+    /// </summary>
+    [Theory]
+    [InlineData(5_000, "d043ee51b0bfa160000c25c1a7b77d61bb9097a83a59c91a21b8ef97078851fe")]
+    [InlineData(70_001, "a607e4d1e46094ac5beb06369f943f6ad4f5cfd4948759d56cdf50f973c77872")]
+    [InlineData(300_000, "b045857d5972c1067d57eedecc30fd1d9e4b49bc6e894c46819dbb7851525d2f")]
+    public void Float_split_payloads_of_f32_holding_bf16_values_match_their_known_answers(int count, string sha256)
+    {
+        byte[] bf16 = Weights(DType.BF16, count, 2027);
+        byte[] data = new byte[count * 4];
+        for (int i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(i * 4), (uint)BinaryPrimitives.ReadUInt16LittleEndian(bf16.AsSpan(i * 2)) << 16);
+        }
+
+        byte[] payload = new byte[data.Length + CodecSelector.Slack];
+        int length = FloatSplitCodec.Instance.Encode(data, new ChunkContext(DType.F32), payload);
+        Assert.Equal(sha256, Convert.ToHexStringLower(SHA256.HashData(payload.AsSpan(0, length))));
+
+        byte[] decoded = new byte[data.Length];
+        FloatSplitCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32), decoded);
+        Assert.Equal(data, decoded);
+    }
+
     /// <summary>Bell-shaped weights of scale 0.02 from integer draws and exact float arithmetic, the same on every machine.</summary>
     private static byte[] Weights(DType dtype, int count, int seed)
     {
