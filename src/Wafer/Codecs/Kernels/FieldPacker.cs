@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Wafer.Codecs.Fields;
 
 namespace Wafer.Codecs.Kernels;
 
@@ -30,18 +31,24 @@ internal static unsafe class FieldPacker
     }
 
     /// <summary>Scalar reference for <see cref="Pack16"/>.</summary>
+    public static void Pack16Scalar(ushort* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination) =>
+        PackScalar<Element16>((byte*)source, groups, width, lowBits, drop, rawSign, destination);
+
+    /// <summary>The scalar packer for elements of <typeparamref name="TE"/>, whose sign is their top bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack16Scalar(ushort* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
+    private static void PackScalar<TE>(byte* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
+        where TE : struct, IElementAccess
     {
-        uint lowMask = (1u << lowBits) - 1;
+        ulong lowMask = (1UL << lowBits) - 1;
         int keep = rawSign ? 1 : 0;
+        int signShift = (TE.Size * 8) - 1;
         for (int g = 0; g < groups; g++)
         {
             ulong word = 0;
             for (int v = 0; v < 8; v++)
             {
-                uint x = BitConverter.IsLittleEndian ? source[(g * 8) + v] : BinaryPrimitives.ReverseEndianness(source[(g * 8) + v]);
-                word |= (ulong)((((x & lowMask) >> drop) << keep) | ((x >> 15) & (uint)keep)) << (v * width);
+                ulong x = TE.Load(source, (g * 8) + v);
+                word |= ((((x & lowMask) >> drop) << keep) | ((x >> signShift) & (ulong)keep)) << (v * width);
             }
 
             *(ulong*)destination = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
@@ -95,24 +102,8 @@ internal static unsafe class FieldPacker
     }
 
     /// <summary>Scalar reference for <see cref="Pack32"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack32Scalar(uint* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
-    {
-        uint lowMask = (uint)((1UL << lowBits) - 1);
-        int keep = rawSign ? 1 : 0;
-        for (int g = 0; g < groups; g++)
-        {
-            ulong word = 0;
-            for (int v = 0; v < 8; v++)
-            {
-                uint x = BitConverter.IsLittleEndian ? source[(g * 8) + v] : BinaryPrimitives.ReverseEndianness(source[(g * 8) + v]);
-                word |= (ulong)((((x & lowMask) >> drop) << keep) | ((x >> 31) & (uint)keep)) << (v * width);
-            }
-
-            *(ulong*)destination = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
-            destination += width;
-        }
-    }
+    public static void Pack32Scalar(uint* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination) =>
+        PackScalar<Element32>((byte*)source, groups, width, lowBits, drop, rawSign, destination);
 
     /// <summary>AVX2 + BMI2 path of <see cref="Pack32"/>: 32 fields computed in four vectors, narrowed to bytes, then squeezed by PEXT.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
