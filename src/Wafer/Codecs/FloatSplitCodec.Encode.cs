@@ -113,7 +113,6 @@ internal sealed partial class FloatSplitCodec
         int m = layout.MantissaBits;
         int exponents = 1 << layout.ExponentBits;
         int expMask = exponents - 1;
-        ulong mantMask = (1UL << m) - 1;
         int topCount = 1 << topBits;
 
         // The context buckets are centred on the commonest exponent of the chunk's head, a cheap stand-in for the mode.
@@ -148,7 +147,6 @@ internal sealed partial class FloatSplitCodec
 
         ulong orMantissa = 0;
         int signShift = layout.Bits - 1;
-        ulong belowTop = (1UL << (m - topBits)) - 1;
         fixed (uint* ht = histTop)
         fixed (uint* hc = histContext)
         fixed (ulong* co = cellOr)
@@ -1153,23 +1151,9 @@ internal sealed partial class FloatSplitCodec
                         {
                             // One field width of at most 8 bits: eight values fill exactly `width` bytes, and their
                             // fields do not depend on each other's positions.
-                            int drop = dropped[0];
-                            ulong keep = signRaw[0];
-                            if (TE.Size == 2)
-                            {
-                                FieldPacker.Pack16((ushort*)src, n / 8, width, secondShift, drop, keep != 0, wp);
-                                first = n & ~7;
-                                wp += (nint)width * (n / 8);
-                            }
-                            else if (TE.Size == 4)
-                            {
-                                FieldPacker.Pack32((uint*)src, n / 8, width, secondShift, drop, keep != 0, wp);
-                                first = n & ~7;
-                                wp += (nint)width * (n / 8);
-                            }
-
-                            wp = WriteEights<TE>(src, first, n & ~7, fieldOf[0], lowMask, signShift, wp);
+                            FieldPacker.Pack<TE>(src, n / 8, width, secondShift, dropped[0], signRaw[0] != 0, wp);
                             first = n & ~7;
+                            wp += (nint)width * (n / 8);
                         }
                         else if (width is > 8 and <= 28 && fieldOf.IndexOfAnyExcept(fieldOf[0]) < 0)
                         {
@@ -1291,32 +1275,6 @@ internal sealed partial class FloatSplitCodec
             countsB[(a * secondCount) + b]++;
             ctx = contextOf[a];
         }
-    }
-
-    /// <summary>
-    /// Writes the raw fields of values <paramref name="first"/> to <paramref name="end"/> (eight at a time), all
-    /// described by <paramref name="field"/> with a width of at most 8 bits: eight values' fields fill exactly that
-    /// many bytes, and do not depend on each other's positions.
-    /// </summary>
-    /// <returns>The write position after the last group.</returns>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe byte* WriteEights<TE>(byte* src, int first, int end, uint field, ulong lowMask, int signShift, byte* wp)
-        where TE : struct, IElementAccess
-    {
-        int width = (int)(field >> 16);
-        for (; first + 8 <= end; first += 8)
-        {
-            ulong word = 0;
-            for (int v = 0; v < 8; v++)
-            {
-                word |= Field(TE.Load(src, first + v), field, lowMask, signShift) << (v * width);
-            }
-
-            *(ulong*)wp = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
-            wp += width;
-        }
-
-        return wp;
     }
 
     /// <summary>

@@ -17,6 +17,28 @@ namespace Wafer.Codecs.Kernels;
 internal static unsafe class FieldPacker
 {
 
+    /// <summary>
+    /// Packs <c>8 * groups</c> elements of <typeparamref name="TE"/> (sign in their top bit): <see cref="Pack16"/> and
+    /// <see cref="Pack32"/> for 16- and 32-bit elements, the scalar packer for the others. Writes up to 8 bytes past
+    /// the <c>width * groups</c> it fills.
+    /// </summary>
+    public static void Pack<TE>(byte* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
+        where TE : struct, IElementAccess
+    {
+        if (TE.Size == 2)
+        {
+            Pack16((ushort*)source, groups, width, lowBits, drop, rawSign, destination);
+        }
+        else if (TE.Size == 4)
+        {
+            Pack32((uint*)source, groups, width, lowBits, drop, rawSign, destination);
+        }
+        else
+        {
+            PackScalar<TE>(source, groups, width, lowBits, drop, rawSign, destination);
+        }
+    }
+
     /// <summary>Packs <c>8 * groups</c> values from <paramref name="source"/>; writes up to 8 bytes past the <c>width * groups</c> it fills.</summary>
     public static void Pack16(ushort* source, int groups, int width, int lowBits, int drop, bool rawSign, byte* destination)
     {
@@ -71,15 +93,7 @@ internal static unsafe class FieldPacker
             Vector256<ushort> b = Vector256.Load(source + (g * 8) + 16);
             a = (((a & lowMask) >>> drop) << keep) | ((a >>> 15) & signMask);
             b = (((b & lowMask) >>> drop) << keep) | ((b >>> 15) & signMask);
-            Vector256<ulong> fields = Vector256.Narrow(a, b).AsUInt64();
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(0), byteMask);
-            destination += width;
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(1), byteMask);
-            destination += width;
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(2), byteMask);
-            destination += width;
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(3), byteMask);
-            destination += width;
+            destination = Squeeze(Vector256.Narrow(a, b).AsUInt64(), byteMask, width, destination);
         }
 
         Pack16Scalar(source + (g * 8), groups - g, width, lowBits, drop, rawSign, destination);
@@ -121,18 +135,25 @@ internal static unsafe class FieldPacker
             Vector256<uint> b = Field32(Vector256.Load(v + 8), lowMask, drop, keep, signMask);
             Vector256<uint> c = Field32(Vector256.Load(v + 16), lowMask, drop, keep, signMask);
             Vector256<uint> d = Field32(Vector256.Load(v + 24), lowMask, drop, keep, signMask);
-            Vector256<ulong> fields = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsUInt64();
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(0), byteMask);
-            destination += width;
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(1), byteMask);
-            destination += width;
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(2), byteMask);
-            destination += width;
-            *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(3), byteMask);
-            destination += width;
+            destination = Squeeze(Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsUInt64(), byteMask, width, destination);
         }
 
         Pack32Scalar(source + (g * 8), groups - g, width, lowBits, drop, rawSign, destination);
+    }
+
+    /// <summary>Writes four groups of eight byte-wide fields, each squeezed by PEXT to <paramref name="width"/> bytes.</summary>
+    /// <returns>The position after the fourth group.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* Squeeze(Vector256<ulong> fields, ulong byteMask, int width, byte* destination)
+    {
+        *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(0), byteMask);
+        destination += width;
+        *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(1), byteMask);
+        destination += width;
+        *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(2), byteMask);
+        destination += width;
+        *(ulong*)destination = Bmi2.X64.ParallelBitExtract(fields.GetElement(3), byteMask);
+        return destination + width;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
