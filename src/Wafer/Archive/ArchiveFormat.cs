@@ -1,15 +1,24 @@
 using System.Buffers.Binary;
+using ZstdSharp;
+using ZstdSharp.Unsafe;
 
 namespace Wafer.Archive;
 
 /// <summary>
 /// The fixed-size parts of a Wafer archive (docs/FORMAT.md): a 16-byte preamble, chunk payloads aligned to
-/// <see cref="Alignment"/>, the JSON manifest, and a 40-byte trailer that points at the manifest so the writer
-/// can stream and a reader needs only the file's tail.
+/// <see cref="Alignment"/>, the manifest (JSON, zstd-compressed from version 2), and a 40-byte trailer that points
+/// at the manifest so the writer can stream and a reader needs only the file's tail.
 /// </summary>
 internal static class ArchiveFormat
 {
-    public const ushort Version = 1;
+    /// <summary>The container version this build writes: 2 stores the manifest as one zstd frame.</summary>
+    public const ushort Version = 2;
+
+    /// <summary>The first container version, whose manifest is plain JSON; still read.</summary>
+    public const ushort PlainManifestVersion = 1;
+
+    /// <summary>The manifest's own schema version (its <c>wafer</c> property), the same in both container versions.</summary>
+    public const int ManifestSchema = 1;
 
     public const int PreambleLength = 16;
 
@@ -18,8 +27,14 @@ internal static class ArchiveFormat
     /// <summary>Payloads start at multiples of 64 so a raw chunk can be memory-mapped and read with aligned vector loads.</summary>
     public const int Alignment = 64;
 
-    /// <summary>The largest manifest a reader accepts; far above any real model (a 70B model's is a few MB).</summary>
+    /// <summary>The largest manifest a reader accepts, stored or as JSON; far above any real model (a 70B model's JSON is a few MB).</summary>
     public const long MaxManifestLength = 256L << 20;
+
+    /// <summary>Manifests up to this many bytes of JSON are compressed at level 19 (tens of milliseconds), larger ones at level 9.</summary>
+    private const int StrongCompressionLimit = 1 << 20;
+
+    // The manifest is one frame; a window the size of the cap is all a real one needs.
+    private const int MaxManifestWindowLog = 28;
 
     /// <summary>The largest decoded chunk a reader accepts, bounding every allocation a manifest can ask for.</summary>
     public const int MaxChunkSize = 64 << 20;
@@ -40,14 +55,70 @@ internal static class ArchiveFormat
         BinaryPrimitives.WriteUInt16LittleEndian(destination[8..], Version);
     }
 
-    public static void WriteTrailer(Span<byte> destination, long manifestOffset, long manifestLength, ulong manifestXxh3)
+    /// <summary>Writes a version-2 trailer: where the stored (compressed) manifest lies, its XXH3, and its length as JSON.</summary>
+    public static void WriteTrailer(Span<byte> destination, long manifestOffset, long manifestLength, ulong manifestXxh3, int jsonLength)
     {
         destination[..TrailerLength].Clear();
         BinaryPrimitives.WriteInt64LittleEndian(destination, manifestOffset);
         BinaryPrimitives.WriteInt64LittleEndian(destination[8..], manifestLength);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], manifestXxh3);
         BinaryPrimitives.WriteUInt16LittleEndian(destination[24..], Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[28..], (uint)jsonLength);
         TrailerMagic.CopyTo(destination[32..]);
+    }
+
+    /// <summary>The manifest JSON as a version-2 archive stores it: one zstd frame that states its content size.</summary>
+    public static byte[] CompressManifest(ReadOnlySpan<byte> json)
+    {
+        using var compressor = new Compressor(json.Length <= StrongCompressionLimit ? 19 : 9);
+        return compressor.Wrap(json).ToArray();
+    }
+
+    /// <summary>
+    /// Decompresses a stored manifest into exactly <paramref name="jsonLength"/> bytes (the trailer's figure, already
+    /// capped); throws naming <paramref name="path"/> when the frame is corrupt or decodes to another length.
+    /// </summary>
+    public static byte[] DecompressManifest(ReadOnlySpan<byte> stored, int jsonLength, string path)
+    {
+        // The frame states its content size (this writer always records it); it must agree with the trailer before
+        // anything is allocated, so a hostile trailer cannot ask for the cap with a few bytes of frame.
+        ulong declared;
+        try
+        {
+            declared = Decompressor.GetDecompressedSize(stored);
+        }
+        catch (ZstdException e)
+        {
+            throw new WaferDataException($"{path}: the manifest is not a zstd frame that states its size: {e.Message}", e);
+        }
+
+        if (declared != (ulong)jsonLength)
+        {
+            throw new WaferDataException($"{path}: the manifest's zstd frame declares {declared} bytes, the trailer {jsonLength}.");
+        }
+
+        byte[] json = new byte[jsonLength];
+        using var decompressor = new Decompressor();
+        decompressor.SetParameter(ZSTD_dParameter.ZSTD_d_windowLogMax, MaxManifestWindowLog);
+        int written;
+        try
+        {
+            if (!decompressor.TryUnwrap(stored, json, out written))
+            {
+                throw new WaferDataException($"{path}: the manifest decompresses to more than the {jsonLength} bytes the trailer declares.");
+            }
+        }
+        catch (ZstdException e)
+        {
+            throw new WaferDataException($"{path}: the manifest does not decompress: {e.Message}", e);
+        }
+
+        if (written != jsonLength)
+        {
+            throw new WaferDataException($"{path}: the manifest decompresses to {written} bytes, the trailer declares {jsonLength}.");
+        }
+
+        return json;
     }
 
     /// <summary>Throws when <paramref name="chunkSize"/> is not a multiple of 64 between the limits.</summary>

@@ -36,12 +36,13 @@ internal static class ArchiveReader
 
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(trailer[24..]);
         ushort preambleVersion = BinaryPrimitives.ReadUInt16LittleEndian(file.Span(8, 2));
-        if (version != ArchiveFormat.Version || preambleVersion != ArchiveFormat.Version)
+        if (version != preambleVersion || version is not (ArchiveFormat.PlainManifestVersion or ArchiveFormat.Version))
         {
-            throw new WaferDataException($"{path}: archive format version {Math.Max(version, preambleVersion)} is not supported (this build reads version {ArchiveFormat.Version}).");
+            throw new WaferDataException($"{path}: archive format version {Math.Max(version, preambleVersion)} is not supported (this build reads versions {ArchiveFormat.PlainManifestVersion} and {ArchiveFormat.Version}).");
         }
 
-        if (file.Span(10, 6).ContainsAnyExcept((byte)0) || trailer[26..32].ContainsAnyExcept((byte)0))
+        bool compressed = version == ArchiveFormat.Version;
+        if (file.Span(10, 6).ContainsAnyExcept((byte)0) || trailer[26..(compressed ? 28 : 32)].ContainsAnyExcept((byte)0))
         {
             throw new WaferDataException($"{path}: reserved header or trailer bytes are set: the archive is damaged or from a newer writer.");
         }
@@ -49,10 +50,16 @@ internal static class ArchiveReader
         long manifestOffset = BinaryPrimitives.ReadInt64LittleEndian(trailer);
         long manifestLength = BinaryPrimitives.ReadInt64LittleEndian(trailer[8..]);
         ulong manifestHash = BinaryPrimitives.ReadUInt64LittleEndian(trailer[16..]);
+        long jsonLength = compressed ? BinaryPrimitives.ReadUInt32LittleEndian(trailer[28..]) : manifestLength;
         long manifestLimit = length - ArchiveFormat.TrailerLength;
         if (manifestLength <= 0 || manifestLength > ArchiveFormat.MaxManifestLength)
         {
             throw new WaferDataException($"{path}: the trailer declares a {manifestLength}-byte manifest (limit {ArchiveFormat.MaxManifestLength}).");
+        }
+
+        if (jsonLength <= 0 || jsonLength > ArchiveFormat.MaxManifestLength)
+        {
+            throw new WaferDataException($"{path}: the trailer declares {jsonLength} bytes of manifest JSON (limit {ArchiveFormat.MaxManifestLength}).");
         }
 
         if (manifestOffset < ArchiveFormat.PreambleLength || manifestOffset > manifestLimit - manifestLength)
@@ -60,12 +67,13 @@ internal static class ArchiveReader
             throw new WaferDataException($"{path}: the trailer places the manifest at [{manifestOffset}, {manifestOffset + manifestLength}), outside the archive's {manifestLimit} bytes.");
         }
 
-        ReadOnlySpan<byte> json = file.Span(manifestOffset, (int)manifestLength);
-        if (XxHash3.HashToUInt64(json) != manifestHash)
+        ReadOnlySpan<byte> stored = file.Span(manifestOffset, (int)manifestLength);
+        if (XxHash3.HashToUInt64(stored) != manifestHash)
         {
             throw new WaferIntegrityException($"{path}: the manifest's checksum does not match: the archive is damaged.");
         }
 
+        ReadOnlySpan<byte> json = compressed ? ArchiveFormat.DecompressManifest(stored, (int)jsonLength, path) : stored;
         ManifestDocument? manifest;
         try
         {
@@ -87,7 +95,7 @@ internal static class ArchiveReader
 
     private static void Validate(string path, ManifestDocument manifest, long dataEnd)
     {
-        if (manifest.Wafer != ArchiveFormat.Version)
+        if (manifest.Wafer != ArchiveFormat.ManifestSchema)
         {
             throw Bad(path, $"manifest schema version {manifest.Wafer} is not supported");
         }

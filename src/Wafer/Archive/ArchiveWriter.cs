@@ -67,9 +67,15 @@ internal sealed class ArchiveWriter : IDisposable
     {
         Pad();
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.ManifestDocument);
-        _output.Write(json);
+        if (json.Length > ArchiveFormat.MaxManifestLength)
+        {
+            throw new InvalidOperationException($"The manifest has {json.Length} bytes of JSON, above the {ArchiveFormat.MaxManifestLength} a reader accepts.");
+        }
+
+        byte[] stored = ArchiveFormat.CompressManifest(json);
+        _output.Write(stored);
         Span<byte> trailer = stackalloc byte[ArchiveFormat.TrailerLength];
-        ArchiveFormat.WriteTrailer(trailer, _position, json.Length, XxHash3.HashToUInt64(json));
+        ArchiveFormat.WriteTrailer(trailer, _position, stored.Length, XxHash3.HashToUInt64(stored), json.Length);
         _output.Write(trailer);
         _output.Flush(flushToDisk: true);
         return _output.Length;

@@ -24,7 +24,7 @@ internal sealed class PackJob : IDisposable
         _options = options;
         _manifest = new ManifestDocument
         {
-            Wafer = ArchiveFormat.Version,
+            Wafer = ArchiveFormat.ManifestSchema,
             Kind = "archive",
             ChunkSize = options.ChunkSize,
             Info = new SortedDictionary<string, string>(StringComparer.Ordinal)

@@ -38,7 +38,7 @@ internal sealed class PatchPlanner
         _chunkSize = chunkSize;
         Manifest = new ManifestDocument
         {
-            Wafer = ArchiveFormat.Version,
+            Wafer = ArchiveFormat.ManifestSchema,
             Kind = "patch",
             ChunkSize = chunkSize,
             BaseFiles = [],

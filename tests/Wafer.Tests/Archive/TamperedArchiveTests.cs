@@ -212,6 +212,102 @@ public sealed class TamperedArchiveTests : IDisposable
     }
 
     [Fact]
+    public void A_huge_declared_manifest_json_length_is_refused_before_decompressing()
+    {
+        byte[] bytes = File.ReadAllBytes(_temp["a.wafer"]);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 12), uint.MaxValue);
+        File.WriteAllBytes(_temp["a.wafer"], bytes);
+
+        Assert.Contains("bytes of manifest JSON (limit", UnpackFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_json_length_that_disagrees_with_the_frame_is_refused()
+    {
+        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
+        byte[] stored = File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
+        uint json = (uint)ZstdSharp.Decompressor.GetDecompressedSize(stored);
+
+        ArchiveSurgery.ReplaceStoredManifest(_temp["a.wafer"], stored, json + 1);
+
+        Assert.Contains($"declares {json} bytes, the trailer {json + 1}", UnpackFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_corrupt_manifest_frame_under_a_matching_checksum_is_a_clear_error()
+    {
+        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
+        byte[] stored = File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
+        uint json = (uint)ZstdSharp.Decompressor.GetDecompressedSize(stored);
+        for (int i = stored.Length / 2; i < stored.Length; i++)
+        {
+            stored[i] ^= 0x5A;
+        }
+
+        ArchiveSurgery.ReplaceStoredManifest(_temp["a.wafer"], stored, json);
+
+        var error = UnpackFails();
+        Assert.Contains("a.wafer", error.Message, StringComparison.Ordinal);
+        Assert.Contains("manifest", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_plain_manifest_that_is_not_a_zstd_frame_is_refused_under_version_2()
+    {
+        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
+        byte[] stored = File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
+        using var decompressor = new ZstdSharp.Decompressor();
+        byte[] json = decompressor.Unwrap(stored).ToArray();
+
+        ArchiveSurgery.ReplaceStoredManifest(_temp["a.wafer"], json, (uint)json.Length);
+
+        Assert.Contains("not a zstd frame", UnpackFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Version_1_archives_with_a_plain_manifest_still_unpack()
+    {
+        ArchiveSurgery.ToVersion1(_temp["a.wafer"]);
+        byte[] bytes = File.ReadAllBytes(_temp["a.wafer"]);
+        Assert.Equal(1, bytes[8]);
+        Assert.Equal((byte)'{', bytes[(int)ArchiveSurgery.ManifestRange(_temp["a.wafer"]).Offset]);
+
+        using (WaferArchive archive = WaferArchive.Open(_temp["a.wafer"]))
+        {
+            archive.Unpack(_temp["restored"]);
+        }
+
+        foreach (string file in Directory.EnumerateFiles(_temp["model"], "*", SearchOption.AllDirectories))
+        {
+            Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(Path.Combine(_temp["restored"], Path.GetRelativePath(_temp["model"], file))));
+        }
+    }
+
+    [Fact]
+    public void A_version_1_trailer_with_a_json_length_is_refused_as_reserved_bytes()
+    {
+        ArchiveSurgery.ToVersion1(_temp["a.wafer"]);
+        byte[] bytes = File.ReadAllBytes(_temp["a.wafer"]);
+        bytes[^12] = 1;
+        File.WriteAllBytes(_temp["a.wafer"], bytes);
+
+        Assert.Contains("reserved", UnpackFails().Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Unknown_container_versions_are_refused(ushort version)
+    {
+        byte[] bytes = File.ReadAllBytes(_temp["a.wafer"]);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), version);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(bytes.Length - 16), version);
+        File.WriteAllBytes(_temp["a.wafer"], bytes);
+
+        Assert.Contains($"version {version} is not supported (this build reads versions 1 and 2)", UnpackFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Symlinks_in_the_input_are_refused_and_no_archive_is_left()
     {
         File.CreateSymbolicLink(_temp["model/link.json"], _temp["model/config.json"]);

@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Wafer.Cli;
+using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Delta;
 
@@ -146,7 +147,7 @@ public class PatchBadInputTests
         // Stands in for a deliberate XXH3-128 collision: the patch is made to expect the tampered file's hash.
         using PatchFixture fixture = WithPatch();
         byte[] bytes = TamperBase(fixture, "model-1.safetensors", data => data[^3] ^= 0x10);
-        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["colliding.wpatch"], manifest =>
+        ArchiveSurgery.RewriteManifest(fixture["update.wpatch"], fixture["colliding.wpatch"], manifest =>
         {
             JsonObject file = manifest["baseFiles"]!.AsArray().Select(f => f!.AsObject()).Single(f => (string)f["path"]! == "model-1.safetensors");
             file["xxh128"] = Xxh128(bytes);
@@ -228,7 +229,7 @@ public class PatchBadInputTests
     public void A_malformed_base_file_xxh128_is_refused_naming_the_patch_and_the_entry(string? lie)
     {
         using PatchFixture fixture = WithPatch();
-        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
+        ArchiveSurgery.RewriteManifest(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
         {
             JsonObject file = manifest["baseFiles"]![0]!.AsObject();
             string real = (string)file["xxh128"]!;
@@ -274,7 +275,7 @@ public class PatchBadInputTests
     public void Lying_patch_manifests_are_refused_before_anything_is_written(string lie, string expected)
     {
         using PatchFixture fixture = WithPatch();
-        ManifestTamper.Rewrite(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
+        ArchiveSurgery.RewriteManifest(fixture["update.wpatch"], fixture["lying.wpatch"], manifest =>
         {
             JsonArray tensors = manifest["tensors"]!.AsArray();
             JsonObject q = tensors.Select(t => t!.AsObject()).Single(t => (string)t["name"]! == "layers.0.q.weight");
