@@ -74,6 +74,34 @@ public class PatchBadInputTests
         Assert.Contains("tensor 'moved.weight' in 'model-1.safetensors' has XXH3-128", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_base_that_fails_the_first_decode_is_named_as_the_wrong_base(int threads)
+    {
+        // The very first chunk is coded against a base file that has changed, so decoding it fails its checksum. The
+        // error must be the base mismatch, not that chunk's checksum, however the check and the decodes are ordered.
+        using var temp = new TempFolder();
+        string text = string.Concat(Enumerable.Range(0, 300).Select(i => $"\"entry{i}\": {i * 7},\n"));
+        Directory.CreateDirectory(temp["base"]);
+        Directory.CreateDirectory(temp["target"]);
+        File.WriteAllText(Path.Combine(temp["base"], "a.json"), text);
+        File.WriteAllText(Path.Combine(temp["target"], "a.json"), text.Replace("entry17\"", "entry17b\"", StringComparison.Ordinal));
+        WaferPatch.Diff(temp["base"], temp["target"], temp["update.wpatch"], new PatchOptions { Threads = threads });
+        using (WaferArchive patch = WaferArchive.Open(temp["update.wpatch"]))
+        {
+            Assert.Equal("zstd-ref", Assert.Single(Assert.Single(patch.Manifest.Blobs).Chunks).Codec);
+        }
+
+        byte[] changed = System.Text.Encoding.UTF8.GetBytes(text.Replace("entry", "ENTRY", StringComparison.Ordinal));
+        File.WriteAllBytes(Path.Combine(temp["base"], "a.json"), changed);
+
+        var e = Assert.Throws<WaferDataException>(() => WaferPatch.Apply(temp["base"], temp["update.wpatch"], temp["out"], new ApplyOptions { Threads = threads }));
+
+        Assert.StartsWith($"{temp["base"]}: is not the base this patch was made against: file 'a.json' has XXH3-128 {Xxh128(changed)}", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(temp["out"]));
+    }
+
     [Fact]
     public void A_changed_base_file_is_caught_by_its_hash()
     {
