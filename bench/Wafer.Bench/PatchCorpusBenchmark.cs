@@ -144,7 +144,7 @@ internal static class PatchCorpusBenchmark
         long? patchFrom = zstd is null ? null : ZstdPatchFrom(zstd, baseFolder, targetFolder, scratch);
         (double exponentOnly, double withPrevious) = EntropyBound(baseFolder, targetFolder);
         string Pct(double bytes) => (100 * bytes / target).ToString("0.0", CultureInfo.InvariantCulture) + "%";
-        string Ratio(double a, double? b) => b is double d && d > 0 ? (a / d).ToString("0.00", CultureInfo.InvariantCulture) : "-";
+        string Ratio(double a, double? b) => b is double d && d > 0 ? (a / d).ToString("0.000", CultureInfo.InvariantCulture) : "-";
         Console.WriteLine(string.Join(" | ",
             $"{baseName} → {targetName}",
             target.ToString("N0", CultureInfo.InvariantCulture),
