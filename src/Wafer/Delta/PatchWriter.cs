@@ -38,7 +38,7 @@ internal sealed class PatchWriter
 
         using ModelSource baseSource = ModelSource.Open(baseModel);
         using ModelSource targetSource = ModelSource.Open(targetModel);
-        var plan = PatchPlanner.Plan(baseSource, targetSource, options.ChunkSize);
+        var plan = PatchPlanner.Plan(baseSource, targetSource, options.ChunkSize, options.EffectiveThreads);
         var writer = new PatchWriter(baseSource, targetSource, plan, options);
         using StagedOutput output = StagedOutput.ForFile(finalPath);
         long bytes = writer.Write(output.TemporaryPath, progress, cancellationToken);
