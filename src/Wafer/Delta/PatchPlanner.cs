@@ -28,7 +28,7 @@ internal sealed class PatchPlanner
     private readonly Dictionary<int, int> _baseTensorEntry = [];
     private readonly bool[] _baseTensorUsed;
     private readonly bool[] _baseFileUsed;
-    private readonly Dictionary<(int File, long Offset), UInt128> _targetTensorHash = [];
+    private readonly Dictionary<(int File, long Offset, long Length), UInt128> _targetTensorHash = [];
     private int _unchanged, _modified, _reshaped, _added, _renamed;
     private int _filesUnchanged, _filesModified, _filesAdded, _filesRenamed;
 
@@ -50,10 +50,11 @@ internal sealed class PatchPlanner
         int targetTensor = 0;
         for (int f = 0; f < target.Files.Count; f++)
         {
-            // Empty tensors may share an offset; their hashes are equal.
+            // An empty tensor shares its offset with the next tensor, so the length is part of the key (empty
+            // tensors at one offset share a key, and their hashes are equal).
             foreach (LayoutSegment segment in target.Files[f].Segments.Where(s => s.Tensor is not null))
             {
-                _targetTensorHash[(f, segment.Offset)] = targetHashes[targetTensor++];
+                _targetTensorHash[(f, segment.Offset, segment.Length)] = targetHashes[targetTensor++];
             }
         }
 
@@ -144,7 +145,7 @@ internal sealed class PatchPlanner
 
     private void PlanTensor(int fileIndex, ModelFile file, LayoutSegment segment, TensorDescriptor tensor)
     {
-        UInt128 hash = _targetTensorHash[(fileIndex, segment.Offset)];
+        UInt128 hash = _targetTensorHash[(fileIndex, segment.Offset, segment.Length)];
         int match = _baseByFileAndName.GetValueOrDefault((file.Path, tensor.Name), -1);
         bool byName = true;
         if (match < 0 && _baseByName.TryGetValue(tensor.Name, out List<int>? sameName) && sameName.Count == 1)

@@ -173,9 +173,12 @@ public class PatchRoundTripTests
 
         TestModel.WriteSafetensors(folder["base/model.safetensors"], baseTensors);
         TestModel.WriteSafetensors(folder["target/model.safetensors"], targetTensors);
-        WaferPatch.Diff(folder["base"], folder["target"], folder["p.wpatch"], new PatchOptions { ChunkSize = chunk });
+        PatchResult result = WaferPatch.Diff(folder["base"], folder["target"], folder["p.wpatch"], new PatchOptions { ChunkSize = chunk });
         WaferPatch.Apply(folder["base"], folder["p.wpatch"], folder["out"]);
         TestModel.AssertSameTree(folder["target"], folder["out"]);
+
+        // Each dtype's empty tensor starts where the next one does; it is unchanged, every other tensor modified.
+        Assert.Equal(new PatchChanges(7, 42, 0, 0, 0, 0), result.Tensors);
     }
 
     [Fact]
