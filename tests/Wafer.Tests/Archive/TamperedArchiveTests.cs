@@ -201,31 +201,23 @@ public sealed class TamperedArchiveTests : IDisposable
         Assert.Contains("config.json", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_huge_declared_manifest_length_is_refused()
+    [Theory]
+    [InlineData(32, "-byte manifest (limit")]
+    [InlineData(12, "bytes of manifest JSON (limit")]
+    public void A_huge_declared_manifest_length_is_refused_before_reading_it(int fromEnd, string expected)
     {
+        // Trailer bytes 8..15 (stored length, 32 from the end) and 28..31 (JSON length, 12 from the end).
         byte[] bytes = File.ReadAllBytes(_temp["a.wafer"]);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(bytes.Length - 32), long.MaxValue);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - fromEnd), uint.MaxValue);
         File.WriteAllBytes(_temp["a.wafer"], bytes);
 
-        Assert.Contains("limit", UnpackFails().Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_huge_declared_manifest_json_length_is_refused_before_decompressing()
-    {
-        byte[] bytes = File.ReadAllBytes(_temp["a.wafer"]);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 12), uint.MaxValue);
-        File.WriteAllBytes(_temp["a.wafer"], bytes);
-
-        Assert.Contains("bytes of manifest JSON (limit", UnpackFails().Message, StringComparison.Ordinal);
+        Assert.Contains(expected, UnpackFails().Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_json_length_that_disagrees_with_the_frame_is_refused()
     {
-        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
-        byte[] stored = File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
+        byte[] stored = StoredManifest();
         uint json = (uint)ZstdSharp.Decompressor.GetDecompressedSize(stored);
 
         ArchiveSurgery.ReplaceStoredManifest(_temp["a.wafer"], stored, json + 1);
@@ -236,8 +228,7 @@ public sealed class TamperedArchiveTests : IDisposable
     [Fact]
     public void A_corrupt_manifest_frame_under_a_matching_checksum_is_a_clear_error()
     {
-        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
-        byte[] stored = File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
+        byte[] stored = StoredManifest();
         uint json = (uint)ZstdSharp.Decompressor.GetDecompressedSize(stored);
         for (int i = stored.Length / 2; i < stored.Length; i++)
         {
@@ -254,8 +245,7 @@ public sealed class TamperedArchiveTests : IDisposable
     [Fact]
     public void A_plain_manifest_that_is_not_a_zstd_frame_is_refused_under_version_2()
     {
-        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
-        byte[] stored = File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
+        byte[] stored = StoredManifest();
         using var decompressor = new ZstdSharp.Decompressor();
         byte[] json = decompressor.Unwrap(stored).ToArray();
 
@@ -354,6 +344,12 @@ public sealed class TamperedArchiveTests : IDisposable
         Assert.ThrowsAny<OperationCanceledException>(() => WaferPacker.Pack(_temp["model"], _temp["b.wafer"], new PackOptions { ChunkSize = 4096 }, progress, cancel.Token));
 
         Assert.DoesNotContain(_temp.Entries(), e => e.StartsWith("b.wafer", StringComparison.Ordinal));
+    }
+
+    private byte[] StoredManifest()
+    {
+        (long offset, long length) = ArchiveSurgery.ManifestRange(_temp["a.wafer"]);
+        return File.ReadAllBytes(_temp["a.wafer"]).AsSpan((int)offset, (int)length).ToArray();
     }
 
     private static long FirstChunkOffset(WaferArchive archive, ArchiveTensor tensor) =>
