@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
+using System.Runtime.ExceptionServices;
 using Wafer.Archive;
 using Wafer.Archive.Manifest;
 using Wafer.Layout;
@@ -425,8 +426,18 @@ internal sealed class PatchPlanner
         int baseCount = ranges.Count;
         ranges.AddRange(Tensors(target));
         var hashes = new UInt128[ranges.Count];
-        Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = threads + 1 }, i =>
-            hashes[i] = HashRange(ranges[i].Source, ranges[i].File, ranges[i].Segment.Offset, ranges[i].Segment.Length));
+        try
+        {
+            Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = threads + 1 }, i =>
+                hashes[i] = HashRange(ranges[i].Source, ranges[i].File, ranges[i].Segment.Offset, ranges[i].Segment.Length));
+        }
+        catch (AggregateException e)
+        {
+            // A read failure (a file that shrank, a corrupt archive base) surfaces as itself, as it did on one thread:
+            // callers and the command line tell failures apart by their type.
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+
         return (hashes[..baseCount], hashes[baseCount..]);
     }
 

@@ -217,6 +217,28 @@ public class PatchBadInputTests
         AssertNothingWritten(fixture, "out");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_corrupt_archive_base_fails_diff_with_its_integrity_error(int threads)
+    {
+        // Diff hashes both models' tensors on several threads; a failure there is the archive's own error, named.
+        using var fixture = new PatchFixture();
+        WaferPacker.Pack(fixture.Base, fixture["base.wafer"]);
+        byte[] bytes = File.ReadAllBytes(fixture["base.wafer"]);
+        using (WaferArchive archive = WaferArchive.Open(fixture["base.wafer"]))
+        {
+            bytes[archive.Manifest.Tensors.Single(t => t.Name == "layers.0.q.weight").Chunks[0].At + 20] ^= 0x04;
+        }
+
+        File.WriteAllBytes(fixture["base.wafer"], bytes);
+
+        var e = Assert.Throws<WaferIntegrityException>(() => WaferPatch.Diff(fixture["base.wafer"], fixture.Target, fixture["update.wpatch"], new PatchOptions { Threads = threads }));
+
+        Assert.Contains("layers.0.q.weight", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(fixture["update.wpatch"]));
+    }
+
     [Fact]
     public void An_archive_is_not_a_patch()
     {
