@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
+using Wafer.Codecs;
 using ZstdSharp;
-using ZstdSharp.Unsafe;
 
 namespace Wafer.Archive;
 
@@ -35,9 +35,6 @@ internal static class ArchiveFormat
     /// times the rest of a small patch's diff) for 15% fewer bytes, about 0.1% of a small patch.
     /// </summary>
     private const int ManifestLevel = 9;
-
-    // The manifest is one frame; a window the size of the cap is all a real one needs.
-    private const int MaxManifestWindowLog = 28;
 
     /// <summary>The largest decoded chunk a reader accepts, bounding every allocation a manifest can ask for.</summary>
     public const int MaxChunkSize = 64 << 20;
@@ -101,24 +98,13 @@ internal static class ArchiveFormat
         }
 
         byte[] json = new byte[jsonLength];
-        using var decompressor = new Decompressor();
-        decompressor.SetParameter(ZSTD_dParameter.ZSTD_d_windowLogMax, MaxManifestWindowLog);
-        int written;
         try
         {
-            if (!decompressor.TryUnwrap(stored, json, out written))
-            {
-                throw new WaferDataException($"{path}: the manifest decompresses to more than the {jsonLength} bytes the trailer declares.");
-            }
+            ZstdCodec.Decompress(stored, json);
         }
-        catch (ZstdException e)
+        catch (WaferDataException e)
         {
-            throw new WaferDataException($"{path}: the manifest does not decompress: {e.Message}", e);
-        }
-
-        if (written != jsonLength)
-        {
-            throw new WaferDataException($"{path}: the manifest decompresses to {written} bytes, the trailer declares {jsonLength}.");
+            throw new WaferDataException($"{path}: the manifest does not decompress: {e.Message}.", e);
         }
 
         return json;

@@ -8,7 +8,8 @@ internal sealed class ZstdCodec : ChunkCodec
 {
     public const int DefaultLevel = 3;
 
-    // A decoder never needs a window larger than the chunk; capping it stops a hostile frame from asking for gigabytes.
+    // A decoder never needs a window larger than the chunk (or a manifest, written at level 9 with its 4 MiB window);
+    // capping it stops a hostile frame from asking for gigabytes.
     private const int MaxWindowLog = 27;
 
     [ThreadStatic]
@@ -41,19 +42,19 @@ internal sealed class ZstdCodec : ChunkCodec
         {
             if (!decompressor.TryUnwrap(source, destination, out written))
             {
-                throw new WaferDataException($"zstd chunk decodes to more than the declared {destination.Length} bytes");
+                throw new WaferDataException($"zstd frame decodes to more than the declared {destination.Length} bytes");
             }
         }
         catch (ZstdException e)
         {
             // A failed frame can leave the context mid-stream; start the next chunk with a fresh one.
             t_decompressor = null;
-            throw new WaferDataException($"zstd chunk is corrupt: {e.Message}", e);
+            throw new WaferDataException($"zstd frame is corrupt: {e.Message}", e);
         }
 
         if (written != destination.Length)
         {
-            throw new WaferDataException($"zstd chunk decodes to {written} bytes, expected {destination.Length}");
+            throw new WaferDataException($"zstd frame decodes to {written} bytes, expected {destination.Length}");
         }
     }
 
