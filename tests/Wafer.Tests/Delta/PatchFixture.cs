@@ -1,4 +1,5 @@
 using System.Text;
+using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Delta;
 
@@ -11,7 +12,7 @@ internal sealed class PatchFixture : IDisposable
 {
     public const int ChunkSize = 4096;
 
-    private readonly TemporaryFolder _folder = new();
+    private readonly TempFolder _folder = new();
 
     public PatchFixture()
     {

@@ -121,7 +121,7 @@ public class PatchRoundTripTests
     [RealDataFact("bytelm-base", "bytelm-ft-doc")]
     public void Real_fine_tune_round_trips_byte_identical()
     {
-        using var folder = new TemporaryFolder();
+        using var folder = new TempFolder();
         string root = RealData.Folder!;
         PatchResult result = WaferPatch.Diff(Path.Combine(root, "bytelm-base"), Path.Combine(root, "bytelm-ft-doc"), folder["doc.wpatch"]);
         WaferPatch.Apply(Path.Combine(root, "bytelm-base"), folder["doc.wpatch"], folder["out"]);
@@ -139,7 +139,7 @@ public class PatchRoundTripTests
     {
         string root = RealData.Folder!;
         string target = Path.Combine(root, targetName);
-        using var folder = new TemporaryFolder();
+        using var folder = new TempFolder();
         PatchResult result = WaferPatch.Diff(Path.Combine(root, baseName), target, folder["update.wpatch"]);
         PackResult archive = WaferPacker.Pack(target, folder["target.wafer"]);
         Assert.True(result.PatchBytes <= archive.ArchiveBytes, $"{baseName} → {targetName}: patch {result.PatchBytes} bytes, target archive {archive.ArchiveBytes}");
@@ -148,7 +148,7 @@ public class PatchRoundTripTests
     [Fact]
     public void Every_float_dtype_and_awkward_sizes_round_trip_through_a_patch()
     {
-        using var folder = new TemporaryFolder();
+        using var folder = new TempFolder();
         var random = new Random(99);
         int chunk = PatchFixture.ChunkSize;
         var baseTensors = new List<TestModel.Tensor>();
@@ -184,7 +184,7 @@ public class PatchRoundTripTests
     [Fact]
     public void Identical_added_chunks_are_stored_once()
     {
-        using var folder = new TemporaryFolder();
+        using var folder = new TempFolder();
         var random = new Random(5);
         byte[] shared = TestModel.Bf16(random, 3000, 0.02);
         TestModel.WriteSafetensors(folder["base/model.safetensors"], [new("a", "BF16", [100], TestModel.Bf16(random, 100, 0.02))]);

@@ -35,6 +35,16 @@ public static class ArchiveSurgery
         return (BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(bytes.Length - 40)), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(bytes.Length - 32)));
     }
 
+    /// <summary>The manifest's bytes as stored (the zstd frame in version 2).</summary>
+    public static byte[] StoredManifest(string archive)
+    {
+        (long offset, long length) = ManifestRange(archive);
+        return File.ReadAllBytes(archive).AsSpan((int)offset, (int)length).ToArray();
+    }
+
+    /// <summary>The manifest's JSON, decompressed as a reader does.</summary>
+    public static byte[] ManifestJson(string archive) => ReadManifestJson(File.ReadAllBytes(archive)).Json;
+
     /// <summary>Replaces the stored manifest bytes and the trailer's fields wholesale (for lying trailers); the XXH3 is re-sealed over <paramref name="stored"/>.</summary>
     public static void ReplaceStoredManifest(string archive, byte[] stored, uint jsonLength)
     {
