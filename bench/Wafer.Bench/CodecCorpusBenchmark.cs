@@ -17,8 +17,14 @@ internal static class CodecCorpusBenchmark
 {
     private const int ChunkSize = 4 << 20;
 
-    /// <summary>Timed passes per measurement; the fastest counts.</summary>
+    /// <summary>Timed passes per measurement, at least; the fastest counts.</summary>
     private const int Passes = 5;
+
+    /// <summary>
+    /// Bytes a measurement's passes cover, at least: a small model gets more passes, so that its best pass is drawn
+    /// from as much of a shared machine's time as a large model's (five passes over 1.7 MB are 8 ms of samples).
+    /// </summary>
+    private const long SampledBytes = 128L << 20;
 
     /// <summary>Untimed passes over the first model before anything is timed, so that the JIT's tiers have settled.</summary>
     private const int WarmupPasses = 6;
@@ -180,6 +186,7 @@ internal static class CodecCorpusBenchmark
         }
 
         long original = chunks.Sum(ch => (long)ch.Bytes.Count);
+        int passes = (int)Math.Max(Passes, (SampledBytes + original - 1) / Math.Max(1, original));
         var zstd = new Compressor(3);
         byte[][] zstdFrames = chunks.Select(ch => zstd.Wrap(ch.Bytes).ToArray()).ToArray();
         long zstdBytes = chunks.Select((ch, i) => (long)Math.Min(ch.Bytes.Count, zstdFrames[i].Length)).Sum();
@@ -189,7 +196,7 @@ internal static class CodecCorpusBenchmark
         double zstdDecode = double.MaxValue;
         using var decompressor = new Decompressor();
         byte[] zstdOut = new byte[ChunkSize];
-        for (int pass = 0; pass < Passes; pass++)
+        for (int pass = 0; pass < passes; pass++)
         {
             double t0 = ThreadCpuClock.Now();
             foreach ((DType _, ArraySegment<byte> bytes, int _, int _) in chunks)
@@ -238,7 +245,7 @@ internal static class CodecCorpusBenchmark
 
         // Best of the passes, timed in CPU seconds of this thread, so that neither other work on a shared machine nor
         // the runtime's background compilation counts against the per-thread figure.
-        for (int pass = 0; pass < Passes; pass++)
+        for (int pass = 0; pass < passes; pass++)
         {
             double cpu = ThreadCpuClock.Now();
             for (int i = 0; i < chunks.Count; i++)
@@ -279,7 +286,7 @@ internal static class CodecCorpusBenchmark
         double encodeAll = double.MaxValue;
         double decodeAll = double.MaxValue;
         using var scratch = new ThreadLocal<byte[]>(() => new byte[ChunkSize + CodecSelector.Slack]);
-        for (int pass = 0; pass < Passes; pass++)
+        for (int pass = 0; pass < passes; pass++)
         {
             var sw = Stopwatch.StartNew();
             Parallel.For(0, chunks.Count, i => CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, scratch.Value, chunks[i].RowLength, chunks[i].FirstColumn));
