@@ -31,13 +31,19 @@ internal static class CodecCorpusBenchmark
 
     private static bool s_warmedUp;
 
-    /// <summary>A tensor's bytes and descriptor (whose row geometry the packer passes to the codecs).</summary>
-    private sealed record Tensor(TensorDescriptor Descriptor, byte[] Data)
+    /// <summary>
+    /// A tensor's bytes and descriptor (whose row geometry the packer passes to the codecs), and for F32 master
+    /// weights the BF16 twin the packer codes them against when both are in the archive.
+    /// </summary>
+    private sealed record Tensor(TensorDescriptor Descriptor, byte[] Data, byte[]? Twin = null)
     {
         public DType DType => Descriptor.DType;
     }
 
     private sealed record Case(string Name, DType DType, List<Tensor> Tensors);
+
+    /// <summary>A chunk as the packer cuts it; <c>Twin</c> is empty unless the tensor has one.</summary>
+    private readonly record struct Chunk(DType DType, ArraySegment<byte> Bytes, int RowLength, int FirstColumn, ArraySegment<byte> Twin);
 
     public static int Run(string[] args)
     {
@@ -114,6 +120,17 @@ internal static class CodecCorpusBenchmark
             }
         }
 
+        // The same master weights as a checkpoint's archive holds them: beside the BF16 model rounded from them, which
+        // the packer pairs them with by name. The ZipNN-style reference has no such mode and codes them alone.
+        string master = Path.Combine(data, "optim-run", "checkpoint-80", "master_weights.safetensors");
+        string model = Path.Combine(data, "optim-run", "checkpoint-80", "model.safetensors");
+        if (File.Exists(master) && File.Exists(model))
+        {
+            Dictionary<string, Tensor> twins = Load(model).Where(t => t.DType == DType.BF16).ToDictionary(t => t.Descriptor.Name, StringComparer.Ordinal);
+            List<Tensor> paired = Load(master).Select(t => twins.TryGetValue(t.Descriptor.Name, out Tensor? twin) && twin.Data.Length * 2 == t.Data.Length ? t with { Twin = twin.Data } : t).ToList();
+            yield return new Case("ckpt-80 master_weights + BF16 twin", DType.F32, paired);
+        }
+
         string lora = Path.Combine(data, "lora-gpt2");
         if (Directory.Exists(lora))
         {
@@ -175,13 +192,15 @@ internal static class CodecCorpusBenchmark
 
     private static void Report(Case c)
     {
-        var chunks = new List<(DType DType, ArraySegment<byte> Bytes, int RowLength, int FirstColumn)>();
+        var chunks = new List<Chunk>();
         foreach (Tensor t in c.Tensors)
         {
             for (int s = 0; s < t.Data.Length || (s == 0 && t.Data.Length == 0); s += ChunkSize)
             {
                 (int rowLength, int firstColumn) = t.Descriptor.RowGeometry(s);
-                chunks.Add((t.DType, new ArraySegment<byte>(t.Data, s, Math.Min(ChunkSize, t.Data.Length - s)), rowLength, firstColumn));
+                int length = Math.Min(ChunkSize, t.Data.Length - s);
+                ArraySegment<byte> twin = t.Twin is null ? default : new ArraySegment<byte>(t.Twin, s / 2, length / 2);
+                chunks.Add(new Chunk(t.DType, new ArraySegment<byte>(t.Data, s, length), rowLength, firstColumn, twin));
             }
         }
 
@@ -199,9 +218,9 @@ internal static class CodecCorpusBenchmark
         for (int pass = 0; pass < passes; pass++)
         {
             double t0 = ThreadCpuClock.Now();
-            foreach ((DType _, ArraySegment<byte> bytes, int _, int _) in chunks)
+            foreach (Chunk chunk in chunks)
             {
-                zstd.Wrap(bytes);
+                zstd.Wrap(chunk.Bytes);
             }
 
             zstdEncode = Math.Min(zstdEncode, ThreadCpuClock.Now() - t0);
@@ -220,6 +239,7 @@ internal static class CodecCorpusBenchmark
         // Payload buffers are allocated before timing: the timed loops allocate nothing.
         var payloads = new (ChunkCodec Codec, byte[] Payload)[chunks.Count];
         byte[][] buffers = chunks.Select(ch => new byte[ch.Bytes.Count + CodecSelector.Slack]).ToArray();
+        byte[][] spares = chunks.Select(ch => ch.Twin.Count > 0 ? new byte[ch.Bytes.Count + CodecSelector.Slack] : []).ToArray();
         int[] lengths = new int[chunks.Count];
         byte[] decoded = new byte[ChunkSize];
         double encodeSeconds = double.MaxValue;
@@ -233,8 +253,8 @@ internal static class CodecCorpusBenchmark
             {
                 for (int i = 0; i < chunks.Count; i++)
                 {
-                    (payloads[i].Codec, lengths[i]) = CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, buffers[i], chunks[i].RowLength, chunks[i].FirstColumn);
-                    payloads[i].Codec.Decode(buffers[i].AsSpan(0, lengths[i]), new ChunkContext(chunks[i].DType), decoded.AsSpan(0, chunks[i].Bytes.Count));
+                    (payloads[i].Codec, lengths[i]) = Encode(chunks[i], ref buffers[i], ref spares[i]);
+                    Decode(chunks[i], payloads[i].Codec, buffers[i].AsSpan(0, lengths[i]), decoded);
                 }
 
                 Thread.Sleep(50);
@@ -250,14 +270,14 @@ internal static class CodecCorpusBenchmark
             double cpu = ThreadCpuClock.Now();
             for (int i = 0; i < chunks.Count; i++)
             {
-                (payloads[i].Codec, lengths[i]) = CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, buffers[i], chunks[i].RowLength, chunks[i].FirstColumn);
+                (payloads[i].Codec, lengths[i]) = Encode(chunks[i], ref buffers[i], ref spares[i]);
             }
 
             encodeSeconds = Math.Min(encodeSeconds, ThreadCpuClock.Now() - cpu);
             cpu = ThreadCpuClock.Now();
             for (int i = 0; i < chunks.Count; i++)
             {
-                payloads[i].Codec.Decode(buffers[i].AsSpan(0, lengths[i]), new ChunkContext(chunks[i].DType), decoded.AsSpan(0, chunks[i].Bytes.Count));
+                Decode(chunks[i], payloads[i].Codec, buffers[i].AsSpan(0, lengths[i]), decoded);
             }
 
             decodeSeconds = Math.Min(decodeSeconds, ThreadCpuClock.Now() - cpu);
@@ -266,7 +286,7 @@ internal static class CodecCorpusBenchmark
         for (int i = 0; i < chunks.Count; i++)
         {
             payloads[i].Payload = buffers[i][..lengths[i]];
-            payloads[i].Codec.Decode(payloads[i].Payload, new ChunkContext(chunks[i].DType), decoded.AsSpan(0, chunks[i].Bytes.Count));
+            Decode(chunks[i], payloads[i].Codec, payloads[i].Payload, decoded);
             if (!decoded.AsSpan(0, chunks[i].Bytes.Count).SequenceEqual(chunks[i].Bytes))
             {
                 throw new InvalidOperationException($"{c.Name}: chunk {i} did not round-trip");
@@ -286,13 +306,20 @@ internal static class CodecCorpusBenchmark
         double encodeAll = double.MaxValue;
         double decodeAll = double.MaxValue;
         using var scratch = new ThreadLocal<byte[]>(() => new byte[ChunkSize + CodecSelector.Slack]);
+        using var spare = new ThreadLocal<byte[]>(() => new byte[ChunkSize + CodecSelector.Slack]);
         for (int pass = 0; pass < passes; pass++)
         {
             var sw = Stopwatch.StartNew();
-            Parallel.For(0, chunks.Count, i => CodecSelector.Encode(chunks[i].Bytes, chunks[i].DType, CodecChoice.Auto, scratch.Value, chunks[i].RowLength, chunks[i].FirstColumn));
+            Parallel.For(0, chunks.Count, i =>
+            {
+                byte[] buffer = scratch.Value!;
+                byte[] other = spare.Value!;
+                Encode(chunks[i], ref buffer, ref other);
+                (scratch.Value, spare.Value) = (buffer, other);
+            });
             encodeAll = Math.Min(encodeAll, sw.Elapsed.TotalSeconds);
             sw.Restart();
-            Parallel.For(0, chunks.Count, i => payloads[i].Codec.Decode(payloads[i].Payload, new ChunkContext(chunks[i].DType), scratch.Value.AsSpan(0, chunks[i].Bytes.Count)));
+            Parallel.For(0, chunks.Count, i => Decode(chunks[i], payloads[i].Codec, payloads[i].Payload, scratch.Value!));
             decodeAll = Math.Min(decodeAll, sw.Elapsed.TotalSeconds);
         }
 
@@ -305,6 +332,32 @@ internal static class CodecCorpusBenchmark
             $"{original / encodeAll / 1e9,7:F3} {original / decodeAll / 1e9,7:F3} {original / zstdEncode / 1e9,6:F3} {original / zstdDecode / 1e9,6:F3}  [{codecs}]");
     }
 
+
+    /// <summary>
+    /// Encodes a chunk as the packer does: the codec selector's choice, and for a chunk with a twin the residual against
+    /// it when that is smaller (its payload then lands in <paramref name="spare"/>, and the two buffers swap).
+    /// </summary>
+    private static (ChunkCodec Codec, int Length) Encode(in Chunk chunk, ref byte[] buffer, ref byte[] spare)
+    {
+        (ChunkCodec codec, int length) = CodecSelector.Encode(chunk.Bytes, chunk.DType, CodecChoice.Auto, buffer, chunk.RowLength, chunk.FirstColumn);
+        if (chunk.Twin.Count > 0)
+        {
+            int written = F32Bf16ResidualCodec.Instance.Encode(chunk.Bytes, new ChunkContext(chunk.DType, chunk.Twin), spare);
+            if (written >= 0 && written < length)
+            {
+                (buffer, spare) = (spare, buffer);
+                return (F32Bf16ResidualCodec.Instance, written);
+            }
+        }
+
+        return (codec, length);
+    }
+
+    private static void Decode(in Chunk chunk, ChunkCodec codec, ReadOnlySpan<byte> payload, byte[] destination)
+    {
+        ChunkContext context = codec.NeedsReference ? new ChunkContext(chunk.DType, chunk.Twin) : new ChunkContext(chunk.DType);
+        codec.Decode(payload, context, destination.AsSpan(0, chunk.Bytes.Count));
+    }
 
     private static string Trim(string s, int width) => s.Length <= width ? s : s[^width..];
 

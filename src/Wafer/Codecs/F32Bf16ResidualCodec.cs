@@ -1,4 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Wafer.Codecs;
 
@@ -34,37 +37,25 @@ internal sealed class F32Bf16ResidualCodec : ChunkCodec
             return -1;
         }
 
-        int maxExceptions = n / 32;
         int lowEnd = HeaderLength + (2 * n);
         if (destination.Length < lowEnd)
         {
             return -1;
         }
 
-        int exceptions = 0;
-        int position = lowEnd;
-        for (int i = 0; i < n; i++)
+        var exceptions = new ExceptionList(n / 32, lowEnd);
+        bool coded = !BitConverter.IsLittleEndian ? SplitScalar(source, reference, destination, 0, n, ref exceptions)
+            : Vector256.IsHardwareAccelerated ? SplitVector256(source, reference, destination, ref exceptions)
+            : Vector128.IsHardwareAccelerated ? SplitVector128(source, reference, destination, ref exceptions)
+            : SplitScalar(source, reference, destination, 0, n, ref exceptions);
+        if (!coded)
         {
-            uint value = BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..]);
-            ushort low = (ushort)value;
-            ushort high = (ushort)(value >> 16);
-            BinaryPrimitives.WriteUInt16LittleEndian(destination[(HeaderLength + (2 * i))..], low);
-            if (Predict(BinaryPrimitives.ReadUInt16LittleEndian(reference[(2 * i)..]), low) != high)
-            {
-                if (++exceptions > maxExceptions || position + ExceptionLength > destination.Length)
-                {
-                    return -1;
-                }
-
-                BinaryPrimitives.WriteInt32LittleEndian(destination[position..], i);
-                BinaryPrimitives.WriteUInt16LittleEndian(destination[(position + 4)..], high);
-                position += ExceptionLength;
-            }
+            return -1;
         }
 
         BinaryPrimitives.WriteInt32LittleEndian(destination, n);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], exceptions);
-        return position;
+        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], exceptions.Count);
+        return exceptions.Position;
     }
 
     public override void Decode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
@@ -93,11 +84,21 @@ internal sealed class F32Bf16ResidualCodec : ChunkCodec
         }
 
         ReadOnlySpan<byte> lows = source.Slice(HeaderLength, 2 * n);
-        for (int i = 0; i < n; i++)
+        if (!BitConverter.IsLittleEndian)
         {
-            ushort low = BinaryPrimitives.ReadUInt16LittleEndian(lows[(2 * i)..]);
-            ushort high = Predict(BinaryPrimitives.ReadUInt16LittleEndian(reference[(2 * i)..]), low);
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(4 * i)..], ((uint)high << 16) | low);
+            JoinScalar(lows, reference, destination, 0);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            JoinVector256(lows, reference, destination);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            JoinVector128(lows, reference, destination);
+        }
+        else
+        {
+            JoinScalar(lows, reference, destination, 0);
         }
 
         ReadOnlySpan<byte> list = source[(HeaderLength + (2 * n))..];
@@ -115,6 +116,157 @@ internal sealed class F32Bf16ResidualCodec : ChunkCodec
         }
     }
 
+    /// <summary>
+    /// Scalar reference of the encoder's split for values <c>[from, to)</c>: writes their low halves into
+    /// <paramref name="destination"/> (after the header) and lists the values whose top half <see cref="Predict"/> misses.
+    /// </summary>
+    /// <returns>False when the exceptions exceed their cap or the destination's room.</returns>
+    internal static bool SplitScalar(ReadOnlySpan<byte> source, ReadOnlySpan<byte> reference, Span<byte> destination, int from, int to, ref ExceptionList exceptions)
+    {
+        for (int i = from; i < to; i++)
+        {
+            uint value = BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..]);
+            ushort low = (ushort)value;
+            ushort high = (ushort)(value >> 16);
+            BinaryPrimitives.WriteUInt16LittleEndian(destination[(HeaderLength + (2 * i))..], low);
+            if (Predict(BinaryPrimitives.ReadUInt16LittleEndian(reference[(2 * i)..]), low) != high && !exceptions.Add(destination, i, high))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Vector256 path of the split over all values (little-endian only): sixteen at a time, a block with an exception again through the scalar reference.</summary>
+    internal static bool SplitVector256(ReadOnlySpan<byte> source, ReadOnlySpan<byte> reference, Span<byte> destination, ref ExceptionList exceptions)
+    {
+        int n = source.Length / 4;
+        ref uint values = ref Unsafe.As<byte, uint>(ref MemoryMarshal.GetReference(source));
+        ref ushort rounded = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(reference));
+        ref ushort lows = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(destination[HeaderLength..]));
+        Vector256<ushort> half = Vector256.Create((ushort)0x8000);
+        int i = 0;
+        for (; i + (2 * Vector256<uint>.Count) <= n; i += 2 * Vector256<uint>.Count)
+        {
+            Vector256<uint> first = Vector256.LoadUnsafe(ref values, (nuint)i);
+            Vector256<uint> second = Vector256.LoadUnsafe(ref values, (nuint)(i + Vector256<uint>.Count));
+            Vector256<ushort> low = Vector256.Narrow(first & Vector256.Create(0xFFFFu), second & Vector256.Create(0xFFFFu));
+            Vector256<ushort> high = Vector256.Narrow(first >>> 16, second >>> 16);
+
+            // Predict: the rounded value, less one (adding the all-ones mask) where the low half is above one half.
+            Vector256<ushort> predicted = Vector256.LoadUnsafe(ref rounded, (nuint)i) + Vector256.GreaterThan(low, half);
+            low.StoreUnsafe(ref lows, (nuint)i);
+            if (predicted != high && !SplitScalar(source, reference, destination, i, i + (2 * Vector256<uint>.Count), ref exceptions))
+            {
+                return false;
+            }
+        }
+
+        return SplitScalar(source, reference, destination, i, n, ref exceptions);
+    }
+
+    /// <summary>Vector128 path of the split: <see cref="SplitVector256"/> eight values at a time.</summary>
+    internal static bool SplitVector128(ReadOnlySpan<byte> source, ReadOnlySpan<byte> reference, Span<byte> destination, ref ExceptionList exceptions)
+    {
+        int n = source.Length / 4;
+        ref uint values = ref Unsafe.As<byte, uint>(ref MemoryMarshal.GetReference(source));
+        ref ushort rounded = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(reference));
+        ref ushort lows = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(destination[HeaderLength..]));
+        Vector128<ushort> half = Vector128.Create((ushort)0x8000);
+        int i = 0;
+        for (; i + (2 * Vector128<uint>.Count) <= n; i += 2 * Vector128<uint>.Count)
+        {
+            Vector128<uint> first = Vector128.LoadUnsafe(ref values, (nuint)i);
+            Vector128<uint> second = Vector128.LoadUnsafe(ref values, (nuint)(i + Vector128<uint>.Count));
+            Vector128<ushort> low = Vector128.Narrow(first & Vector128.Create(0xFFFFu), second & Vector128.Create(0xFFFFu));
+            Vector128<ushort> high = Vector128.Narrow(first >>> 16, second >>> 16);
+            Vector128<ushort> predicted = Vector128.LoadUnsafe(ref rounded, (nuint)i) + Vector128.GreaterThan(low, half);
+            low.StoreUnsafe(ref lows, (nuint)i);
+            if (predicted != high && !SplitScalar(source, reference, destination, i, i + (2 * Vector128<uint>.Count), ref exceptions))
+            {
+                return false;
+            }
+        }
+
+        return SplitScalar(source, reference, destination, i, n, ref exceptions);
+    }
+
+    /// <summary>Scalar reference of the decoder's join for values <c>[from, n)</c>: each value from its low half and its predicted top half (exceptions not applied).</summary>
+    internal static void JoinScalar(ReadOnlySpan<byte> lows, ReadOnlySpan<byte> reference, Span<byte> destination, int from)
+    {
+        for (int i = from; i < lows.Length / 2; i++)
+        {
+            ushort low = BinaryPrimitives.ReadUInt16LittleEndian(lows[(2 * i)..]);
+            ushort high = Predict(BinaryPrimitives.ReadUInt16LittleEndian(reference[(2 * i)..]), low);
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[(4 * i)..], ((uint)high << 16) | low);
+        }
+    }
+
+    /// <summary>Vector256 path of the join (little-endian only), sixteen values at a time.</summary>
+    internal static void JoinVector256(ReadOnlySpan<byte> lows, ReadOnlySpan<byte> reference, Span<byte> destination)
+    {
+        int n = lows.Length / 2;
+        ref ushort low16 = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(lows));
+        ref ushort rounded = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(reference));
+        ref uint values = ref Unsafe.As<byte, uint>(ref MemoryMarshal.GetReference(destination));
+        Vector256<ushort> half = Vector256.Create((ushort)0x8000);
+        int i = 0;
+        for (; i + Vector256<ushort>.Count <= n; i += Vector256<ushort>.Count)
+        {
+            Vector256<ushort> low = Vector256.LoadUnsafe(ref low16, (nuint)i);
+            Vector256<ushort> high = Vector256.LoadUnsafe(ref rounded, (nuint)i) + Vector256.GreaterThan(low, half);
+            ((Vector256.WidenLower(high) << 16) | Vector256.WidenLower(low)).StoreUnsafe(ref values, (nuint)i);
+            ((Vector256.WidenUpper(high) << 16) | Vector256.WidenUpper(low)).StoreUnsafe(ref values, (nuint)(i + Vector256<uint>.Count));
+        }
+
+        JoinScalar(lows, reference, destination, i);
+    }
+
+    /// <summary>Vector128 path of the join, eight values at a time.</summary>
+    internal static void JoinVector128(ReadOnlySpan<byte> lows, ReadOnlySpan<byte> reference, Span<byte> destination)
+    {
+        int n = lows.Length / 2;
+        ref ushort low16 = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(lows));
+        ref ushort rounded = ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(reference));
+        ref uint values = ref Unsafe.As<byte, uint>(ref MemoryMarshal.GetReference(destination));
+        Vector128<ushort> half = Vector128.Create((ushort)0x8000);
+        int i = 0;
+        for (; i + Vector128<ushort>.Count <= n; i += Vector128<ushort>.Count)
+        {
+            Vector128<ushort> low = Vector128.LoadUnsafe(ref low16, (nuint)i);
+            Vector128<ushort> high = Vector128.LoadUnsafe(ref rounded, (nuint)i) + Vector128.GreaterThan(low, half);
+            ((Vector128.WidenLower(high) << 16) | Vector128.WidenLower(low)).StoreUnsafe(ref values, (nuint)i);
+            ((Vector128.WidenUpper(high) << 16) | Vector128.WidenUpper(low)).StoreUnsafe(ref values, (nuint)(i + Vector128<uint>.Count));
+        }
+
+        JoinScalar(lows, reference, destination, i);
+    }
+
     /// <summary>The top half of an F32 whose round-to-nearest-even BF16 is <paramref name="rounded"/> and whose low half is <paramref name="low"/>.</summary>
     internal static ushort Predict(ushort rounded, ushort low) => low > 0x8000 ? (ushort)(rounded - 1) : rounded;
+
+    /// <summary>The encoder's exception list, written after the low halves: at most <c>cap</c> entries, in index order.</summary>
+    internal struct ExceptionList(int cap, int start)
+    {
+        /// <summary>Where the next entry goes; after the last, the payload's length.</summary>
+        public int Position { get; private set; } = start;
+
+        public int Count { get; private set; }
+
+        /// <summary>Appends value <paramref name="index"/>'s top half; false when the cap or the destination's room is reached.</summary>
+        public bool Add(Span<byte> destination, int index, ushort high)
+        {
+            if (Count == cap || Position + ExceptionLength > destination.Length)
+            {
+                return false;
+            }
+
+            BinaryPrimitives.WriteInt32LittleEndian(destination[Position..], index);
+            BinaryPrimitives.WriteUInt16LittleEndian(destination[(Position + 4)..], high);
+            Position += ExceptionLength;
+            Count++;
+            return true;
+        }
+    }
 }
