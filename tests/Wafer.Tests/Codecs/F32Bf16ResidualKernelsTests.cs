@@ -63,12 +63,9 @@ public sealed class F32Bf16ResidualKernelsTests
 
         byte[] expected = new byte[4 * count];
         F32Bf16ResidualCodec.JoinScalar(lows, rounded, expected, 0);
-        byte[] wide = new byte[4 * count];
-        F32Bf16ResidualCodec.JoinVector256(lows, rounded, wide);
-        byte[] narrow = new byte[4 * count];
-        F32Bf16ResidualCodec.JoinVector128(lows, rounded, narrow);
-        Assert.Equal(expected, wide);
-        Assert.Equal(expected, narrow);
+        byte[] actual = new byte[4 * count];
+        F32Bf16ResidualCodec.JoinVector128(lows, rounded, actual);
+        Assert.Equal(expected, actual);
     }
 
     [Theory]
@@ -93,11 +90,6 @@ public sealed class F32Bf16ResidualKernelsTests
 
     private static IEnumerable<(string Name, Func<byte[], (bool, F32Bf16ResidualCodec.ExceptionList)> Split)> Splits(byte[] master, byte[] rounded, int count)
     {
-        yield return ("Vector256", destination =>
-        {
-            var list = new F32Bf16ResidualCodec.ExceptionList(count / 32, HeaderLength + (2 * count));
-            return (F32Bf16ResidualCodec.SplitVector256(master, rounded, destination, ref list), list);
-        });
         yield return ("Vector128", destination =>
         {
             var list = new F32Bf16ResidualCodec.ExceptionList(count / 32, HeaderLength + (2 * count));
