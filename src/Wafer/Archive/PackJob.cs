@@ -134,7 +134,7 @@ internal sealed class PackJob : IDisposable
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     PackItem item = _items[index];
-                    using MappedView raw = _maps[item.File].View(item.Offset, item.Length);
+                    MappedView raw = encoded.Raw;
                     hasher.Append(item.File, raw.Span);
                     item.Chunks.Add(writer.Add(index, encoded.Buffer.AsSpan(0, encoded.Length), encoded.Codec, item.Length, item.DType, encoded.Xxh3, (earlier, _) => SameBytes(raw.Span, _items[earlier])));
                     done += item.Length;
@@ -142,10 +142,10 @@ internal sealed class PackJob : IDisposable
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                    Release(encoded);
                 }
             },
-            encoded => ArrayPool<byte>.Shared.Return(encoded.Buffer),
+            Release,
             whileWaiting: null,
             cancellationToken);
 
@@ -154,9 +154,10 @@ internal sealed class PackJob : IDisposable
         return (writer.Finish(_manifest), writer.Deduplicated);
     }
 
+    /// <summary>Encodes one chunk; the result keeps the chunk's mapped view, which the writer hashes and compares from.</summary>
     private EncodedChunk Encode(PackItem item)
     {
-        using MappedView raw = _maps[item.File].View(item.Offset, item.Length);
+        MappedView raw = _maps[item.File].View(item.Offset, item.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
         try
         {
@@ -166,13 +167,20 @@ internal sealed class PackJob : IDisposable
                 (codec, length) = TryCompanion(item, raw.Span, ref buffer, codec, length);
             }
 
-            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw.Span));
+            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw.Span), raw);
         }
         catch
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            raw.Dispose();
             throw;
         }
+    }
+
+    private static void Release(EncodedChunk encoded)
+    {
+        ArrayPool<byte>.Shared.Return(encoded.Buffer);
+        encoded.Raw.Dispose();
     }
 
     /// <summary>Codes the chunk against its companion's bytes and keeps that payload when it is the smaller one.</summary>
@@ -210,5 +218,6 @@ internal sealed class PackJob : IDisposable
     /// <summary>One chunk to encode; <c>CompanionLength</c> &gt; 0 when its tensor has a companion whose bytes it may be coded against.</summary>
     private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks, int RowLength = 0, int FirstColumn = 0, int CompanionFile = 0, long CompanionOffset = 0, int CompanionLength = 0);
 
-    private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3);
+    /// <summary>A chunk's payload (in a pooled buffer) and its source bytes, mapped once for the encoder and the writer.</summary>
+    private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3, MappedView Raw);
 }
