@@ -1,13 +1,12 @@
 using System.Security.Cryptography;
-using Wafer.Archive.Manifest;
 
 namespace Wafer.Archive;
 
 /// <summary>
-/// Computes the SHA-256 of each file of a manifest from its chunks, fed in file then offset order (the items
-/// tile each file in order), and records it in the file's entry as soon as the next file begins.
+/// Computes the SHA-256 of each of <c>fileCount</c> files from their chunks, fed in file then offset order (the items
+/// tile each file in order), and hands each file's hash to <c>finished</c> as soon as the next file begins.
 /// </summary>
-internal sealed class FileHasher(List<FileEntry> files) : IDisposable
+internal sealed class FileHasher(int fileCount, Action<int, string> finished) : IDisposable
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private int _current;
@@ -18,8 +17,8 @@ internal sealed class FileHasher(List<FileEntry> files) : IDisposable
         _hash.AppendData(data);
     }
 
-    /// <summary>Records the hashes of the remaining files, empty ones included.</summary>
-    public void Complete() => FinishUpTo(files.Count);
+    /// <summary>Finishes the remaining files, empty ones included.</summary>
+    public void Complete() => FinishUpTo(fileCount);
 
     public void Dispose() => _hash.Dispose();
 
@@ -27,7 +26,7 @@ internal sealed class FileHasher(List<FileEntry> files) : IDisposable
     {
         while (_current < file)
         {
-            files[_current].Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            finished(_current, Convert.ToHexStringLower(_hash.GetHashAndReset()));
             _current++;
         }
     }

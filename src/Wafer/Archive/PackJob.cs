@@ -122,7 +122,7 @@ internal sealed class PackJob : IDisposable
         using var writer = new ArchiveWriter(temporaryPath);
         long total = _manifest.Files.Sum(f => f.Size);
         long done = 0;
-        using var hasher = new FileHasher(_manifest.Files);
+        using var hasher = new FileHashLane(_manifest.Files.Count, (file, sha256) => _manifest.Files[file].Sha256 = sha256);
 
         OrderedPipeline.Run(
             _items.Count,
@@ -130,19 +130,23 @@ internal sealed class PackJob : IDisposable
             index => Encode(_items[index]),
             (index, encoded) =>
             {
+                MappedView? raw = encoded.Raw;
                 try
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     PackItem item = _items[index];
-                    MappedView raw = encoded.Raw;
-                    hasher.Append(item.File, raw.Span);
-                    item.Chunks.Add(writer.Add(index, encoded.Buffer.AsSpan(0, encoded.Length), encoded.Codec, item.Length, item.DType, encoded.Xxh3, (earlier, _) => SameBytes(raw.Span, _items[earlier])));
+                    item.Chunks.Add(writer.Add(index, encoded.Buffer.AsSpan(0, encoded.Length), encoded.Codec, item.Length, item.DType, encoded.Xxh3, (earlier, _) => SameBytes(encoded.Raw.Span, _items[earlier])));
+
+                    // The lane owns the view from here and unmaps it once hashed.
+                    raw = null;
+                    hasher.Append(item.File, encoded.Raw);
                     done += item.Length;
                     progress?.Report(new WaferProgress(done, total, _manifest.Files[item.File].Path));
                 }
                 finally
                 {
-                    Release(encoded);
+                    ArrayPool<byte>.Shared.Return(encoded.Buffer);
+                    raw?.Dispose();
                 }
             },
             Release,

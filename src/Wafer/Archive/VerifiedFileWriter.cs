@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Archive.Manifest;
 using Wafer.IO;
@@ -7,16 +6,27 @@ using Wafer.IO;
 namespace Wafer.Archive;
 
 /// <summary>
-/// Writes restored files under <c>root</c> from chunks that arrive in file then offset order, hashing as it
-/// goes, and checks each file's SHA-256 against the manifest when the next file starts. Shared by unpack and
-/// apply, so a file is only ever accepted whole and verified.
+/// Writes restored files under <c>root</c> from chunks that arrive in file then offset order, and checks each file's
+/// SHA-256 against the manifest on a hash lane of its own (the writing thread never waits for the hash). Shared by
+/// unpack and apply, so a file is only ever accepted whole and verified: <see cref="Complete"/> returns only when
+/// every file matched.
 /// </summary>
-internal sealed class VerifiedFileWriter(string source, List<FileEntry> files, string root) : IDisposable
+internal sealed class VerifiedFileWriter : IDisposable
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly string _source;
+    private readonly List<FileEntry> _files;
+    private readonly string _root;
+    private readonly FileHashLane _lane;
     private SafeFileHandle? _handle;
-    private int _open = -1;
     private int _next;
+
+    private VerifiedFileWriter(string source, List<FileEntry> files, string root)
+    {
+        _source = source;
+        _files = files;
+        _root = root;
+        _lane = new FileHashLane(files.Count, Verify);
+    }
 
     /// <summary>
     /// Rebuilds every file under <paramref name="root"/>: <paramref name="decode"/> runs on the workers and returns a
@@ -33,18 +43,11 @@ internal sealed class VerifiedFileWriter(string source, List<FileEntry> files, s
             decode,
             (index, buffer) =>
             {
-                try
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    (int file, long offset, int size) = place(index);
-                    writer.Write(file, offset, buffer.AsSpan(0, size));
-                    done += size;
-                    progress?.Report(new WaferProgress(done, total, files[file].Path));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
+                cancellationToken.ThrowIfCancellationRequested();
+                (int file, long offset, int size) = place(index);
+                writer.Write(file, offset, buffer, size);
+                done += size;
+                progress?.Report(new WaferProgress(done, total, files[file].Path));
             },
             buffer => ArrayPool<byte>.Shared.Return(buffer),
             whileWaiting: null,
@@ -52,58 +55,64 @@ internal sealed class VerifiedFileWriter(string source, List<FileEntry> files, s
         writer.Complete();
     }
 
-    public void Write(int file, long offset, ReadOnlySpan<byte> data)
+    /// <summary>Writes the first <paramref name="size"/> bytes of <paramref name="buffer"/> (rented from the shared pool, which gets it back once hashed, also when this throws).</summary>
+    public void Write(int file, long offset, byte[] buffer, int size)
     {
-        while (_next <= file)
+        var block = new PooledHashBlock(buffer, size);
+        try
         {
-            Open(_next++);
+            while (_next <= file)
+            {
+                Open(_next++);
+            }
+
+            RandomAccess.Write(_handle!, block.Data, offset);
+        }
+        catch
+        {
+            block.Release();
+            throw;
         }
 
-        RandomAccess.Write(_handle!, data, offset);
-        _hash.AppendData(data);
+        _lane.Append(file, block);
     }
 
-    /// <summary>Creates the remaining (empty) files and verifies the last one.</summary>
+    /// <summary>Creates the remaining (empty) files and waits for every file's hash to be checked.</summary>
     public void Complete()
     {
-        while (_next < files.Count)
+        while (_next < _files.Count)
         {
             Open(_next++);
         }
 
-        Close();
-    }
-
-    private void Open(int file)
-    {
-        Close();
-        FileEntry entry = files[file];
-        string path = SafeRelativePath.Resolve(root, entry.Path);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
-        _open = file;
-    }
-
-    private void Close()
-    {
-        if (_handle is null)
-        {
-            return;
-        }
-
-        _handle.Dispose();
+        _handle?.Dispose();
         _handle = null;
-        FileEntry entry = files[_open];
-        string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
-        if (actual != entry.Sha256)
-        {
-            throw new WaferIntegrityException($"{source}: restored file '{entry.Path}' has SHA-256 {actual}, the manifest recorded {entry.Sha256}.");
-        }
+        _lane.Complete();
     }
 
     public void Dispose()
     {
         _handle?.Dispose();
-        _hash.Dispose();
+        _lane.Dispose();
+    }
+
+    private void Open(int file)
+    {
+        _handle?.Dispose();
+        _handle = null;
+        FileEntry entry = _files[file];
+        string path = SafeRelativePath.Resolve(_root, entry.Path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
+    }
+
+    /// <summary>Runs on the lane for each finished file.</summary>
+    private void Verify(int file, string actual)
+    {
+        FileEntry entry = _files[file];
+        if (actual != entry.Sha256)
+        {
+            throw new WaferIntegrityException($"{_source}: restored file '{entry.Path}' has SHA-256 {actual}, the manifest recorded {entry.Sha256}.");
+        }
     }
 }

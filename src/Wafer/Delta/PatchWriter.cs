@@ -54,7 +54,7 @@ internal sealed class PatchWriter
         using var writer = new ArchiveWriter(temporaryPath);
         long total = manifest.Files.Sum(f => f.Size);
         long done = 0;
-        using var hasher = new FileHasher(manifest.Files);
+        using var hasher = new FileHasher(manifest.Files.Count, (file, sha256) => manifest.Files[file].Sha256 = sha256);
 
         // The base files' SHA-256 and XXH3-128 (for the manifest) are the one pass over the base that the encoding does
         // not need. The calling thread does it a piece at a time while it waits for the next encoded chunk, so it takes no
