@@ -85,8 +85,7 @@ internal sealed class VerifiedFileWriter : IDisposable
             Open(_next++);
         }
 
-        _handle?.Dispose();
-        _handle = null;
+        CloseFile();
         _lane.Complete();
     }
 
@@ -98,12 +97,18 @@ internal sealed class VerifiedFileWriter : IDisposable
 
     private void Open(int file)
     {
-        _handle?.Dispose();
-        _handle = null;
+        CloseFile();
         FileEntry entry = _files[file];
         string path = SafeRelativePath.Resolve(_root, entry.Path);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         _handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, entry.Size);
+    }
+
+    /// <summary>Closes the file being written, if any (its hash is checked on the lane).</summary>
+    private void CloseFile()
+    {
+        _handle?.Dispose();
+        _handle = null;
     }
 
     /// <summary>Runs on the lane for each finished file.</summary>
