@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
+using Wafer.Archive;
+using Wafer.Codecs;
 using Wafer.Delta;
 using Wafer.Formats.Safetensors;
 using Wafer.Layout;
@@ -10,8 +12,9 @@ namespace Wafer.Bench;
 /// <summary>
 /// <c>dotnet run -c Release --project bench/Wafer.Bench -- patch [DATA]</c>: for each base→target pair of the
 /// shared corpus, the patch size of Wafer next to the BitX-style reference and <c>zstd --patch-from</c>, all
-/// measured in this run, with the entropy bound of the ordered-integer difference and diff/apply speed on one
-/// thread (best of five runs after three untimed ones).
+/// measured in this run, with the entropy bound of the ordered-integer difference, diff/apply speed with one encoding
+/// or decoding thread (whole commands, wall clock, best of five runs after three untimed ones), and the delta codecs'
+/// own speed per thread (<see cref="DeltaCodecSpeed"/>).
 /// </summary>
 internal static class PatchCorpusBenchmark
 {
@@ -19,6 +22,9 @@ internal static class PatchCorpusBenchmark
     private const int WarmupRounds = 3;
 
     private const int TimedRounds = 5;
+
+    /// <summary>The delta codecs' speed is the best of passes over at least this many target bytes (and at least five).</summary>
+    private const long SampledBytes = 64L << 20;
 
     private static readonly (string Base, string Target)[] s_pairs =
     [
@@ -52,8 +58,8 @@ internal static class PatchCorpusBenchmark
         try
         {
             WarmUp(data, scratch);
-            Console.WriteLine("pair | target | BitX-style | zstd patch-from | Wafer | Wafer/BitX | Wafer/zstd | H(d|exp) | H(d|exp,prev) | diff GB/s | apply GB/s");
-            Console.WriteLine("---|---|---|---|---|---|---|---|---|---|---");
+            Console.WriteLine("pair | target | BitX-style | zstd patch-from | Wafer | Wafer/BitX | Wafer/zstd | H(d|exp) | H(d|exp,prev) | diff GB/s | apply GB/s | delta enc 1T | delta dec 1T");
+            Console.WriteLine("---|---|---|---|---|---|---|---|---|---|---|---|---");
             foreach ((string baseName, string targetName) in s_pairs)
             {
                 string baseFolder = Path.Combine(data, baseName);
@@ -126,6 +132,8 @@ internal static class PatchCorpusBenchmark
         double diffSeconds = double.MaxValue;
         for (int round = 0; round < TimedRounds; round++)
         {
+            // Each round writes a new file, as a user's diff does; replacing the last round's would add its unlinking.
+            File.Delete(patch);
             var clock = Stopwatch.StartNew();
             result = WaferPatch.Diff(baseFolder, targetFolder, patch, options);
             diffSeconds = Math.Min(diffSeconds, clock.Elapsed.TotalSeconds);
@@ -143,6 +151,7 @@ internal static class PatchCorpusBenchmark
         long bitx = BitXStyleReference.Size(baseFolder, targetFolder);
         long? patchFrom = zstd is null ? null : ZstdPatchFrom(zstd, baseFolder, targetFolder, scratch);
         (double exponentOnly, double withPrevious) = EntropyBound(baseFolder, targetFolder);
+        (double encodeSpeed, double decodeSpeed) = DeltaCodecSpeed(baseFolder, targetFolder);
         string Pct(double bytes) => (100 * bytes / target).ToString("0.0", CultureInfo.InvariantCulture) + "%";
         string Ratio(double a, double? b) => b is double d && d > 0 ? (a / d).ToString("0.000", CultureInfo.InvariantCulture) : "-";
         Console.WriteLine(string.Join(" | ",
@@ -156,7 +165,99 @@ internal static class PatchCorpusBenchmark
             Pct(exponentOnly),
             Pct(withPrevious),
             (target / diffSeconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture),
-            (target / applySeconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture)));
+            (target / applySeconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture),
+            encodeSpeed.ToString("0.00", CultureInfo.InvariantCulture),
+            decodeSpeed.ToString("0.00", CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
+    /// The delta codecs' own speed in GB/s of target bytes per thread: every target tensor with a base tensor of the
+    /// same file, name and size, in chunks of the default size, encoded against the base bytes as <c>diff</c> does,
+    /// then decoded and compared; best of the passes in CPU seconds of this thread. The whole commands also match
+    /// tensors, hash both models (SHA-256 and XXH3) and read and write files.
+    /// </summary>
+    private static (double Encode, double Decode) DeltaCodecSpeed(string baseFolder, string targetFolder)
+    {
+        using ModelSource baseModel = ModelSource.Open(baseFolder);
+        using ModelSource target = ModelSource.Open(targetFolder);
+        var baseTensors = new Dictionary<(string File, string Name), (int File, LayoutSegment Segment)>();
+        for (int f = 0; f < baseModel.Files.Count; f++)
+        {
+            foreach (LayoutSegment segment in baseModel.Files[f].Segments.Where(s => s.Tensor is not null))
+            {
+                baseTensors.TryAdd((baseModel.Files[f].Path, segment.Tensor!.Name), (f, segment));
+            }
+        }
+
+        var chunks = new List<(byte[] Target, byte[] Base, DType DType, int RowLength, int FirstColumn)>();
+        for (int f = 0; f < target.Files.Count; f++)
+        {
+            foreach (LayoutSegment segment in target.Files[f].Segments.Where(s => s.Tensor is not null))
+            {
+                if (!baseTensors.TryGetValue((target.Files[f].Path, segment.Tensor!.Name), out (int File, LayoutSegment Segment) b) || b.Segment.Length != segment.Length)
+                {
+                    continue;
+                }
+
+                for (long at = 0; at < segment.Length; at += ArchiveFormat.DefaultChunkSize)
+                {
+                    int length = (int)Math.Min(ArchiveFormat.DefaultChunkSize, segment.Length - at);
+                    byte[] targetBytes = new byte[length];
+                    byte[] baseBytes = new byte[length];
+                    target.Read(f, segment.Offset + at, targetBytes);
+                    baseModel.Read(b.File, b.Segment.Offset + at, baseBytes);
+                    (int rowLength, int firstColumn) = segment.Tensor.RowGeometry(at);
+                    chunks.Add((targetBytes, baseBytes, segment.Tensor.DType, rowLength, firstColumn));
+                }
+            }
+        }
+
+        long bytes = chunks.Sum(c => (long)c.Target.Length);
+        if (bytes == 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        // Buffers as diff sizes them, allocated before timing; one untimed pass first for the JIT.
+        byte[][] payloads = [.. chunks.Select(c => new byte[(2 * c.Target.Length) + CodecSelector.Slack])];
+        var coded = new (ChunkCodec Codec, int Length)[chunks.Count];
+        byte[] decoded = new byte[chunks.Max(c => c.Target.Length)];
+        int passes = (int)Math.Max(5, (SampledBytes + bytes - 1) / bytes);
+        double encodeSeconds = double.MaxValue, decodeSeconds = double.MaxValue;
+        for (int pass = -1; pass < passes; pass++)
+        {
+            double cpu = ThreadCpuClock.Now();
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                coded[i] = DeltaCodecSelector.EncodeTensor(chunks[i].Target, chunks[i].Base, chunks[i].DType, payloads[i], chunks[i].RowLength, chunks[i].FirstColumn);
+            }
+
+            encodeSeconds = pass < 0 ? encodeSeconds : Math.Min(encodeSeconds, ThreadCpuClock.Now() - cpu);
+            cpu = ThreadCpuClock.Now();
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                Decode(i);
+            }
+
+            decodeSeconds = pass < 0 ? decodeSeconds : Math.Min(decodeSeconds, ThreadCpuClock.Now() - cpu);
+        }
+
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            Decode(i);
+            if (!decoded.AsSpan(0, chunks[i].Target.Length).SequenceEqual(chunks[i].Target))
+            {
+                throw new InvalidOperationException($"{targetFolder}: chunk {i} did not round-trip against {baseFolder}");
+            }
+        }
+
+        return (bytes / encodeSeconds / 1e9, bytes / decodeSeconds / 1e9);
+
+        void Decode(int i)
+        {
+            ChunkCodec codec = coded[i].Codec;
+            codec.Decode(payloads[i].AsSpan(0, coded[i].Length), new ChunkContext(chunks[i].DType, codec.NeedsReference ? chunks[i].Base : default), decoded.AsSpan(0, chunks[i].Target.Length));
+        }
     }
 
     /// <summary><c>zstd -19 --long=31 --patch-from=BASE TARGET</c> per file (plain <c>-19</c> where the base lacks the file).</summary>
