@@ -28,8 +28,10 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     // Per value: context × MaxAlphabet + token, the row of _counts and _entries it is coded with.
     private ushort[] _symbols = [];
 
-    // Scratch for the packed 16-bit residuals of the vectorised collection (OrderedResiduals16.Pack).
+    // Scratch of the vectorised collections: packed 16-bit residuals (OrderedResiduals16.Pack), or the extra bits of
+    // 32-bit residuals with their counts beside them (OrderedResiduals32).
     private uint[] _residuals = [];
+    private byte[] _extraCounts = [];
     private byte[] _bits = [];
     private int _count;
     private int _contextCount;
@@ -399,6 +401,7 @@ internal sealed partial class ContextTokenEncoder : IDisposable
     {
         _symbols = [];
         _residuals = [];
+        _extraCounts = [];
         _bits = [];
     }
 

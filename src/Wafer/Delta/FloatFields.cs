@@ -90,35 +90,40 @@ internal readonly struct FloatFields
     public int Anchor(ReadOnlySpan<byte> reference) => Width switch
     {
         1 => AnchorScalar<Width8>(reference),
-        2 => Anchor16(reference),
-        _ => AnchorScalar<Width32>(reference),
+        2 => AnchorVector<ushort, Width16>(reference),
+        _ => AnchorVector<uint, Width32>(reference),
     };
 
-    /// <summary>The 16-bit anchor: vectorised over whole vectors when the hardware allows, the scalar reference for the rest.</summary>
-    private int Anchor16(ReadOnlySpan<byte> reference)
+    /// <summary>
+    /// The anchor of 16- or 32-bit elements (<typeparamref name="T"/> their unsigned integer, <typeparamref name="TWidth"/>
+    /// their width): vectorised over whole vectors when the hardware allows, the scalar reference for the rest.
+    /// </summary>
+    private int AnchorVector<T, TWidth>(ReadOnlySpan<byte> reference)
+        where T : unmanaged, IBinaryInteger<T>, IUnsignedNumber<T>
+        where TWidth : struct, IElementWidth
     {
-        int count = reference.Length / 2;
-        int step = Vector<ushort>.Count;
+        int count = reference.Length / TWidth.Bytes;
+        int step = Vector<T>.Count;
         if (!Vector.IsHardwareAccelerated || !BitConverter.IsLittleEndian || count < step)
         {
-            return AnchorScalar<Width16>(reference);
+            return AnchorScalar<TWidth>(reference);
         }
 
-        ReadOnlySpan<ushort> values = MemoryMarshal.Cast<byte, ushort>(reference[..(count * 2)]);
-        var mask = new Vector<ushort>((ushort)ExponentMask);
-        Vector<ushort> anchor = Vector<ushort>.Zero;
+        ReadOnlySpan<T> values = MemoryMarshal.Cast<byte, T>(reference[..(count * TWidth.Bytes)]);
+        var mask = new Vector<T>(T.CreateTruncating(ExponentMask));
+        Vector<T> anchor = Vector<T>.Zero;
         int i = 0;
         for (; i <= count - step; i += step)
         {
             // The all-ones exponent counts as 0: AndNot clears it where it equals the mask.
-            Vector<ushort> e = Vector.ShiftRightLogical(new Vector<ushort>(values.Slice(i, step)), ExponentShift) & mask;
+            Vector<T> e = (new Vector<T>(values.Slice(i, step)) >>> ExponentShift) & mask;
             anchor = Vector.Max(anchor, Vector.AndNot(e, Vector.Equals(e, mask)));
         }
 
-        int result = AnchorScalar<Width16>(reference[(i * 2)..]);
+        int result = AnchorScalar<TWidth>(reference[(i * TWidth.Bytes)..]);
         for (int lane = 0; lane < step; lane++)
         {
-            result = Math.Max(result, anchor[lane]);
+            result = Math.Max(result, int.CreateTruncating(anchor[lane]));
         }
 
         return result;

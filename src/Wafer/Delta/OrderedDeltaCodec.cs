@@ -178,18 +178,18 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     private static void Fill(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in FloatFields f, int anchor, int layout, ContextTokenEncoder encoder)
     {
         encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), target.Length / f.Width);
-        Span<byte> contextBase = stackalloc byte[SignExponentValues];
-        FillContextBase(f, anchor, layout, contextBase);
         switch (f.Width)
         {
             case 1:
+                Span<byte> contextBase = stackalloc byte[SignExponentValues];
+                FillContextBase(f, anchor, layout, contextBase);
                 encoder.AddOrdered<Width8>(target, reference, f, contextBase);
                 break;
             case 2:
                 encoder.AddOrdered16(target, reference, Weights(f, anchor, layout));
                 break;
             default:
-                encoder.AddOrdered<Width32>(target, reference, f, contextBase);
+                encoder.AddOrdered32(target, reference, Weights(f, anchor, layout));
                 break;
         }
     }

@@ -113,10 +113,19 @@ internal static class OrderedResiduals16
         Vector<uint> extra = Vector.AndNot(z - tokenBase, small);
         Vector<uint> packed = extra | Vector.ShiftLeft(extraCount, 16);
 
+        return (packed, ContextRow(b, bSign, anchor, exponentMask, exponentShift, bucketWeight, signWeight, maxBucket) + token);
+    }
+
+    /// <summary>
+    /// The first symbol of each element's context, <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet</c>,
+    /// from its base bits <paramref name="b"/> and base sign (the weights come premultiplied by the alphabet).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<uint> ContextRow(Vector<uint> b, Vector<uint> bSign, Vector<int> anchor, Vector<uint> exponentMask, int exponentShift, Vector<int> bucketWeight, Vector<int> signWeight, Vector<int> maxBucket)
+    {
         Vector<int> exponent = Vector.AsVectorInt32(Vector.ShiftRightLogical(b, exponentShift) & exponentMask);
         Vector<int> bucket = Vector.Min(Vector.Max(anchor - exponent, Vector<int>.Zero), maxBucket);
-        Vector<int> row = (bucket * bucketWeight) + (Vector.AsVectorInt32(bSign) * signWeight);
-        return (packed, Vector.AsVectorUInt32(row) + token);
+        return Vector.AsVectorUInt32((bucket * bucketWeight) + (Vector.AsVectorInt32(bSign) * signWeight));
     }
 
     /// <summary>

@@ -53,6 +53,26 @@ public unsafe class DeltaKernelTests
 
     [Theory]
     [MemberData(nameof(Counts))]
+    public void Vectorised_32_bit_residuals_match_the_scalar_reference(int count)
+    {
+        (byte[] b, byte[] t) = Pair(DType.F32, count, count);
+        Assert.True(FloatFields.TryGet(DType.F32, out FloatFields f));
+        for (int layout = OrderedDeltaCodec.FullLayout; layout <= OrderedDeltaCodec.SingleContextLayout; layout++)
+        {
+            OrderedResiduals16.ContextWeights weights = OrderedDeltaCodec.Weights(f, f.Anchor(b), layout);
+            uint[] extras = new uint[count], expectedExtras = new uint[count];
+            byte[] extraCounts = new byte[count], expectedCounts = new byte[count];
+            ushort[] symbols = new ushort[count], expectedSymbols = new ushort[count];
+            OrderedResiduals32.Compute(t, b, weights, extras, extraCounts, symbols);
+            OrderedResiduals32.ComputeScalar(t, b, weights, expectedExtras, expectedCounts, expectedSymbols);
+            Assert.Equal(expectedSymbols, symbols);
+            Assert.Equal(expectedCounts, extraCounts);
+            Assert.Equal(expectedExtras, extras);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
     public void Vector_residual_reader_matches_the_scalar_reader_and_stops_at_the_same_bit(int count)
     {
         // Tokens of the 16-bit alphabet with their extra bits, as a delta-ord stream holds them; a little slack at the
@@ -113,22 +133,24 @@ public unsafe class DeltaKernelTests
 
     [Theory]
     [MemberData(nameof(Counts))]
-    public void Vectorised_16_bit_anchor_matches_the_scalar_reference(int count)
+    public void Vectorised_anchor_matches_the_scalar_reference(int count)
     {
-        foreach (DType dtype in new[] { DType.BF16, DType.F16 })
+        foreach (DType dtype in new[] { DType.BF16, DType.F16, DType.F32 })
         {
             (byte[] b, _) = Pair(dtype, count, count + 4);
             Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
-            Assert.Equal(f.AnchorScalar<Width16>(b), f.Anchor(b));
+            Assert.Equal(Scalar(f, b), f.Anchor(b));
 
             // Infinities and NaNs never set the anchor, wherever they sit.
             for (int i = 0; i < count; i += 3)
             {
-                BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), dtype == DType.BF16 ? (ushort)0x7FC0 : (ushort)0xFC00);
+                Write(b, i, f.Width, dtype switch { DType.BF16 => 0x7FC0, DType.F16 => 0xFC00, _ => 0xFF800000 });
             }
 
-            Assert.Equal(f.AnchorScalar<Width16>(b), f.Anchor(b));
+            Assert.Equal(Scalar(f, b), f.Anchor(b));
         }
+
+        static int Scalar(FloatFields f, byte[] b) => f.Width == 4 ? f.AnchorScalar<Width32>(b) : f.AnchorScalar<Width16>(b);
     }
 
     [Theory]
