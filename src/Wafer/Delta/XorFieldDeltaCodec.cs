@@ -38,22 +38,22 @@ internal sealed class XorFieldDeltaCodec : ChunkCodec
         int count = target.Length / f.Width;
         anchor = f.Anchor(reference);
         encoder.Reset(Contexts, ValueTokens.AlphabetSize(f.Bits), count * 2);
-        Span<byte> buckets = stackalloc byte[OrderedDeltaCodec.SignExponentValues];
-        for (uint value = 0; value < 2u << (f.Bits - 1 - f.ExponentShift); value++)
-        {
-            buckets[(int)value] = (byte)FloatFields.Bucket(anchor, value & f.ExponentMask);
-        }
-
         switch (f.Width)
         {
             case 1:
+                Span<byte> buckets = stackalloc byte[OrderedDeltaCodec.SignExponentValues];
+                for (uint value = 0; value < 2u << (f.Bits - 1 - f.ExponentShift); value++)
+                {
+                    buckets[(int)value] = (byte)FloatFields.Bucket(anchor, value & f.ExponentMask);
+                }
+
                 encoder.AddXor<Width8>(target, reference, f.ExponentShift, buckets);
                 break;
             case 2:
-                encoder.AddXor<Width16>(target, reference, f.ExponentShift, buckets);
+                encoder.AddXorFields<Width16>(target, reference, f, anchor);
                 break;
             default:
-                encoder.AddXor<Width32>(target, reference, f.ExponentShift, buckets);
+                encoder.AddXorFields<Width32>(target, reference, f, anchor);
                 break;
         }
 

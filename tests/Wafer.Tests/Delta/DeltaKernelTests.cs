@@ -73,6 +73,35 @@ public unsafe class DeltaKernelTests
 
     [Theory]
     [MemberData(nameof(Counts))]
+    public void Vectorised_xor_fields_match_the_scalar_reference(int count)
+    {
+        foreach (DType dtype in new[] { DType.BF16, DType.F16, DType.F32 })
+        {
+            (byte[] b, byte[] t) = Pair(dtype, count, count + 3);
+            Assert.True(FloatFields.TryGet(dtype, out FloatFields f));
+            int anchor = f.Anchor(b);
+            ushort[] symbols = new ushort[2 * count], expectedSymbols = new ushort[2 * count];
+            uint[] extras = new uint[count], expectedExtras = new uint[count];
+            byte[] extraCounts = new byte[count], expectedCounts = new byte[count];
+            if (f.Width == 4)
+            {
+                XorFields.Compute<Width32>(t, b, f, anchor, symbols, extras, extraCounts);
+                XorFields.ComputeScalar<Width32>(t, b, f, anchor, expectedSymbols, expectedExtras, expectedCounts);
+            }
+            else
+            {
+                XorFields.Compute<Width16>(t, b, f, anchor, symbols, extras, extraCounts);
+                XorFields.ComputeScalar<Width16>(t, b, f, anchor, expectedSymbols, expectedExtras, expectedCounts);
+            }
+
+            Assert.Equal(expectedSymbols, symbols);
+            Assert.Equal(expectedCounts, extraCounts);
+            Assert.Equal(expectedExtras, extras);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
     public void Vector_residual_reader_matches_the_scalar_reader_and_stops_at_the_same_bit(int count)
     {
         // Tokens of the 16-bit alphabet with their extra bits, as a delta-ord stream holds them; a little slack at the
