@@ -71,10 +71,7 @@ internal sealed partial class ContextTokenEncoder
     public void AddOrdered16(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in OrderedResiduals16.ContextWeights weights)
     {
         int count = target.Length / 2;
-        if (_symbols.Length - _count < count || _bits.Length - _bitBytes < (count * 4) + 8)
-        {
-            throw new ArgumentException("encoder capacity too small", nameof(target));
-        }
+        CheckCapacity(count, (count * 4) + 8);
 
         Grow(ref _residuals, count);
         Span<ushort> symbolSpan = _symbols.AsSpan(_count, count);
@@ -133,61 +130,12 @@ internal sealed partial class ContextTokenEncoder
     public void AddOrdered32(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, in OrderedResiduals16.ContextWeights weights)
     {
         int count = target.Length / 4;
-        if (_symbols.Length - _count < count || _bits.Length - _bitBytes < (count * 4) + 8)
-        {
-            throw new ArgumentException("encoder capacity too small", nameof(target));
-        }
+        CheckCapacity(count, (count * 4) + 8);
 
         Grow(ref _residuals, count);
         Grow(ref _extraCounts, count);
-        Span<ushort> symbolSpan = _symbols.AsSpan(_count, count);
-        OrderedResiduals32.Compute(target, reference, weights, _residuals.AsSpan(0, count), _extraCounts.AsSpan(0, count), symbolSpan);
-        ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
-        ref ushort symbols = ref MemoryMarshal.GetReference(symbolSpan);
-        ref uint extras = ref MemoryMarshal.GetArrayDataReference(_residuals);
-        ref byte extraCounts = ref MemoryMarshal.GetArrayDataReference(_extraCounts);
-        ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
-        ulong bitBuffer = _bitBuffer;
-        int bitCount = _bitCount;
-        nint bitBytes = _bitBytes;
-        long extraTotal = 0;
-        int i = 0;
-        for (; i + 2 <= count; i += 2)
-        {
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, i))++;
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, i + 1))++;
-            int first = Unsafe.Add(ref extraCounts, i);
-            int second = Unsafe.Add(ref extraCounts, i + 1);
-            ulong firstBits = Unsafe.Add(ref extras, i);
-            ulong secondBits = Unsafe.Add(ref extras, i + 1);
-            extraTotal += first + second;
-
-            // The bit writer holds up to 7 pending bits and must stay below 64 (its shift by whole bytes written
-            // would be a shift by 64), so one write takes at most 56.
-            if (first + second <= 56)
-            {
-                AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, firstBits | (secondBits << first), first + second);
-            }
-            else
-            {
-                AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, firstBits, first);
-                AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, secondBits, second);
-            }
-        }
-
-        if (i < count)
-        {
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, i))++;
-            int last = Unsafe.Add(ref extraCounts, i);
-            extraTotal += last;
-            AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, Unsafe.Add(ref extras, i), last);
-        }
-
-        _count += count;
-        _bitBuffer = bitBuffer;
-        _bitCount = bitCount;
-        _bitBytes = (int)bitBytes;
-        _extraBits += extraTotal;
+        OrderedResiduals32.Compute(target, reference, weights, _residuals.AsSpan(0, count), _extraCounts.AsSpan(0, count), _symbols.AsSpan(_count, count));
+        CountAndAppend(count, count);
     }
 
     /// <summary>
@@ -255,17 +203,36 @@ internal sealed partial class ContextTokenEncoder
         where TWidth : struct, IElementWidth
     {
         int count = target.Length / TWidth.Bytes;
-        if (_symbols.Length - _count < 2 * count || _bits.Length - _bitBytes < (count * 8) + 8)
-        {
-            throw new ArgumentException("encoder capacity too small", nameof(target));
-        }
-
+        CheckCapacity(2 * count, (count * 8) + 8);
         Grow(ref _residuals, count);
         Grow(ref _extraCounts, count);
-        Span<ushort> symbolSpan = _symbols.AsSpan(_count, 2 * count);
-        XorFields.Compute<TWidth>(target, reference, f, anchor, symbolSpan, _residuals.AsSpan(0, count), _extraCounts.AsSpan(0, count));
+        XorFields.Compute<TWidth>(target, reference, f, anchor, _symbols.AsSpan(_count, 2 * count), _residuals.AsSpan(0, count), _extraCounts.AsSpan(0, count));
+        CountAndAppend(2 * count, count);
+    }
+
+    /// <summary>
+    /// The serial pass of <see cref="AddOrdered32"/> and <see cref="AddXorFields{TWidth}"/>: counts the
+    /// <paramref name="symbolCount"/> symbols written from the stream's end, then appends <paramref name="count"/>
+    /// elements' extra bits (<c>_residuals</c>, their counts in <c>_extraCounts</c>), two elements' per write when
+    /// they fit one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CountAndAppend(int symbolCount, int count)
+    {
         ref int counts = ref MemoryMarshal.GetArrayDataReference(_counts);
-        ref ushort symbols = ref MemoryMarshal.GetReference(symbolSpan);
+        ref ushort symbols = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_symbols), _count);
+        int k = 0;
+        for (; k + 2 <= symbolCount; k += 2)
+        {
+            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, k))++;
+            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, k + 1))++;
+        }
+
+        if (k < symbolCount)
+        {
+            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, k))++;
+        }
+
         ref uint extras = ref MemoryMarshal.GetArrayDataReference(_residuals);
         ref byte extraCounts = ref MemoryMarshal.GetArrayDataReference(_extraCounts);
         ref byte bits = ref MemoryMarshal.GetArrayDataReference(_bits);
@@ -276,30 +243,46 @@ internal sealed partial class ContextTokenEncoder
         int i = 0;
         for (; i + 2 <= count; i += 2)
         {
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, 2 * i))++;
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, (2 * i) + 1))++;
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, (2 * i) + 2))++;
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, (2 * i) + 3))++;
             int first = Unsafe.Add(ref extraCounts, i);
             int second = Unsafe.Add(ref extraCounts, i + 1);
+            ulong firstBits = Unsafe.Add(ref extras, i);
+            ulong secondBits = Unsafe.Add(ref extras, i + 1);
             extraTotal += first + second;
-            AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, Unsafe.Add(ref extras, i) | ((ulong)Unsafe.Add(ref extras, i + 1) << first), first + second);
+
+            // The bit writer holds up to 7 pending bits and must stay below 64 (its shift by whole bytes written
+            // would be a shift by 64), so one write takes at most 56.
+            if (first + second <= 56)
+            {
+                AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, firstBits | (secondBits << first), first + second);
+            }
+            else
+            {
+                AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, firstBits, first);
+                AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, secondBits, second);
+            }
         }
 
         if (i < count)
         {
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, 2 * i))++;
-            Unsafe.Add(ref counts, Unsafe.Add(ref symbols, (2 * i) + 1))++;
             int last = Unsafe.Add(ref extraCounts, i);
             extraTotal += last;
             AppendBits(ref bits, ref bitBuffer, ref bitCount, ref bitBytes, Unsafe.Add(ref extras, i), last);
         }
 
-        _count += 2 * count;
+        _count += symbolCount;
         _bitBuffer = bitBuffer;
         _bitCount = bitCount;
         _bitBytes = (int)bitBytes;
         _extraBits += extraTotal;
+    }
+
+    /// <summary>Throws unless the stream started by <see cref="Reset"/> has room for <paramref name="symbols"/> more symbols and <paramref name="bitBytes"/> more bytes of extra bits.</summary>
+    private void CheckCapacity(int symbols, int bitBytes)
+    {
+        if (_symbols.Length - _count < symbols || _bits.Length - _bitBytes < bitBytes)
+        {
+            throw new ArgumentException("encoder capacity too small", nameof(symbols));
+        }
     }
 
     /// <summary>
