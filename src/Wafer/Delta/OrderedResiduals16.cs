@@ -9,11 +9,7 @@ namespace Wafer.Delta;
 /// <c>(bucket × bucketWeight + sign × signWeight) × MaxAlphabet + token(z)</c>, and what the serial pass writes for
 /// it, packed (<see cref="Pack"/>): the extra bits of the zig-zagged ordered difference <c>z</c> and their count. A <see cref="Vector{T}"/> path and the scalar reference it is tested against; both give the same bytes.
 /// </summary>
-/// <remarks>
-/// The token of a 16-bit value needs its bit length and the two bits below the leading one: converting the value
-/// to float (exact below 2^24) puts both in the float's top bits, so <c>token = (bits(float(z)) &gt;&gt; 21) − 496</c>
-/// for <c>z ≥ 32</c> (<see cref="ValueTokens.Token"/>).
-/// </remarks>
+/// <remarks>The tokens come from the residuals converted to float (<see cref="ValueTokens.Split24"/>).</remarks>
 internal static class OrderedResiduals16
 {
     /// <summary>Per-layout weights of the exponent bucket and the base sign in the context.</summary>
@@ -102,17 +98,8 @@ internal static class OrderedResiduals16
         Vector<uint> difference = (tOrdered - bOrdered) & low16;
         Vector<uint> z = (Vector.ShiftLeft(difference, 1) ^ (Vector<uint>.Zero - Vector.ShiftRightLogical(difference, 15))) & low16;
 
-        // Token: the value itself below 32, else (bits of float(z) >> 21) - 496. Extra bits: for z >= 32, bit length
-        // - 2 of them, z minus the token's smallest value (float(z) with the mantissa below its top two bits cleared).
-        Vector<int> floatBits = Vector.AsVectorInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(z)));
-        Vector<uint> largeToken = Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496));
-        Vector<uint> small = Vector.LessThan(z, new Vector<uint>(ValueTokens.DirectTokens));
-        Vector<uint> token = Vector.ConditionalSelect(small, z, largeToken);
-        Vector<uint> extraCount = Vector.AndNot(Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 23) - new Vector<int>(129)), small);
-        Vector<uint> tokenBase = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(floatBits & new Vector<int>(unchecked((int)0xFFE00000)))));
-        Vector<uint> extra = Vector.AndNot(z - tokenBase, small);
+        (Vector<uint> token, Vector<uint> extraCount, Vector<uint> extra) = ValueTokens.Split24(z);
         Vector<uint> packed = extra | Vector.ShiftLeft(extraCount, 16);
-
         return (packed, ContextRow(b, bSign, anchor, exponentMask, exponentShift, bucketWeight, signWeight, maxBucket) + token);
     }
 

@@ -12,8 +12,8 @@ namespace Wafer.Delta;
 /// </summary>
 /// <remarks>
 /// The token needs <c>z</c>'s bit length and the two bits below its leading one. A float holds integers below 2^24
-/// exactly, so those convert as they are (<see cref="OrderedResiduals16"/>); from 2^24 up, <c>z &gt;&gt; 8</c>
-/// converts instead (its top three bits are <c>z</c>'s) and the bit length is corrected by 8.
+/// exactly, so those are split as they are (<see cref="ValueTokens.Split24"/>); from 2^24 up, <c>z &gt;&gt; 8</c>
+/// is split instead (its top three bits are <c>z</c>'s) and the results corrected by the shift.
 /// </remarks>
 internal static class OrderedResiduals32
 {
@@ -81,19 +81,13 @@ internal static class OrderedResiduals32
         Vector<uint> difference = (t ^ ((Vector<uint>.Zero - tSign) | top)) - (b ^ ((Vector<uint>.Zero - bSign) | top));
         Vector<uint> z = Vector.ShiftLeft(difference, 1) ^ (Vector<uint>.Zero - Vector.ShiftRightLogical(difference, 31));
 
-        // From 2^24 up, z >> 8 converts exactly and keeps the top three bits: its token is 32 higher (the bit length
-        // is 8 more, four tokens per bit length), its count of extra bits 8 more, its token's smallest value 2^8 times.
+        // From 2^24 up, z >> 8 is split instead (it keeps z's top three bits): z's token is 32 higher (the bit length
+        // is 8 more, four tokens per bit length), its count of extra bits 8 more, and its extra bits have z's low 8 below.
         Vector<uint> wide = Vector.GreaterThanOrEqual(z, new Vector<uint>(1u << 24));
-        Vector<uint> converted = Vector.ConditionalSelect(wide, Vector.ShiftRightLogical(z, 8), z);
-        Vector<int> floatBits = Vector.AsVectorInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(converted)));
-        Vector<int> wideTokens = Vector.AsVectorInt32(wide) & new Vector<int>(32);
-        Vector<uint> small = Vector.LessThan(z, new Vector<uint>(ValueTokens.DirectTokens));
-        Vector<uint> largeToken = Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496) + wideTokens);
-        Vector<uint> token = Vector.ConditionalSelect(small, z, largeToken);
-        Vector<uint> extraCount = Vector.AndNot(Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 23) - new Vector<int>(129) + Vector.ShiftRightLogical(wideTokens, 2)), small);
-        Vector<uint> convertedBase = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(floatBits & new Vector<int>(unchecked((int)0xFFE00000)))));
-        Vector<uint> tokenBase = Vector.ConditionalSelect(wide, Vector.ShiftLeft(convertedBase, 8), convertedBase);
-        Vector.AndNot(z - tokenBase, small).CopyTo(extras);
+        (Vector<uint> token, Vector<uint> extraCount, Vector<uint> extra) = ValueTokens.Split24(Vector.ConditionalSelect(wide, Vector.ShiftRightLogical(z, 8), z));
+        token += wide & new Vector<uint>(32);
+        extraCount += wide & new Vector<uint>(8);
+        Vector.ConditionalSelect(wide, Vector.ShiftLeft(extra, 8) | (z & new Vector<uint>(0xFF)), extra).CopyTo(extras);
         return (context.Row(b, bSign) + token, extraCount);
     }
 

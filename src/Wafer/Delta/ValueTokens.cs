@@ -40,6 +40,23 @@ internal static class ValueTokens
         return (largeToken & large) | ((int)value & ~large);
     }
 
+    /// <summary>
+    /// <see cref="Token"/> of every lane, for values below 2^24: the token, the count of extra bits and the extra bits.
+    /// Converting such a value to float is exact and puts its bit length and the two bits below its leading one in
+    /// the float's top bits, so <c>token = (bits(float(value)) &gt;&gt; 21) − 496</c> from 32 up, and the token's
+    /// smallest value is that float with its mantissa cut to two bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector<uint> Token, Vector<uint> ExtraBits, Vector<uint> Extra) Split24(Vector<uint> value)
+    {
+        Vector<int> floatBits = Vector.AsVectorInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(value)));
+        Vector<uint> small = Vector.LessThan(value, new Vector<uint>(DirectTokens));
+        Vector<uint> token = Vector.ConditionalSelect(small, value, Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496)));
+        Vector<uint> extraBits = Vector.AndNot(Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 23) - new Vector<int>(129)), small);
+        Vector<uint> tokenBase = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(floatBits & new Vector<int>(unchecked((int)0xFFE00000)))));
+        return (token, extraBits, Vector.AndNot(value - tokenBase, small));
+    }
+
     private static uint[] BuildBaseValues()
     {
         uint[] values = new uint[256];

@@ -12,8 +12,8 @@ namespace Wafer.Delta;
 /// reference it is tested against; both give the same values.
 /// </summary>
 /// <remarks>
-/// Both fields are below 2^24 (at most 9 and 23 bits), so each token comes from the field converted to float, as in
-/// <see cref="OrderedResiduals16"/>. The joined extra bits take at most 6 + 21 bits.
+/// Both fields are below 2^24 (at most 9 and 23 bits), so each token comes from the field converted to float
+/// (<see cref="ValueTokens.Split24"/>). The joined extra bits take at most 6 + 21 bits.
 /// </remarks>
 internal static class XorFields
 {
@@ -107,6 +107,7 @@ internal static class XorFields
         private readonly Vector<uint> _exponentMask = new(f.ExponentMask);
         private readonly Vector<uint> _mantissaMask = new((1u << f.ExponentShift) - 1);
         private readonly Vector<int> _anchor = new(anchor);
+        private readonly Vector<int> _alphabet = new(ContextTokenCoder.MaxAlphabet);
 
         /// <summary>One vector of elements: stores their symbol pairs and joined extra bits, returns the joined counts.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -115,33 +116,19 @@ internal static class XorFields
             Vector<uint> x = t ^ b;
             Vector<uint> high = Vector.ShiftRightLogical(x, _exponentShift);
             Vector<uint> low = x & _mantissaMask;
-            Vector<int> exponent = Vector.AsVectorInt32(Vector.ShiftRightLogical(b, _exponentShift) & _exponentMask);
-            Vector<uint> bucket = Vector.AsVectorUInt32(Vector.Min(Vector.Max(_anchor - exponent, Vector<int>.Zero), new Vector<int>(FloatFields.ExponentBuckets - 1)));
-            Vector<uint> changed = Vector.AndNot(new Vector<uint>(FloatFields.ExponentBuckets), Vector.Equals(high, Vector<uint>.Zero));
-            Vector<uint> lowContext = new Vector<uint>(FloatFields.ExponentBuckets) + changed + bucket;
-            (Vector<uint> highToken, Vector<uint> highCount, Vector<uint> highExtra) = Token(high);
-            (Vector<uint> lowToken, Vector<uint> lowCount, Vector<uint> lowExtra) = Token(low);
-            var alphabet = new Vector<uint>(ContextTokenCoder.MaxAlphabet);
-            Vector<uint> highSymbol = (bucket * alphabet) + highToken;
-            Vector<uint> lowSymbol = (lowContext * alphabet) + lowToken;
+            // The sign+exponent field's context is the bucket; the mantissa field's is 16 or 32 contexts above it.
+            Vector<uint> highRow = OrderedResiduals16.ContextRow(b, Vector<uint>.Zero, _anchor, _exponentMask, _exponentShift, _alphabet, Vector<int>.Zero, new Vector<int>(FloatFields.ExponentBuckets - 1));
+            Vector<uint> above = Vector.ConditionalSelect(Vector.Equals(high, Vector<uint>.Zero), new Vector<uint>(FloatFields.ExponentBuckets), new Vector<uint>(2 * FloatFields.ExponentBuckets));
+            (Vector<uint> highToken, Vector<uint> highCount, Vector<uint> highExtra) = ValueTokens.Split24(high);
+            (Vector<uint> lowToken, Vector<uint> lowCount, Vector<uint> lowExtra) = ValueTokens.Split24(low);
+            Vector<uint> highSymbol = highRow + highToken;
+            Vector<uint> lowSymbol = highRow + (above * new Vector<uint>(ContextTokenCoder.MaxAlphabet)) + lowToken;
             (highSymbol | Vector.ShiftLeft(lowSymbol, 16)).CopyTo(symbolPairs);
 
             // The low field's extra bits go above the high field's: times 2^highCount, a float with that exponent.
             Vector<uint> scale = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(Vector.ShiftLeft(highCount + new Vector<uint>(127), 23))));
             (highExtra + (lowExtra * scale)).CopyTo(extras);
             return highCount + lowCount;
-        }
-
-        /// <summary>Token, extra-bit count and extra bits of values below 2^24 (<see cref="ValueTokens.Token"/>).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static (Vector<uint> Token, Vector<uint> Count, Vector<uint> Extra) Token(Vector<uint> value)
-        {
-            Vector<int> floatBits = Vector.AsVectorInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(value)));
-            Vector<uint> small = Vector.LessThan(value, new Vector<uint>(ValueTokens.DirectTokens));
-            Vector<uint> token = Vector.ConditionalSelect(small, value, Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 21) - new Vector<int>(496)));
-            Vector<uint> count = Vector.AndNot(Vector.AsVectorUInt32(Vector.ShiftRightLogical(floatBits, 23) - new Vector<int>(129)), small);
-            Vector<uint> tokenBase = Vector.AsVectorUInt32(Vector.ConvertToInt32(Vector.AsVectorSingle(floatBits & new Vector<int>(unchecked((int)0xFFE00000)))));
-            return (token, count, Vector.AndNot(value - tokenBase, small));
         }
     }
 }
