@@ -130,14 +130,14 @@ internal sealed class PackJob : IDisposable
             index => Encode(_items[index]),
             (index, encoded) =>
             {
-                MappedView? raw = encoded.Raw;
+                PooledHashBlock? raw = encoded.Raw;
                 try
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     PackItem item = _items[index];
-                    item.Chunks.Add(writer.Add(index, encoded.Buffer.AsSpan(0, encoded.Length), encoded.Codec, item.Length, item.DType, encoded.Xxh3, (earlier, _) => SameBytes(encoded.Raw.Span, _items[earlier])));
+                    item.Chunks.Add(writer.Add(index, encoded.Buffer.AsSpan(0, encoded.Length), encoded.Codec, item.Length, item.DType, encoded.Xxh3, (earlier, _) => SameBytes(encoded.Raw.Data, _items[earlier])));
 
-                    // The lane owns the view from here and unmaps it once hashed.
+                    // The lane owns the source bytes from here and returns their buffer once hashed.
                     raw = null;
                     hasher.Append(item.File, encoded.Raw);
                     done += item.Length;
@@ -146,7 +146,7 @@ internal sealed class PackJob : IDisposable
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(encoded.Buffer);
-                    raw?.Dispose();
+                    raw?.Release();
                 }
             },
             Release,
@@ -158,25 +158,36 @@ internal sealed class PackJob : IDisposable
         return (writer.Finish(_manifest), writer.Deduplicated);
     }
 
-    /// <summary>Encodes one chunk; the result keeps the chunk's mapped view, which the writer hashes and compares from.</summary>
+    /// <summary>
+    /// Reads one chunk into a pooled buffer and encodes it; the result keeps those source bytes, which the writer
+    /// compares from and the hash lane hashes. Positioned reads, not a mapped view per chunk: in this VM a view's page
+    /// faults and its unmap's TLB flush cost several times the copy.
+    /// </summary>
     private EncodedChunk Encode(PackItem item)
     {
-        MappedView raw = _maps[item.File].View(item.Offset, item.Length);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
+        byte[] source = ArrayPool<byte>.Shared.Rent(Math.Max(1, item.Length));
+        byte[]? buffer = null;
         try
         {
-            (ChunkCodec codec, int length) = CodecSelector.Encode(raw.Span, item.DType, _options.Codec, buffer, item.RowLength, item.FirstColumn);
+            _maps[item.File].Read(item.Offset, source.AsSpan(0, item.Length));
+            ReadOnlySpan<byte> raw = source.AsSpan(0, item.Length);
+            buffer = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
+            (ChunkCodec codec, int length) = CodecSelector.Encode(raw, item.DType, _options.Codec, buffer, item.RowLength, item.FirstColumn);
             if (item.CompanionLength > 0)
             {
-                (codec, length) = TryCompanion(item, raw.Span, ref buffer, codec, length);
+                (codec, length) = TryCompanion(item, raw, ref buffer, codec, length);
             }
 
-            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw.Span), raw);
+            return new EncodedChunk(buffer, length, codec, XxHash3.HashToUInt64(raw), new PooledHashBlock(source, item.Length));
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            raw.Dispose();
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            ArrayPool<byte>.Shared.Return(source);
             throw;
         }
     }
@@ -184,15 +195,30 @@ internal sealed class PackJob : IDisposable
     private static void Release(EncodedChunk encoded)
     {
         ArrayPool<byte>.Shared.Return(encoded.Buffer);
-        encoded.Raw.Dispose();
+        encoded.Raw.Release();
     }
 
     /// <summary>Codes the chunk against its companion's bytes and keeps that payload when it is the smaller one.</summary>
     private (ChunkCodec Codec, int Length) TryCompanion(PackItem item, ReadOnlySpan<byte> raw, ref byte[] buffer, ChunkCodec codec, int length)
     {
-        using MappedView reference = _maps[item.CompanionFile].View(item.CompanionOffset, item.CompanionLength);
+        byte[] reference = ArrayPool<byte>.Shared.Rent(item.CompanionLength);
         byte[] candidate = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
-        int written = F32Bf16ResidualCodec.Instance.Encode(raw, new ChunkContext(item.DType, reference.Span), candidate);
+        int written;
+        try
+        {
+            _maps[item.CompanionFile].Read(item.CompanionOffset, reference.AsSpan(0, item.CompanionLength));
+            written = F32Bf16ResidualCodec.Instance.Encode(raw, new ChunkContext(item.DType, reference.AsSpan(0, item.CompanionLength)), candidate);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(candidate);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(reference);
+        }
+
         if (written < 0 || written >= length)
         {
             ArrayPool<byte>.Shared.Return(candidate);
@@ -207,8 +233,16 @@ internal sealed class PackJob : IDisposable
     /// <summary>Byte comparison that makes deduplication safe even against crafted hash collisions.</summary>
     private bool SameBytes(ReadOnlySpan<byte> raw, PackItem earlier)
     {
-        using MappedView view = _maps[earlier.File].View(earlier.Offset, raw.Length);
-        return raw.SequenceEqual(view.Span);
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(Math.Max(1, raw.Length));
+        try
+        {
+            _maps[earlier.File].Read(earlier.Offset, bytes.AsSpan(0, raw.Length));
+            return raw.SequenceEqual(bytes.AsSpan(0, raw.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
     public void Dispose()
@@ -222,6 +256,6 @@ internal sealed class PackJob : IDisposable
     /// <summary>One chunk to encode; <c>CompanionLength</c> &gt; 0 when its tensor has a companion whose bytes it may be coded against.</summary>
     private readonly record struct PackItem(int File, long Offset, int Length, DType DType, List<ChunkEntry> Chunks, int RowLength = 0, int FirstColumn = 0, int CompanionFile = 0, long CompanionOffset = 0, int CompanionLength = 0);
 
-    /// <summary>A chunk's payload (in a pooled buffer) and its source bytes, mapped once for the encoder and the writer.</summary>
-    private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3, MappedView Raw);
+    /// <summary>A chunk's payload and its source bytes, both in pooled buffers, read once for the encoder, the writer and the hash lane.</summary>
+    private readonly record struct EncodedChunk(byte[] Buffer, int Length, ChunkCodec Codec, ulong Xxh3, PooledHashBlock Raw);
 }

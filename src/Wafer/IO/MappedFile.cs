@@ -67,24 +67,6 @@ internal sealed unsafe class MappedFile : IDisposable
     }
 
     /// <summary>
-    /// Maps <c>[offset, offset + length)</c> on its own. Use this for bulk data (chunks): disposing the view
-    /// unmaps it, whereas pages read through <see cref="Span"/> stay resident for the life of the file.
-    /// </summary>
-    public MappedView View(long offset, int length)
-    {
-        CheckRange(offset, length);
-        if (length == 0)
-        {
-            return new MappedView(null, null, 0);
-        }
-
-        MemoryMappedViewAccessor accessor = _map!.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read);
-        byte* pointer = null;
-        accessor.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-        return new MappedView(accessor, pointer + accessor.PointerOffset, length);
-    }
-
-    /// <summary>
     /// Copies <c>[offset, offset + destination.Length)</c> into <paramref name="destination"/> with positioned reads.
     /// Use this for bulk data (chunk payloads): unlike mapping a view per chunk it takes no page faults and no unmap,
     /// whose TLB flushes cost more than the copy.
