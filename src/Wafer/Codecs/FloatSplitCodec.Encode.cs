@@ -353,10 +353,10 @@ internal sealed partial class FloatSplitCodec
         int cells = 1 << (layout.ExponentBits + topBits);
         int cellShift = m - topBits;
 
-        // Per row, the mean cell of its values with a non-zero exponent (-1 when it has none). Row by row, so the
-        // sum and count stay in registers.
-        double[] sums = new double[rows];
-        int[] order = new int[rows];
+        // Per row, the mean cell of its values with a non-zero exponent, in fixed point with 20 fractional bits, plus
+        // one (0 when it has none). Row by row, so the sum and count stay in registers.
+        ulong[] keys = new ulong[rows];
+        ulong largest = 0;
         for (int row = 0, start = 0; row < rows; row++)
         {
             int end = Math.Min(n, start + (row == 0 ? rowLength - phase : rowLength));
@@ -393,12 +393,12 @@ internal sealed partial class FloatSplitCodec
                 count += counted;
             }
 
-            order[row] = row;
-            sums[row] = count == 0 ? -1 : (double)sum / count;
+            keys[row] = count == 0 ? 0 : 1 + (ulong)((sum << RowKeyFraction) / count);
+            largest = Math.Max(largest, keys[row]);
             start = end;
         }
 
-        Array.Sort(sums, order);
+        int[] order = RankRows(keys, largest);
         int classes = Math.Min(MaxRowClasses, rows);
         byte[] classOf = new byte[rows];
         for (int r = 0; r < rows; r++)
@@ -513,6 +513,68 @@ internal sealed partial class FloatSplitCodec
             ArrayPool<uint>.Shared.Return(hist);
             ArrayPool<uint>.Shared.Return(projected);
             ArrayPool<int>.Shared.Return(usedArray);
+        }
+    }
+
+    /// <summary>Fractional bits of a row's mean cell in its ranking key: rows closer than 2^-20 of a cell rank by index.</summary>
+    private const int RowKeyFraction = 20;
+
+    /// <summary>Bits of the ranking key sorted per pass of <see cref="RankRows"/>.</summary>
+    private const int RowKeyDigitBits = 11;
+
+    /// <summary>
+    /// The rows in increasing key order, equal keys in row order: a stable least-significant-digit radix sort, as many
+    /// passes of <see cref="RowKeyDigitBits"/> as <paramref name="largest"/> needs (three for F32 chunks). It replaces a
+    /// comparison sort of the rows' means that took a sixth of packing a LoRA checkpoint (2,304-row tensors of 8 values).
+    /// </summary>
+    internal static int[] RankRows(ulong[] keys, ulong largest)
+    {
+        int rows = keys.Length;
+        int[] order = new int[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            order[r] = r;
+        }
+
+        int[] spare = ArrayPool<int>.Shared.Rent(rows);
+        Span<int> starts = stackalloc int[1 << RowKeyDigitBits];
+        try
+        {
+            int[] from = order;
+            int[] to = spare;
+            for (int shift = 0; shift < 64 && (largest >> shift) != 0; shift += RowKeyDigitBits)
+            {
+                starts.Clear();
+                for (int r = 0; r < rows; r++)
+                {
+                    starts[(int)(keys[from[r]] >> shift) & ((1 << RowKeyDigitBits) - 1)]++;
+                }
+
+                int total = 0;
+                for (int d = 0; d < starts.Length; d++)
+                {
+                    (starts[d], total) = (total, total + starts[d]);
+                }
+
+                for (int r = 0; r < rows; r++)
+                {
+                    int row = from[r];
+                    to[starts[(int)(keys[row] >> shift) & ((1 << RowKeyDigitBits) - 1)]++] = row;
+                }
+
+                (from, to) = (to, from);
+            }
+
+            if (from != order)
+            {
+                from.AsSpan(0, rows).CopyTo(order);
+            }
+
+            return order;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(spare);
         }
     }
 

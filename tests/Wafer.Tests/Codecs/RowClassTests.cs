@@ -29,6 +29,25 @@ public sealed class RowClassTests
     }
 
     [Fact]
+    public void Rows_rank_by_key_and_equal_keys_by_row()
+    {
+        // Few distinct low keys (many ties) and keys of up to 40 bits (four radix passes); 0 and 1 row too.
+        Gen.Select(Gen.Int[0, 3000], Gen.Int[1, 40], Gen.Int).Sample((rows, bits, seed) =>
+        {
+            var random = new Random(seed);
+            ulong[] keys = new ulong[rows];
+            for (int r = 0; r < rows; r++)
+            {
+                keys[r] = (ulong)random.NextInt64(1L << bits);
+            }
+
+            ulong largest = rows == 0 ? 0 : keys.Max();
+            int[] expected = [.. Enumerable.Range(0, rows).OrderBy(r => keys[r]).ThenBy(r => r)];
+            Assert.Equal(expected, FloatSplitCodec.RankRows(keys, largest));
+        }, iter: 200, threads: 1);
+    }
+
+    [Fact]
     public void Any_values_and_any_row_geometry_round_trip()
     {
         Gen.Select(Gen.Int[0, ChunkSamples.KindCount - 1], Gen.Int[2, 3000], Gen.Int[4096, 20000], Gen.Int, Gen.Bool).Sample((kind, rowLength, count, seed, f64) =>
