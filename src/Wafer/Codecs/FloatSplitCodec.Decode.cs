@@ -224,7 +224,9 @@ internal sealed partial class FloatSplitCodec
             {
                 (end, rawBits) = mode == ModeJoint && k2 == 0
                     ? DecodeJoint<TE>(stream, tables[..Rans.Total], x, si, alphabet, widest, layout.Bits - 1, rawStream, dst, n)
-                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, rowClass, rowLength, phase, layout.Bits - 1, widest, rawStream, dst, n);
+                    : mode == ModeRowClass
+                    ? DecodeRowClasses<TE>(stream, tables, x, si, alphabet, rowClass, rowLength, phase, widest, layout.Bits - 1, rawStream, dst, n)
+                    : DecodeWithContexts<TE>(stream, tables, x, si, contextOf, secondOf, contexts, k2, secondShift, mode == ModePreviousExponent ? Bucket(center, center) : 0, layout.Bits - 1, widest, rawStream, dst, n);
             }
 
             Rans.CheckFinal(x, end, stream.Length);
@@ -407,33 +409,107 @@ internal sealed partial class FloatSplitCodec
                     bitPosition = bytePosition << 3;
                 }
 
-                // One unaligned load per value while 8 bytes remain after the field's first byte; the check is
-                // hoisted: the next (limit - position) / widest + 1 fields surely start inside that range.
-                // Positions are a running sum, so the loads of consecutive values are independent.
-                long fastLimit = ((long)raw.Length - 8) * 8;
-                while (k < count)
-                {
-                    long sure = bitPosition <= fastLimit ? ((fastLimit - bitPosition) / widest) + 1 : 0;
-                    if (sure == 0)
-                    {
-                        SymbolInfo* si = info + symbols[k];
-                        ulong r = ReadBitsChecked(raw, bitPosition, si->RawBits);
-                        bitPosition += si->RawBits;
-                        TE.Store(d, k, Assemble(si, r, signShift));
-                        k++;
-                        continue;
-                    }
-
-                    int end = (int)Math.Min(count, k + sure);
-                    bitPosition = wideWidth != 0
-                        ? AssembleUniformFields<TE>(symbols, k, end, prefixOf, wideWidth, info->Dropped, info->SignRaw, signShift, rs, bitPosition, d)
-                        : AssembleFields<TE>(symbols, k, end, info, rs, bitPosition, signShift, d);
-                    k = end;
-                }
+                bitPosition = AssembleRest<TE>(symbols, k, count, info, prefixOf, wideWidth, widest, signShift, raw, rs, bitPosition, d);
             }
         }
 
         return ((int)p, bitPosition + (tailStart * 8) - (stashed * 8L));
+    }
+
+    /// <summary>
+    /// Values <paramref name="k"/> to <paramref name="count"/> of a block from their symbols and the raw fields from bit
+    /// <paramref name="bitPosition"/> on: one unaligned load per value while 8 bytes remain after the field's first
+    /// byte (the check is hoisted: the next (limit - position) / widest + 1 fields surely start inside that range),
+    /// then checked reads. Positions are a running sum, so the loads of consecutive values are independent.
+    /// <paramref name="wideWidth"/> is the field width every symbol shares (prefixes in <paramref name="prefixOf"/>), or 0.
+    /// </summary>
+    /// <returns>The bit position after the last field.</returns>
+    private static unsafe long AssembleRest<TE>(byte* symbols, int k, int count, SymbolInfo* info, ulong* prefixOf, int wideWidth, int widest, int signShift, ReadOnlySpan<byte> raw, byte* rs, long bitPosition, byte* d)
+        where TE : struct, IElementAccess
+    {
+        long fastLimit = ((long)raw.Length - 8) * 8;
+        while (k < count)
+        {
+            long sure = bitPosition <= fastLimit ? ((fastLimit - bitPosition) / widest) + 1 : 0;
+            if (sure == 0)
+            {
+                SymbolInfo* si = info + symbols[k];
+                ulong r = ReadBitsChecked(raw, bitPosition, si->RawBits);
+                bitPosition += si->RawBits;
+                TE.Store(d, k, Assemble(si, r, signShift));
+                k++;
+                continue;
+            }
+
+            int end = (int)Math.Min(count, k + sure);
+            bitPosition = wideWidth != 0
+                ? AssembleUniformFields<TE>(symbols, k, end, prefixOf, wideWidth, info->Dropped, info->SignRaw, signShift, rs, bitPosition, d)
+                : AssembleFields<TE>(symbols, k, end, info, rs, bitPosition, signShift, d);
+            k = end;
+        }
+
+        return bitPosition;
+    }
+
+    /// <summary>
+    /// The row-class mode without a second symbol. Every value's table is its row's class, known before any symbol is
+    /// decoded, so no value waits on the one before it: each block runs the rANS pass over all its values first
+    /// (<see cref="InterleavedRansDecoder.DecodeContexts"/>, vectorised for 32-state streams), then the assembly
+    /// pass, as the joint mode does. The general context loop decodes one value at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe (int End, long RawBits) DecodeRowClasses<TE>(ReadOnlySpan<byte> stream, ReadOnlySpan<uint> tables, scoped Span<uint> x, SymbolInfo* info, int alphabet, ReadOnlySpan<byte> rowClass, int rowLength, int phase, int widest, int signShift, ReadOnlySpan<byte> raw, byte* dst, int n)
+        where TE : struct, IElementAccess
+    {
+        byte* symbols = stackalloc byte[JointBlock];
+        byte* contexts = stackalloc byte[JointBlock];
+        int wideWidth = info->RawBits is > 0 and <= 57 && UniformAttributes(info, alphabet) ? info->RawBits : 0;
+        ulong* prefixOf = stackalloc ulong[MaxAlphabet];
+        for (int a = 0; a < alphabet && wideWidth != 0; a++)
+        {
+            prefixOf[a] = info[a].Prefix;
+        }
+
+        int laneMask = x.Length - 1;
+        nint p = x.Length * 4;
+        long bitPosition = 0;
+        fixed (byte* s = stream)
+        fixed (uint* t = tables)
+        fixed (byte* rs = raw)
+        {
+            nint safeEnd = stream.Length - InterleavedRansDecoder.Lookahead;
+            for (int b0 = 0; b0 < n; b0 += JointBlock)
+            {
+                // The block's contexts: value i lies in row (phase + i) / rowLength.
+                int count = Math.Min(JointBlock, n - b0);
+                long at = (long)phase + b0;
+                int row = (int)(at / rowLength);
+                int column = (int)(at % rowLength);
+                for (int k = 0; k < count; row++, column = 0)
+                {
+                    int run = Math.Min(count - k, rowLength - column);
+                    new Span<byte>(contexts + k, run).Fill(rowClass[row]);
+                    k += run;
+                }
+
+                // Blocks start at multiples of the lane count, so value b0 + j is on lane j.
+                int j = InterleavedRansDecoder.DecodeContexts(x, t, contexts, s, ref p, safeEnd, symbols, count);
+                if (j < count)
+                {
+                    int q = (int)p;
+                    for (; j < count; j++)
+                    {
+                        symbols[j] = (byte)RansStep.Checked(ref x[j & laneMask], tables.Slice(contexts[j] * Rans.Total, Rans.Total), stream, ref q);
+                    }
+
+                    p = q;
+                }
+
+                bitPosition = AssembleRest<TE>(symbols, 0, count, info, prefixOf, wideWidth, widest, signShift, raw, rs, bitPosition, dst + ((nint)b0 * TE.Size));
+            }
+        }
+
+        return ((int)p, bitPosition);
     }
 
     /// <summary>
@@ -495,7 +571,7 @@ internal sealed partial class FloatSplitCodec
     private static unsafe int UniformWidth(SymbolInfo* info, int alphabet) =>
         info->RawBits is > 0 and <= 8 && UniformAttributes(info, alphabet) ? info->RawBits : 0;
 
-    /// <summary>General loop: the symbol in its context (the previous exponent's bucket, or its row's class), then an optional mantissa symbol.</summary>
+    /// <summary>The loop of the modes whose values wait on the one before: the symbol in its context (the previous exponent's bucket, or the one context of the joint mode), then an optional mantissa symbol.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (int End, long RawBits) DecodeWithContexts<TE>(
         ReadOnlySpan<byte> stream,
@@ -508,9 +584,6 @@ internal sealed partial class FloatSplitCodec
         int k2,
         int secondShift,
         int firstContext,
-        byte[]? rowClass,
-        int rowLength,
-        int phase,
         int signShift,
         int widest,
         ReadOnlySpan<byte> raw,
@@ -518,7 +591,7 @@ internal sealed partial class FloatSplitCodec
         int n)
         where TE : struct, IElementAccess
     {
-        var run = new ContextRun { Lane = 0, Context = firstContext, BitPosition = 0, Column = phase, Row = 0, Position = x.Length * 4 };
+        var run = new ContextRun { Lane = 0, Context = firstContext, BitPosition = 0, Position = x.Length * 4 };
         long fastLimit = ((long)raw.Length - 8) * 8;
         int laneMask = x.Length - 1;
         fixed (byte* s = stream)
@@ -526,7 +599,6 @@ internal sealed partial class FloatSplitCodec
         fixed (byte* rs = raw)
         fixed (byte* co = contextOf)
         fixed (byte* so = secondOf)
-        fixed (byte* rc = rowClass)
         fixed (uint* states = x)
         {
             uint* second = t + ((nint)contexts * Rans.Total);
@@ -539,22 +611,12 @@ internal sealed partial class FloatSplitCodec
                 int end = (int)Math.Min(n, i + Math.Min(byStream, byRaw));
                 if (end > i)
                 {
-                    DecodeContextRun<TE>(ref run, i, end, states, laneMask, t, second, s, rs, info, co, so, k2 > 0, secondShift, rc, rowLength, signShift, dst);
+                    DecodeContextRun<TE>(ref run, i, end, states, laneMask, t, second, s, rs, info, co, so, k2 > 0, secondShift, signShift, dst);
                     i = end;
                     continue;
                 }
 
                 // Near the ends of the streams: one value with every read checked.
-                if (rc != null)
-                {
-                    run.Context = rc[run.Row];
-                    if (++run.Column == rowLength)
-                    {
-                        run.Column = 0;
-                        run.Row++;
-                    }
-                }
-
                 int q = (int)run.Position;
                 uint a = RansStep.Checked(ref x[run.Lane], tables.Slice(run.Context * Rans.Total, Rans.Total), stream, ref q);
                 run.Lane = (run.Lane + 1) & laneMask;
@@ -586,8 +648,6 @@ internal sealed partial class FloatSplitCodec
         public int Lane;
         public int Context;
         public long BitPosition;
-        public int Column;
-        public int Row;
         public nint Position;
     }
 
@@ -598,27 +658,15 @@ internal sealed partial class FloatSplitCodec
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DecodeContextRun<TE>(
-        ref ContextRun run, int i, int end, uint* x, int laneMask, uint* tables, uint* second, byte* s, byte* rs, SymbolInfo* info, byte* contextOf, byte* secondOf, bool hasSecond, int secondShift, byte* rowClass, int rowLength, int signShift, byte* dst)
+        ref ContextRun run, int i, int end, uint* x, int laneMask, uint* tables, uint* second, byte* s, byte* rs, SymbolInfo* info, byte* contextOf, byte* secondOf, bool hasSecond, int secondShift, int signShift, byte* dst)
         where TE : struct, IElementAccess
     {
         int lane = run.Lane;
         int ctx = run.Context;
         long bitPosition = run.BitPosition;
-        int column = run.Column;
-        int row = run.Row;
         nint p = run.Position;
         for (; i < end; i++)
         {
-            if (rowClass != null)
-            {
-                ctx = rowClass[row];
-                if (++column == rowLength)
-                {
-                    column = 0;
-                    row++;
-                }
-            }
-
             uint a = StepUnchecked(ref x[lane], tables + ((nint)ctx * Rans.Total), s, ref p);
             lane = (lane + 1) & laneMask;
             uint b = 0;
@@ -638,8 +686,6 @@ internal sealed partial class FloatSplitCodec
         run.Lane = lane;
         run.Context = ctx;
         run.BitPosition = bitPosition;
-        run.Column = column;
-        run.Row = row;
         run.Position = p;
     }
 

@@ -47,6 +47,40 @@ public sealed unsafe class InterleavedRansDecoderTests
         }, iter: 20, threads: 1);
     }
 
+    [Theory]
+    [InlineData(Rans.NarrowLanes)]
+    [InlineData(Rans.WideLanes)]
+    public void Streams_with_a_table_per_symbol_decode_alike_on_both_paths(int lanes)
+    {
+        Gen.Select(Gen.Int[1, 8], Gen.Int[2000, 6000], Gen.Int).Sample((tables, count, seed) =>
+        {
+            // Each table skews toward other symbols; runs of one context, as rows of one class give.
+            var rng = new Random(seed);
+            byte[] contexts = new byte[count];
+            for (int i = 0; i < count; i++)
+            {
+                contexts[i] = i > 0 && rng.Next(8) != 0 ? contexts[i - 1] : (byte)rng.Next(tables);
+            }
+
+            byte[] symbols = SkewedSymbols(count, alphabet: 40, seed);
+            for (int i = 0; i < count; i++)
+            {
+                symbols[i] = (byte)((symbols[i] + (contexts[i] * 7)) % 40);
+            }
+
+            (byte[] stream, uint[] table) = EncodeWithContexts(symbols, contexts, tables, lanes);
+            (byte[] scalar, uint[] scalarStates, nint scalarEnd) = DecodeContextsBody(stream, table, contexts, lanes, vector: false);
+            Assert.Equal(symbols.AsSpan(0, scalar.Length).ToArray(), scalar);
+            if (Avx2.IsSupported && lanes == Rans.WideLanes)
+            {
+                (byte[] vector, uint[] vectorStates, nint vectorEnd) = DecodeContextsBody(stream, table, contexts, lanes, vector: true);
+                Assert.Equal(scalar, vector);
+                Assert.Equal(scalarStates, vectorStates);
+                Assert.Equal(scalarEnd, vectorEnd);
+            }
+        }, iter: 40, threads: 1);
+    }
+
     [Fact]
     public void A_flipped_bit_in_a_wide_stream_is_an_error_or_different_symbols_never_a_crash()
     {
@@ -92,6 +126,72 @@ public sealed unsafe class InterleavedRansDecoderTests
         int pos = 0;
         Assert.True(ByteStreamCoder.TryEncode(symbols, buffer, ref pos));
         return buffer[..pos];
+    }
+
+    /// <summary>An interleaved stream (states, then words) coding symbol i with table <c>contexts[i]</c>, and the decoder's tables side by side.</summary>
+    private static (byte[] Stream, uint[] Tables) EncodeWithContexts(byte[] symbols, byte[] contexts, int tables, int lanes)
+    {
+        var freqs = new ushort[tables][];
+        var starts = new ushort[tables][];
+        uint[] decode = new uint[tables * Rans.Total];
+        for (int c = 0; c < tables; c++)
+        {
+            uint[] counts = new uint[256];
+            for (int i = 0; i < symbols.Length; i++)
+            {
+                counts[symbols[i]] += contexts[i] == c ? 4u : 0u;
+            }
+
+            // Every symbol keeps a count in every table, so any symbol can be coded in any context.
+            for (int a = 0; a < 40; a++)
+            {
+                counts[a]++;
+            }
+
+            freqs[c] = new ushort[256];
+            starts[c] = new ushort[256];
+            FrequencyTable.Normalize(counts, freqs[c]);
+            FrequencyTable.Starts(freqs[c], starts[c]);
+            FrequencyTable.BuildDecodeTable(freqs[c], decode.AsSpan(c * Rans.Total, Rans.Total));
+        }
+
+        byte[] area = new byte[(symbols.Length * 2) + (lanes * 4) + 64];
+        int wp = area.Length;
+        uint[] x = new uint[lanes];
+        Array.Fill(x, Rans.LowerBound);
+        for (int i = symbols.Length - 1; i >= 0; i--)
+        {
+            byte a = symbols[i];
+            Assert.True(Rans.Encode(ref x[i & (lanes - 1)], ref wp, area, freqs[contexts[i]][a], starts[contexts[i]][a]));
+        }
+
+        wp -= lanes * 4;
+        Rans.WriteStates(x, area.AsSpan(wp));
+        return (area[wp..], decode);
+    }
+
+    /// <summary>Runs only the unchecked body of <see cref="InterleavedRansDecoder.DecodeContexts"/>' paths over <paramref name="stream"/>.</summary>
+    private static (byte[] Symbols, uint[] States, nint End) DecodeContextsBody(byte[] stream, uint[] tables, byte[] contexts, int lanes, bool vector)
+    {
+        uint[] states = new uint[lanes];
+        Rans.ReadStates(stream, states);
+        byte[] output = new byte[contexts.Length];
+        nint p = states.Length * 4;
+        int decoded;
+        fixed (byte* s = stream)
+        fixed (uint* t = tables)
+        fixed (byte* c = contexts)
+        fixed (byte* o = output)
+        {
+            nint safeEnd = stream.Length - InterleavedRansDecoder.Lookahead;
+            decoded = vector
+                ? InterleavedRansDecoder.DecodeContextsAvx2(states, t, c, s, ref p, safeEnd, o, contexts.Length)
+                : InterleavedRansDecoder.DecodeContextsScalar(states, t, c, s, ref p, safeEnd, o, contexts.Length);
+        }
+
+        Assert.Equal(0, decoded % lanes);
+        Assert.True(decoded > contexts.Length / 2, $"only {decoded} of {contexts.Length} symbols took the fast path ({stream.Length}-byte stream)");
+        return (output[..decoded], states, p);
     }
 
     /// <summary>Runs only the unchecked body of the decoder over the stream inside <paramref name="coded"/>.</summary>
