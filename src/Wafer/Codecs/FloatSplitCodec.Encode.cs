@@ -1286,7 +1286,7 @@ internal sealed partial class FloatSplitCodec
                         {
                             streamLength = direct
                                 ? EncodeJoint<TE>(src, n, so0, pf, prefixShift, prefixSpace - 1, ea, alphabet, x0, lanes, areaStart, areaEnd)
-                                : EncodeWithContexts(sa, sb, n, ea, eb, co, so, vc, alphabet, secondCount, firstContext, k2 > 0, x0, lanes, areaStart, areaEnd);
+                                : EncodeWithContexts(sa, sb, n, ea, eb, sizeA, co, so, vc, alphabet, secondCount, firstContext, k2 > 0, x0, lanes, areaStart, areaEnd);
                         }
 
                         if (streamLength < 0)
@@ -1740,12 +1740,19 @@ internal sealed partial class FloatSplitCodec
     /// <summary>
     /// Context modes: the value's symbol in its context (its row's class, else the previous exponent's bucket), then the
     /// optional mantissa symbol. The stream's symbols are listed first (their entries in <paramref name="tableA"/>, whose
-    /// array <paramref name="tableB"/> continues), then coded eight lanes at a time like the joint mode's.
+    /// array <paramref name="tableB"/> continues), then coded eight lanes at a time like the joint mode's; without
+    /// second symbols, in a wide stream or with AVX2, <see cref="EncodeListed"/> codes them in vector rounds instead.
+    /// Both give the same bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int EncodeWithContexts(
-        byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, uint* states, int lanes, byte* areaStart, byte* areaEnd)
+        byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, int tableEntries, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, uint* states, int lanes, byte* areaStart, byte* areaEnd)
     {
+        if (!hasSecond && (lanes == Rans.WideLanes || PrefixRansEncoder.HasNarrowRounds))
+        {
+            return EncodeListed(symA, n, tableA, tableEntries, contextOf, valueContext, alphabet, firstContext, states, lanes, areaStart, areaEnd);
+        }
+
         int perValue = hasSecond ? 2 : 1;
         int count = n * perValue;
         int[] orderArray = ArrayPool<int>.Shared.Rent(count);
@@ -1815,6 +1822,69 @@ internal sealed partial class FloatSplitCodec
         finally
         {
             ArrayPool<int>.Shared.Return(orderArray);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="EncodeWithContexts"/> without second symbols: each value's index in the context tables is listed
+    /// (below 2048: at most 8 contexts of 256 symbols), the values above the last whole round are coded one by one, and
+    /// the rounds below by <see cref="PrefixRansEncoder"/>, whose "prefix" is then the listed index itself.
+    /// </summary>
+    private static unsafe int EncodeListed(byte* symA, int n, RansEncodeSymbol* table, int tableEntries, byte* contextOf, byte* valueContext, int alphabet, int firstContext, uint* states, int lanes, byte* areaStart, byte* areaEnd)
+    {
+        ushort[] listedArray = ArrayPool<ushort>.Shared.Rent(Math.Max(1, n));
+        ulong[] entryArray = ArrayPool<ulong>.Shared.Rent(tableEntries);
+        try
+        {
+            fixed (ushort* listed = listedArray)
+            fixed (ulong* entries = entryArray)
+            {
+                int context = firstContext;
+                for (int i = 0; i < n; i++)
+                {
+                    int a = symA[i];
+                    context = valueContext != null ? valueContext[i] : context;
+                    listed[i] = (ushort)((context * alphabet) + a);
+                    context = contextOf[a];
+                }
+
+                // Entries of symbols a context never codes are never read; zero keeps them out of the reciprocal.
+                for (int k = 0; k < tableEntries; k++)
+                {
+                    entries[k] = table[k].IsCodable ? PrefixRansEncoder.Entry(Rans.Total - (int)table[k].Complement, (int)table[k].Bias) : 0;
+                }
+
+                byte* p = areaEnd;
+                int j = n;
+                while ((j & (lanes - 1)) != 0)
+                {
+                    j--;
+                    if (p - areaStart < 2)
+                    {
+                        return -1;
+                    }
+
+                    table[listed[j]].Encode(ref states[j & (lanes - 1)], ref p);
+                }
+
+                if (j > 0)
+                {
+                    p = lanes == Rans.WideLanes
+                        ? PrefixRansEncoder.EncodeRounds(listed, j / lanes, 0, ushort.MaxValue, entries, states, p, areaStart)
+                        : PrefixRansEncoder.EncodeNarrowRoundsAvx2(listed, j / lanes, 0, ushort.MaxValue, entries, states, p, areaStart);
+                    if (p is null)
+                    {
+                        return -1;
+                    }
+                }
+
+                return FinishStates(new ReadOnlySpan<uint>(states, lanes), p, areaStart, areaEnd);
+            }
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(listedArray);
+            ArrayPool<ulong>.Shared.Return(entryArray);
         }
     }
 }

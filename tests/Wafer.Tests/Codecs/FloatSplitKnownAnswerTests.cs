@@ -62,6 +62,46 @@ public sealed class FloatSplitKnownAnswerTests
     }
 
     /// <summary>Bell-shaped weights of scale 0.02 from integer draws and exact float arithmetic, the same on every machine.</summary>
+    /// <summary>
+    /// Row-class payloads (mode 2) of a narrow and a wide stream, rows of 128 values and a first column inside a row:
+    /// the listed-index vector rounds, and without intrinsics the eight-lane loop, must write these bytes (taken from
+    /// the eight-lane loop before the vector rounds served this mode).
+    /// </summary>
+    [Theory]
+    [InlineData(200, 5, "b2f4ee14e1ee949e882c6b65e2264a372da622488acfda5b4fadca2782369d55")]
+    [InlineData(600, 0, "88dedc8da2b10cbe053b31c6e8d94f9bada5f8a95d443d2848123c001906b25b")]
+    public void Row_class_payloads_match_their_known_answers(int rows, int firstColumn, string sha256)
+    {
+        const int RowLength = 128;
+        byte[] data = RowScaled(RowLength, rows, firstColumn, seed: rows);
+        var context = new ChunkContext(DType.F32, RowLength, firstColumn);
+        byte[] payload = new byte[data.Length + CodecSelector.Slack];
+        int length = FloatSplitCodec.Instance.Encode(data, context, payload);
+        Assert.True(length > 0);
+        Assert.Equal(2, FloatSplitCodec.Describe(payload.AsSpan(0, length)).Mode);
+        Assert.Equal(sha256, Convert.ToHexStringLower(SHA256.HashData(payload.AsSpan(0, length))));
+
+        byte[] decoded = new byte[data.Length];
+        FloatSplitCodec.Instance.Decode(payload.AsSpan(0, length), context, decoded);
+        Assert.Equal(data, decoded);
+    }
+
+    /// <summary>Positive F32 values built from integers (no platform maths): each row's exponents around a scale of its own.</summary>
+    private static byte[] RowScaled(int rowLength, int rows, int firstColumn, int seed)
+    {
+        var rng = new Random(seed);
+        int[] scale = [.. Enumerable.Range(0, rows).Select(_ => 100 + rng.Next(24))];
+        int count = (rowLength * rows) - firstColumn;
+        byte[] data = new byte[count * 4];
+        for (int i = 0; i < count; i++)
+        {
+            int exponent = scale[(i + firstColumn) / rowLength] - (rng.Next(4) == 0 ? rng.Next(6) : 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4 * i), ((uint)exponent << 23) | (uint)rng.Next(1 << 23));
+        }
+
+        return data;
+    }
+
     private static byte[] Weights(DType dtype, int count, int seed)
     {
         var rng = new Random(seed);
