@@ -48,13 +48,40 @@ internal static unsafe class InterleavedRansDecoder
             : DecodeScalar(x, t, s, ref position, safeEnd, symbols, count);
 
     /// <summary>Scalar reference of <see cref="Decode"/>.</summary>
+    public static int DecodeScalar(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
+        DecodeScalar(x, new OneTable(t), s, ref position, safeEnd, symbols, count);
+
+    /// <summary>AVX2 path of <see cref="Decode"/> for <see cref="Rans.WideLanes"/> states.</summary>
+    public static int DecodeAvx2(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
+        DecodeAvx2(x, new OneTable(t), s, ref position, safeEnd, symbols, count);
+
+    /// <summary>
+    /// <see cref="Decode"/> for a stream whose symbols each name their own table, known before decoding (float-split's
+    /// row classes): symbol j is decoded with the table at <c>tables + contexts[j] × Rans.Total</c>.
+    /// </summary>
+    /// <returns>Symbols decoded, a multiple of <c>x.Length</c>.</returns>
+    public static int DecodeContexts(Span<uint> x, uint* tables, byte* contexts, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
+        x.Length == Rans.WideLanes && Avx2.IsSupported && BitConverter.IsLittleEndian
+            ? DecodeContextsAvx2(x, tables, contexts, s, ref position, safeEnd, symbols, count)
+            : DecodeContextsScalar(x, tables, contexts, s, ref position, safeEnd, symbols, count);
+
+    /// <summary>Scalar reference of <see cref="DecodeContexts"/>.</summary>
+    public static int DecodeContextsScalar(Span<uint> x, uint* tables, byte* contexts, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
+        DecodeScalar(x, new TablePerSymbol(tables, contexts), s, ref position, safeEnd, symbols, count);
+
+    /// <summary>AVX2 path of <see cref="DecodeContexts"/> for <see cref="Rans.WideLanes"/> states.</summary>
+    public static int DecodeContextsAvx2(Span<uint> x, uint* tables, byte* contexts, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
+        DecodeAvx2(x, new TablePerSymbol(tables, contexts), s, ref position, safeEnd, symbols, count);
+
+    /// <summary>The scalar loops, for the tables <typeparamref name="TTables"/> gives each symbol.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int DecodeScalar(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+    private static int DecodeScalar<TTables>(Span<uint> x, TTables tables, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+        where TTables : struct, ITables
     {
         int lanes = x.Length;
         if (lanes == Rans.NarrowLanes)
         {
-            return DecodeNarrow(x, t, s, ref position, safeEnd, symbols, count);
+            return DecodeNarrow(x, tables, s, ref position, safeEnd, symbols, count);
         }
 
         int j = 0;
@@ -68,7 +95,7 @@ internal static unsafe class InterleavedRansDecoder
                 for (int lane = 0; lane < lanes; lane++)
                 {
                     uint state = states[lane];
-                    uint entry = t[state & SlotMask];
+                    uint entry = tables.Of(j + lane)[state & SlotMask];
                     uint y = Rans.Advance(state, entry);
                     uint refill = ((y >> 16) - 1) >> 31;
                     states[lane] = (y << (int)(refill << 4)) | (Word(s + p) & (0u - refill));
@@ -83,13 +110,15 @@ internal static unsafe class InterleavedRansDecoder
     }
 
     /// <summary>
-    /// <see cref="DecodeScalar"/> for a stream of <see cref="Rans.NarrowLanes"/> states (every stream under 65,536
-    /// symbols): the eight states stay in locals for the whole loop, so a step never waits for the last one's states
-    /// to go through memory (with a state array, small tensors decoded a quarter slower). A lane's word offset is the
-    /// count of refills before it in the step, so only the word loads wait on the lanes before them, not the decodes.
+    /// <see cref="DecodeScalar{TTables}"/> for a stream of <see cref="Rans.NarrowLanes"/> states (every stream under
+    /// 65,536 symbols): the eight states stay in locals for the whole loop, so a step never waits for the last one's
+    /// states to go through memory (with a state array, small tensors decoded a quarter slower). A lane's word offset
+    /// is the count of refills before it in the step, so only the word loads wait on the lanes before them, not the
+    /// decodes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int DecodeNarrow(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+    private static int DecodeNarrow<TTables>(Span<uint> x, TTables tables, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+        where TTables : struct, ITables
     {
         int j = 0;
         nint p = position;
@@ -102,14 +131,14 @@ internal static unsafe class InterleavedRansDecoder
                 byte* o = symbols + j;
                 byte* w = s + p;
                 nint taken = 0;
-                x0 = NarrowLane(x0, t, o, w, ref taken);
-                x1 = NarrowLane(x1, t, o + 1, w, ref taken);
-                x2 = NarrowLane(x2, t, o + 2, w, ref taken);
-                x3 = NarrowLane(x3, t, o + 3, w, ref taken);
-                x4 = NarrowLane(x4, t, o + 4, w, ref taken);
-                x5 = NarrowLane(x5, t, o + 5, w, ref taken);
-                x6 = NarrowLane(x6, t, o + 6, w, ref taken);
-                x7 = NarrowLane(x7, t, o + 7, w, ref taken);
+                x0 = NarrowLane(x0, tables.Of(j), o, w, ref taken);
+                x1 = NarrowLane(x1, tables.Of(j + 1), o + 1, w, ref taken);
+                x2 = NarrowLane(x2, tables.Of(j + 2), o + 2, w, ref taken);
+                x3 = NarrowLane(x3, tables.Of(j + 3), o + 3, w, ref taken);
+                x4 = NarrowLane(x4, tables.Of(j + 4), o + 4, w, ref taken);
+                x5 = NarrowLane(x5, tables.Of(j + 5), o + 5, w, ref taken);
+                x6 = NarrowLane(x6, tables.Of(j + 6), o + 6, w, ref taken);
+                x7 = NarrowLane(x7, tables.Of(j + 7), o + 7, w, ref taken);
                 p += taken * 2;
             }
 
@@ -137,9 +166,10 @@ internal static unsafe class InterleavedRansDecoder
         return next;
     }
 
-    /// <summary>AVX2 path of <see cref="Decode"/> for <see cref="Rans.WideLanes"/> states.</summary>
+    /// <summary>The AVX2 loop, for the tables <typeparamref name="TTables"/> gives each symbol.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int DecodeAvx2(Span<uint> x, uint* t, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+    private static int DecodeAvx2<TTables>(Span<uint> x, TTables tables, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+        where TTables : struct, ITables
     {
         if (x.Length != Rans.WideLanes)
         {
@@ -151,6 +181,7 @@ internal static unsafe class InterleavedRansDecoder
         fixed (uint* states = x)
         fixed (int* permutation = s_wordPermutation)
         {
+            uint* t = tables.Base;
             Vector256<uint> x0 = Avx.LoadVector256(states);
             Vector256<uint> x1 = Avx.LoadVector256(states + 8);
             Vector256<uint> x2 = Avx.LoadVector256(states + 16);
@@ -159,10 +190,10 @@ internal static unsafe class InterleavedRansDecoder
             while (j + Rans.WideLanes <= count && p <= safeEnd)
             {
                 // The four gathers are independent: their latencies overlap.
-                Vector256<uint> e0 = Avx2.GatherVector256(t, (x0 & slotMask).AsInt32(), 4);
-                Vector256<uint> e1 = Avx2.GatherVector256(t, (x1 & slotMask).AsInt32(), 4);
-                Vector256<uint> e2 = Avx2.GatherVector256(t, (x2 & slotMask).AsInt32(), 4);
-                Vector256<uint> e3 = Avx2.GatherVector256(t, (x3 & slotMask).AsInt32(), 4);
+                Vector256<uint> e0 = Avx2.GatherVector256(t, tables.Slots(x0 & slotMask, j), 4);
+                Vector256<uint> e1 = Avx2.GatherVector256(t, tables.Slots(x1 & slotMask, j + 8), 4);
+                Vector256<uint> e2 = Avx2.GatherVector256(t, tables.Slots(x2 & slotMask, j + 16), 4);
+                Vector256<uint> e3 = Avx2.GatherVector256(t, tables.Slots(x3 & slotMask, j + 24), 4);
                 x0 = Renormalize(Advance(x0, e0, slotMask), s, ref p, permutation);
                 x1 = Renormalize(Advance(x1, e1, slotMask), s, ref p, permutation);
                 x2 = Renormalize(Advance(x2, e2, slotMask), s, ref p, permutation);
@@ -185,119 +216,43 @@ internal static unsafe class InterleavedRansDecoder
         return j;
     }
 
-    /// <summary>
-    /// <see cref="Decode"/> for a stream whose symbols each name their own table, known before decoding (float-split's
-    /// row classes): symbol j is decoded with the table at <c>tables + contexts[j] × Rans.Total</c>.
-    /// </summary>
-    /// <returns>Symbols decoded, a multiple of <c>x.Length</c>.</returns>
-    public static int DecodeContexts(Span<uint> x, uint* tables, byte* contexts, byte* s, ref nint position, nint safeEnd, byte* symbols, int count) =>
-        x.Length == Rans.WideLanes && Avx2.IsSupported && BitConverter.IsLittleEndian
-            ? DecodeContextsAvx2(x, tables, contexts, s, ref position, safeEnd, symbols, count)
-            : DecodeContextsScalar(x, tables, contexts, s, ref position, safeEnd, symbols, count);
-
-    /// <summary>Scalar reference of <see cref="DecodeContexts"/>; eight-state streams keep their states in locals, as <see cref="DecodeNarrow"/> does.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int DecodeContextsScalar(Span<uint> x, uint* tables, byte* contexts, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+    /// <summary>Where symbol j's table lies. Structs, so each loop is compiled for its kind with the lookups inlined.</summary>
+    private interface ITables
     {
-        int lanes = x.Length;
-        int j = 0;
-        nint p = position;
-        fixed (uint* states = x)
-        {
-            if (lanes == Rans.NarrowLanes)
-            {
-                uint x0 = states[0], x1 = states[1], x2 = states[2], x3 = states[3], x4 = states[4], x5 = states[5], x6 = states[6], x7 = states[7];
-                for (; j + Rans.NarrowLanes <= count && p <= safeEnd; j += Rans.NarrowLanes)
-                {
-                    byte* o = symbols + j;
-                    byte* c = contexts + j;
-                    byte* w = s + p;
-                    nint taken = 0;
-                    x0 = NarrowLane(x0, tables + (c[0] * Rans.Total), o, w, ref taken);
-                    x1 = NarrowLane(x1, tables + (c[1] * Rans.Total), o + 1, w, ref taken);
-                    x2 = NarrowLane(x2, tables + (c[2] * Rans.Total), o + 2, w, ref taken);
-                    x3 = NarrowLane(x3, tables + (c[3] * Rans.Total), o + 3, w, ref taken);
-                    x4 = NarrowLane(x4, tables + (c[4] * Rans.Total), o + 4, w, ref taken);
-                    x5 = NarrowLane(x5, tables + (c[5] * Rans.Total), o + 5, w, ref taken);
-                    x6 = NarrowLane(x6, tables + (c[6] * Rans.Total), o + 6, w, ref taken);
-                    x7 = NarrowLane(x7, tables + (c[7] * Rans.Total), o + 7, w, ref taken);
-                    p += taken * 2;
-                }
+        /// <summary>The address the vector loop gathers from.</summary>
+        uint* Base { get; }
 
-                states[0] = x0; states[1] = x1; states[2] = x2; states[3] = x3; states[4] = x4; states[5] = x5; states[6] = x6; states[7] = x7;
-            }
-            else
-            {
-                for (; j + lanes <= count && p <= safeEnd; j += lanes)
-                {
-                    for (int lane = 0; lane < lanes; lane++)
-                    {
-                        uint state = states[lane];
-                        uint entry = tables[(contexts[j + lane] * Rans.Total) + (state & SlotMask)];
-                        uint y = Rans.Advance(state, entry);
-                        uint refill = ((y >> 16) - 1) >> 31;
-                        states[lane] = (y << (int)(refill << 4)) | (Word(s + p) & (0u - refill));
-                        p += (nint)refill * 2;
-                        symbols[j + lane] = (byte)entry;
-                    }
-                }
-            }
-        }
+        /// <summary>Symbol j's table.</summary>
+        uint* Of(int j);
 
-        position = p;
-        return j;
+        /// <summary>The gather offsets (from <see cref="Base"/>) of symbols j..j+7, given their states' slots.</summary>
+        Vector256<int> Slots(Vector256<uint> slots, int j);
     }
 
-    /// <summary>AVX2 path of <see cref="DecodeContexts"/> for <see cref="Rans.WideLanes"/> states: <see cref="DecodeAvx2"/> with each lane's table offset added to its slot before the gather.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int DecodeContextsAvx2(Span<uint> x, uint* tables, byte* contexts, byte* s, ref nint position, nint safeEnd, byte* symbols, int count)
+    /// <summary>Every symbol in one table.</summary>
+    private readonly struct OneTable(uint* table) : ITables
     {
-        if (x.Length != Rans.WideLanes)
-        {
-            throw new ArgumentException($"the AVX2 decoder needs {Rans.WideLanes} states", nameof(x));
-        }
+        public uint* Base => table;
 
-        int j = 0;
-        nint p = position;
-        fixed (uint* states = x)
-        fixed (int* permutation = s_wordPermutation)
-        {
-            Vector256<uint> x0 = Avx.LoadVector256(states);
-            Vector256<uint> x1 = Avx.LoadVector256(states + 8);
-            Vector256<uint> x2 = Avx.LoadVector256(states + 16);
-            Vector256<uint> x3 = Avx.LoadVector256(states + 24);
-            Vector256<uint> slotMask = Vector256.Create(SlotMask);
-            while (j + Rans.WideLanes <= count && p <= safeEnd)
-            {
-                byte* c = contexts + j;
-                Vector256<uint> e0 = Avx2.GatherVector256(tables, Slots(x0, c, slotMask), 4);
-                Vector256<uint> e1 = Avx2.GatherVector256(tables, Slots(x1, c + 8, slotMask), 4);
-                Vector256<uint> e2 = Avx2.GatherVector256(tables, Slots(x2, c + 16, slotMask), 4);
-                Vector256<uint> e3 = Avx2.GatherVector256(tables, Slots(x3, c + 24, slotMask), 4);
-                x0 = Renormalize(Advance(x0, e0, slotMask), s, ref p, permutation);
-                x1 = Renormalize(Advance(x1, e1, slotMask), s, ref p, permutation);
-                x2 = Renormalize(Advance(x2, e2, slotMask), s, ref p, permutation);
-                x3 = Renormalize(Advance(x3, e3, slotMask), s, ref p, permutation);
-                Vector256<ushort> low = Vector256.Narrow(e0, e1);
-                Vector256<ushort> high = Vector256.Narrow(e2, e3);
-                Vector256.Narrow(low, high).Store(symbols + j);
-                j += Rans.WideLanes;
-            }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public uint* Of(int j) => table;
 
-            x0.Store(states);
-            x1.Store(states + 8);
-            x2.Store(states + 16);
-            x3.Store(states + 24);
-        }
-
-        position = p;
-        return j;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Slots(Vector256<uint> slots, int j) => slots.AsInt32();
     }
 
-    /// <summary>The table entries eight states read: each lane's context table, then the state's slot in it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Slots(Vector256<uint> x, byte* contexts, Vector256<uint> slotMask) =>
-        ((Avx2.ConvertToVector256Int32(contexts).AsUInt32() << Rans.ScaleBits) + (x & slotMask)).AsInt32();
+    /// <summary>Symbol j in table <c>contexts[j]</c> of the tables laid end to end.</summary>
+    private readonly struct TablePerSymbol(uint* tables, byte* contexts) : ITables
+    {
+        public uint* Base => tables;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public uint* Of(int j) => tables + (contexts[j] * Rans.Total);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Slots(Vector256<uint> slots, int j) =>
+            ((Avx2.ConvertToVector256Int32(contexts + j).AsUInt32() << Rans.ScaleBits) + slots).AsInt32();
+    }
 
     /// <summary><see cref="Rans.Advance"/> on eight lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
