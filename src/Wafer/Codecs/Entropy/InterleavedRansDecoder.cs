@@ -7,8 +7,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Wafer.Codecs.Entropy;
 
 /// <summary>
-/// The hot loop of every single-table rANS stream: all interleaved states decode one symbol each per step. It
-/// stops before a step could read past <c>safeEnd + Lookahead</c>; the caller finishes with checked steps.
+/// The hot loop of every rANS stream whose symbols' tables are known before decoding (one table for the stream, or
+/// one named per symbol): all interleaved states decode one symbol each per step. It stops before a step could read
+/// past <c>safeEnd + Lookahead</c>; the caller finishes with checked steps.
 /// </summary>
 /// <remarks>
 /// A step's renormalisation words are read in lane order, so each lane's word offset is the number of lanes
