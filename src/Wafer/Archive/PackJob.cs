@@ -9,8 +9,8 @@ using Wafer.Layout;
 namespace Wafer.Archive;
 
 /// <summary>
-/// One run of <c>pack</c>: maps the source files, splits them into chunks, encodes the chunks in parallel and
-/// writes them in order, deduplicating identical chunks, then appends the manifest and trailer.
+/// One run of <c>pack</c>: opens the source files, splits them into chunks, reads and encodes the chunks in parallel
+/// and writes them in order, deduplicating identical chunks, then appends the manifest and trailer.
 /// </summary>
 internal sealed class PackJob : IDisposable
 {
