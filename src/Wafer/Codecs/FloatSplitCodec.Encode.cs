@@ -1439,8 +1439,8 @@ internal sealed partial class FloatSplitCodec
     /// Appends the raw fields of values <paramref name="first"/> to <paramref name="n"/> at <paramref name="wp"/> (the bit
     /// writer's pending bits in <paramref name="buffer"/>), each as <paramref name="fields"/> describes it. Fields of at
     /// most 14 bits are joined four at a time before the append (at most 56 bits beside the 7 pending), fields of at most
-    /// 28 bits two at a time, so the writer's dependency chain advances once per four or two values. A method of its own so that the writer's state stays in
-    /// registers: inlined into <see cref="Write"/>, the JIT kept it on the stack.
+    /// 28 bits two at a time, so the writer's dependency chain advances once per four or two values. A method of its own
+    /// so that the writer's state stays in registers: inlined into <see cref="Write"/>, the JIT kept it on the stack.
     /// </summary>
     /// <returns>The write position after the last whole byte.</returns>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

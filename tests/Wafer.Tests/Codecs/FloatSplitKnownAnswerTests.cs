@@ -63,17 +63,19 @@ public sealed class FloatSplitKnownAnswerTests
 
     /// <summary>Bell-shaped weights of scale 0.02 from integer draws and exact float arithmetic, the same on every machine.</summary>
     /// <summary>
-    /// Row-class payloads (mode 2) of a narrow and a wide stream, rows of 128 values and a first column inside a row:
+    /// Row-class payloads (mode 2) of a narrow and a wide stream, rows of 128 values and a first column inside a row, and
+    /// one whose symbols' raw fields differ in width (written two values per append):
     /// the listed-index vector rounds, and without intrinsics the eight-lane loop, must write these bytes (taken from
     /// the eight-lane loop before the vector rounds served this mode).
     /// </summary>
     [Theory]
-    [InlineData(200, 5, "b2f4ee14e1ee949e882c6b65e2264a372da622488acfda5b4fadca2782369d55")]
-    [InlineData(600, 0, "88dedc8da2b10cbe053b31c6e8d94f9bada5f8a95d443d2848123c001906b25b")]
-    public void Row_class_payloads_match_their_known_answers(int rows, int firstColumn, string sha256)
+    [InlineData(200, 5, false, "b2f4ee14e1ee949e882c6b65e2264a372da622488acfda5b4fadca2782369d55")]
+    [InlineData(600, 0, false, "88dedc8da2b10cbe053b31c6e8d94f9bada5f8a95d443d2848123c001906b25b")]
+    [InlineData(600, 3, true, "2227a07e3434892c9788d0231f44db5ca00061188e12cd21ff4a69d1557bdf1e")]
+    public void Row_class_payloads_match_their_known_answers(int rows, int firstColumn, bool mixedSigns, string sha256)
     {
         const int RowLength = 128;
-        byte[] data = RowScaled(RowLength, rows, firstColumn, seed: rows);
+        byte[] data = RowScaled(RowLength, rows, firstColumn, mixedSigns, seed: rows);
         var context = new ChunkContext(DType.F32, RowLength, firstColumn);
         byte[] payload = new byte[data.Length + CodecSelector.Slack];
         int length = FloatSplitCodec.Instance.Encode(data, context, payload);
@@ -86,8 +88,11 @@ public sealed class FloatSplitKnownAnswerTests
         Assert.Equal(data, decoded);
     }
 
-    /// <summary>Positive F32 values built from integers (no platform maths): each row's exponents around a scale of its own.</summary>
-    private static byte[] RowScaled(int rowLength, int rows, int firstColumn, int seed)
+    /// <summary>
+    /// F32 values built from integers (no platform maths): each row's exponents around a scale of its own; positive, or
+    /// with <paramref name="mixedSigns"/> of either sign at odd exponents, so that symbols' raw fields differ in width.
+    /// </summary>
+    private static byte[] RowScaled(int rowLength, int rows, int firstColumn, bool mixedSigns, int seed)
     {
         var rng = new Random(seed);
         int[] scale = [.. Enumerable.Range(0, rows).Select(_ => 100 + rng.Next(24))];
@@ -96,7 +101,8 @@ public sealed class FloatSplitKnownAnswerTests
         for (int i = 0; i < count; i++)
         {
             int exponent = scale[(i + firstColumn) / rowLength] - (rng.Next(4) == 0 ? rng.Next(6) : 0);
-            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4 * i), ((uint)exponent << 23) | (uint)rng.Next(1 << 23));
+            uint sign = mixedSigns && (exponent & 1) != 0 ? (uint)rng.Next(2) << 31 : 0;
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4 * i), sign | ((uint)exponent << 23) | (uint)rng.Next(1 << 23));
         }
 
         return data;
