@@ -56,6 +56,10 @@ internal ref partial struct ContextTokenDecoder
                 {
                     decoded = OrderedDecodeKernels.TokensAvx2<TWidth>(referencePointer, count, weights, (uint)_presentMask, _contexts, table, words, _words.Length, tokenPointer, states, ref _wordPosition);
                 }
+                else if (_lanes == ContextTokenCoder.NarrowLanes)
+                {
+                    decoded = OrderedDecodeKernels.TokensNarrow<TWidth>(referencePointer, count, rowPointer, f.ExponentShift, table, words, _words.Length, tokenPointer, states, ref _wordPosition);
+                }
 
                 decoded = OrderedDecodeKernels.Tokens<TWidth>(referencePointer, decoded, count, rowPointer, f.ExponentShift, table, words, _words.Length, tokenPointer, states, _lanes - 1, ref _wordPosition);
             }

@@ -57,6 +57,54 @@ internal static unsafe class OrderedDecodeKernels
     }
 
     /// <summary>
+    /// <see cref="Tokens{TWidth}"/> for a stream of <see cref="ContextTokenCoder.NarrowLanes"/> states (every stream
+    /// under 65,536 symbols), from element 0, four elements a step while 8 word bytes remain: the states stay in locals
+    /// (through the state array, each step waited for the last one's stores), and a lane's word comes after those the
+    /// lanes before it took in the step. Returns the elements done (a multiple of four); <see cref="Tokens{TWidth}"/>
+    /// finishes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int TokensNarrow<TWidth>(byte* reference, int count, uint* rows, int shift, uint* table, byte* words, int wordsLength, byte* tokens, uint* states, ref int wordPosition)
+        where TWidth : struct, IElementWidth
+    {
+        nint p = wordPosition;
+        nint last = (nint)wordsLength - 8;
+        nint i = 0;
+        uint x0 = states[0], x1 = states[1], x2 = states[2], x3 = states[3];
+        for (; i + 4 <= count && p <= last; i += 4)
+        {
+            byte* w = words + p;
+            nint taken = 0;
+            x0 = NarrowStep(x0, table + rows[TWidth.Load(reference, i) >> shift], tokens + i, w, ref taken);
+            x1 = NarrowStep(x1, table + rows[TWidth.Load(reference, i + 1) >> shift], tokens + i + 1, w, ref taken);
+            x2 = NarrowStep(x2, table + rows[TWidth.Load(reference, i + 2) >> shift], tokens + i + 2, w, ref taken);
+            x3 = NarrowStep(x3, table + rows[TWidth.Load(reference, i + 3) >> shift], tokens + i + 3, w, ref taken);
+            p += taken * 2;
+        }
+
+        states[0] = x0;
+        states[1] = x1;
+        states[2] = x2;
+        states[3] = x3;
+        wordPosition = (int)p;
+        return (int)i;
+    }
+
+    /// <summary>One lane of a narrow step, as <see cref="Tokens{TWidth}"/> decodes it: the word after the <paramref name="taken"/> words of the lanes before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint NarrowStep(uint x, uint* context, byte* token, byte* w, ref nint taken)
+    {
+        uint entry = context[x & (ContextTokenCoder.Scale - 1)];
+        uint y = (((entry & (ContextTokenCoder.Scale - 1)) + 1) * (x >> ContextTokenCoder.ScaleBits)) + ((entry >> ContextTokenCoder.ScaleBits) & (ContextTokenCoder.Scale - 1));
+        uint word = Unsafe.ReadUnaligned<ushort>(w + (taken * 2));
+        word = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness((ushort)word);
+        int refill = (int)(((ulong)y - ContextTokenCoder.StateLow) >> 63);
+        taken += refill;
+        *token = (byte)(entry >> 24);
+        return (y << (refill << 4)) | (word & (0u - (uint)refill));
+    }
+
+    /// <summary>
     /// The AVX2 path of <see cref="Tokens{TWidth}"/> for a stream of <see cref="ContextTokenCoder.WideLanes"/> states,
     /// from element 0, in rounds of 32 elements while at least <see cref="VectorLookahead"/> word bytes remain.
     /// Returns the elements done (a multiple of 32); the scalar loops finish.
