@@ -229,13 +229,16 @@ public unsafe class DeltaKernelTests
     }
 
     /// <summary>
-    /// Known answers for long (32-lane) streams. CI runs this class with and without hardware intrinsics, so the AVX2
-    /// encoder and decoder and their scalar references must all produce and accept these exact bytes.
+    /// Known answers for long (32-lane) streams, and for four-lane ones long enough to code with several contexts (the
+    /// shorter streams above take one). CI runs this class with and without hardware intrinsics, so the AVX2 encoder and
+    /// decoder and their scalar references must all produce and accept these exact bytes.
     /// </summary>
     [Theory]
     [InlineData(DType.BF16, 70_001, "b0e627f7635b20c4e8741a64a04e7c0f570031cc941ee5faaaa46c38f494f252")]
     [InlineData(DType.F32, 70_001, "01b32bc2a921f5d9ce60fb1c7e0fdafb2ec046aa7bb9ab0e041285cb82bff4ca")]
     [InlineData(DType.F16, 131_075, "e024c36f28dd836235fbeb3a5016bd1e3fe10378f467f40de4cff2dd3181669d")]
+    [InlineData(DType.BF16, 40_001, "3e5afcffa8b0c31c54e5b6c7264a9814e74057c945f486a587798b76c32ad6cc")]
+    [InlineData(DType.F32, 40_001, "568fe1408e61bd10ca17a178633875623b42a5decfb7b87639183f5fc43d05bd")]
     public void Long_ordered_delta_payloads_match_their_known_answers(DType dtype, int count, string sha256)
     {
         (byte[] b, byte[] t) = Pair(dtype, count, 2026);
