@@ -1286,7 +1286,7 @@ internal sealed partial class FloatSplitCodec
                         {
                             streamLength = direct
                                 ? EncodeJoint<TE>(src, n, so0, pf, prefixShift, prefixSpace - 1, ea, alphabet, x0, lanes, areaStart, areaEnd)
-                                : EncodeWithContexts(sa, sb, n, ea, eb, sizeA, co, so, vc, alphabet, secondCount, firstContext, k2 > 0, x0, lanes, areaStart, areaEnd);
+                                : EncodeWithContexts(sa, sb, n, ea, eb, sizeA + sizeB, co, so, vc, alphabet, secondCount, firstContext, k2 > 0, x0, lanes, areaStart, areaEnd);
                         }
 
                         if (streamLength < 0)
@@ -1740,17 +1740,17 @@ internal sealed partial class FloatSplitCodec
     /// <summary>
     /// Context modes: the value's symbol in its context (its row's class, else the previous exponent's bucket), then the
     /// optional mantissa symbol. The stream's symbols are listed first (their entries in <paramref name="tableA"/>, whose
-    /// array <paramref name="tableB"/> continues), then coded eight lanes at a time like the joint mode's; without
-    /// second symbols, in a wide stream or with AVX2, <see cref="EncodeListed"/> codes them in vector rounds instead.
-    /// Both give the same bytes.
+    /// array <paramref name="tableB"/> continues; <paramref name="tableEntries"/> in all), then coded eight lanes at a
+    /// time like the joint mode's; in a wide stream or with AVX2, <see cref="EncodeListed"/> codes them in vector rounds
+    /// instead. Both give the same bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int EncodeWithContexts(
         byte* symA, byte* symB, int n, RansEncodeSymbol* tableA, RansEncodeSymbol* tableB, int tableEntries, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, uint* states, int lanes, byte* areaStart, byte* areaEnd)
     {
-        if (!hasSecond && (lanes == Rans.WideLanes || PrefixRansEncoder.HasNarrowRounds))
+        if (lanes == Rans.WideLanes || PrefixRansEncoder.HasNarrowRounds)
         {
-            return EncodeListed(symA, n, tableA, tableEntries, contextOf, valueContext, alphabet, firstContext, states, lanes, areaStart, areaEnd);
+            return EncodeListed(symA, symB, n, tableA, tableB, tableEntries, contextOf, secondOf, valueContext, alphabet, secondCount, firstContext, hasSecond, states, lanes, areaStart, areaEnd);
         }
 
         int perValue = hasSecond ? 2 : 1;
@@ -1826,13 +1826,16 @@ internal sealed partial class FloatSplitCodec
     }
 
     /// <summary>
-    /// <see cref="EncodeWithContexts"/> without second symbols: each value's index in the context tables is listed
-    /// (below 2048: at most 8 contexts of 256 symbols), the values above the last whole round are coded one by one, and
-    /// the rounds below by <see cref="PrefixRansEncoder"/>, whose "prefix" is then the listed index itself.
+    /// <see cref="EncodeWithContexts"/> in vector rounds: each symbol's index in the tables is listed (below 2048 + 256:
+    /// at most 8 contexts of 256 symbols, then at most 16 second tables of 16), the symbols above the last whole round
+    /// are coded one by one, and the rounds below by <see cref="PrefixRansEncoder"/>, whose "prefix" is then the listed
+    /// index itself.
     /// </summary>
-    private static unsafe int EncodeListed(byte* symA, int n, RansEncodeSymbol* table, int tableEntries, byte* contextOf, byte* valueContext, int alphabet, int firstContext, uint* states, int lanes, byte* areaStart, byte* areaEnd)
+    private static unsafe int EncodeListed(
+        byte* symA, byte* symB, int n, RansEncodeSymbol* table, RansEncodeSymbol* tableB, int tableEntries, byte* contextOf, byte* secondOf, byte* valueContext, int alphabet, int secondCount, int firstContext, bool hasSecond, uint* states, int lanes, byte* areaStart, byte* areaEnd)
     {
-        ushort[] listedArray = ArrayPool<ushort>.Shared.Rent(Math.Max(1, n));
+        int count = hasSecond ? 2 * n : n;
+        ushort[] listedArray = ArrayPool<ushort>.Shared.Rent(Math.Max(1, count));
         ulong[] entryArray = ArrayPool<ulong>.Shared.Rent(tableEntries);
         try
         {
@@ -1840,12 +1843,27 @@ internal sealed partial class FloatSplitCodec
             fixed (ulong* entries = entryArray)
             {
                 int context = firstContext;
-                for (int i = 0; i < n; i++)
+                if (hasSecond)
                 {
-                    int a = symA[i];
-                    context = valueContext != null ? valueContext[i] : context;
-                    listed[i] = (ushort)((context * alphabet) + a);
-                    context = contextOf[a];
+                    int secondBase = (int)(tableB - table);
+                    for (int i = 0; i < n; i++)
+                    {
+                        int a = symA[i];
+                        context = valueContext != null ? valueContext[i] : context;
+                        listed[2 * i] = (ushort)((context * alphabet) + a);
+                        listed[(2 * i) + 1] = (ushort)(secondBase + (secondOf[a] * secondCount) + symB[i]);
+                        context = contextOf[a];
+                    }
+                }
+                else
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        int a = symA[i];
+                        context = valueContext != null ? valueContext[i] : context;
+                        listed[i] = (ushort)((context * alphabet) + a);
+                        context = contextOf[a];
+                    }
                 }
 
                 // Entries of symbols a context never codes are never read; zero keeps them out of the reciprocal.
@@ -1855,7 +1873,7 @@ internal sealed partial class FloatSplitCodec
                 }
 
                 byte* p = areaEnd;
-                int j = n;
+                int j = count;
                 while ((j & (lanes - 1)) != 0)
                 {
                     j--;

@@ -89,6 +89,45 @@ public sealed class FloatSplitKnownAnswerTests
     }
 
     /// <summary>
+    /// Previous-exponent payloads (mode 1) with a second mantissa symbol, in a narrow and a wide stream: the listed-index
+    /// vector rounds, and without intrinsics the eight-lane loop, must write these bytes (taken from the eight-lane loop
+    /// before the vector rounds served this mode).
+    /// </summary>
+    [Theory]
+    [InlineData(30_000, "0d67d074d84fd39f79000f6cd53e031a959ec8f324ba7d8e9cac5de5dc83376f")]
+    [InlineData(40_000, "d7c6b9e4bf184c0aa1b589363effdc3a8b513e37a2522d22d6dc67a98f8922e0")]
+    public void Previous_exponent_payloads_match_their_known_answers(int count, string sha256)
+    {
+        byte[] data = ExponentWalk(count, seed: count);
+        byte[] payload = new byte[data.Length + CodecSelector.Slack];
+        int length = FloatSplitCodec.Instance.Encode(data, new ChunkContext(DType.F32), payload);
+        Assert.True(length > 0);
+        (int mode, _, int k2) = FloatSplitCodec.Describe(payload.AsSpan(0, length));
+        Assert.Equal((1, true), (mode, k2 > 0));
+        Assert.Equal(sha256, Convert.ToHexStringLower(SHA256.HashData(payload.AsSpan(0, length))));
+
+        byte[] decoded = new byte[data.Length];
+        FloatSplitCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32), decoded);
+        Assert.Equal(data, decoded);
+    }
+
+    /// <summary>F32 values whose exponent walks a step at a time (so it follows the previous one) and whose mantissas lean small.</summary>
+    private static byte[] ExponentWalk(int count, int seed)
+    {
+        var rng = new Random(seed);
+        byte[] data = new byte[count * 4];
+        int exponent = 110;
+        for (int i = 0; i < count; i++)
+        {
+            exponent = Math.Clamp(exponent + rng.Next(3) - 1, 100, 120);
+            uint mantissa = (uint)rng.Next(1 << 23) >> rng.Next(3);
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4 * i), ((uint)rng.Next(2) << 31) | ((uint)exponent << 23) | mantissa);
+        }
+
+        return data;
+    }
+
+    /// <summary>
     /// F32 values built from integers (no platform maths): each row's exponents around a scale of its own; positive, or
     /// with <paramref name="mixedSigns"/> of either sign at odd exponents, so that symbols' raw fields differ in width.
     /// </summary>
