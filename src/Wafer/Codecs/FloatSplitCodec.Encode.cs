@@ -1696,7 +1696,7 @@ internal sealed partial class FloatSplitCodec
                 ulong* entryOf = b + prefixMask + 1;
                 for (int a = 0; a < alphabet; a++)
                 {
-                    entryOf[a] = PrefixRansEncoder.Entry(Rans.Total - (int)table[a].Complement, (int)table[a].Bias);
+                    entryOf[a] = PrefixRansEncoder.Entry(table[a]);
                 }
 
                 // Prefixes outside the alphabet never occur in the source; give them symbol 0's harmless entry.
@@ -1802,7 +1802,7 @@ internal sealed partial class FloatSplitCodec
                     // Entries of symbols a context never codes are never read; zero keeps them out of the reciprocal.
                     for (int k = 0; k < tableEntries; k++)
                     {
-                        entries[k] = tableA[k].IsCodable ? PrefixRansEncoder.Entry(Rans.Total - (int)tableA[k].Complement, (int)tableA[k].Bias) : 0;
+                        entries[k] = tableA[k].IsCodable ? PrefixRansEncoder.Entry(tableA[k]) : 0;
                     }
 
                     p = lanes == Rans.WideLanes

@@ -42,6 +42,9 @@ internal static unsafe class PrefixRansEncoder
     /// <summary>A prefix's table entry: <see cref="Pack"/> in the low half, <see cref="Reciprocal"/> in the high half.</summary>
     public static ulong Entry(int freq, int start) => Pack(freq, start) | ((ulong)Reciprocal(freq) << 32);
 
+    /// <summary>The entry of a codable symbol from its scalar coding parameters (frequency 4096 - complement, its start).</summary>
+    public static ulong Entry(in RansEncodeSymbol symbol) => Entry(Rans.Total - (int)symbol.Complement, (int)symbol.Bias);
+
     /// <summary>Whether <see cref="EncodeNarrowRoundsAvx2(ushort*, int, int, int, ulong*, uint*, byte*, byte*)"/> can run here.</summary>
     public static bool HasNarrowRounds => Avx2.IsSupported && BitConverter.IsLittleEndian;
 
