@@ -32,10 +32,21 @@ internal static class DeltaCodecSelector
         }
 
         ContextTokenEncoder ordered = t_ordered ??= new ContextTokenEncoder();
+        Span<byte> room = destination[..Math.Min(destination.Length, target.Length)];
+        if (OrderedDeltaCodec.IsNarrow(target, reference, dtype))
+        {
+            // BF16 values cast up to F32: coded as BF16 by delta-ord (delta-xor's fields would keep the dead bits).
+            // The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is under
+            // half of that.
+            int narrowLength = OrderedDeltaCodec.TryFillNarrow(target, reference, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
+            return narrowLength >= 0 && narrowLength <= target.Length / 4
+                ? (OrderedDeltaCodec.Instance, narrowLength)
+                : KeepSmaller(OrderedDeltaCodec.Instance, narrowLength, target, dtype, destination, rowLength, firstColumn);
+        }
+
         ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
         int length = -1;
         ChunkCodec codec = RawCodec.Instance;
-        Span<byte> room = destination[..Math.Min(destination.Length, target.Length)];
         if (Choose(target, reference, dtype, ordered, xor) is Choice choice)
         {
             codec = choice.Xor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Wafer.Codecs;
 
 namespace Wafer.Delta;
@@ -11,7 +12,9 @@ namespace Wafer.Delta;
 /// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
-/// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md).
+/// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md). An F32 chunk whose target
+/// values all have zero low halves (BF16 cast up) is coded as the BF16 chunk of its high halves against the base's
+/// high halves (<see cref="NarrowFlag"/>), so its values' 16 dead bits cost nothing.
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
@@ -28,6 +31,12 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
 
     public const int SingleContextLayout = 2;
 
+    /// <summary>
+    /// Set in the layout byte of an F32 chunk coded as BF16: its elements are the decoded BF16 values in the high
+    /// halves, zero in the low halves, and the BF16 residuals are taken against the base elements' high halves.
+    /// </summary>
+    public const int NarrowFlag = 0x80;
+
     /// <summary>Chunks up to this many elements try every layout; their tables weigh more than the contexts save.</summary>
     public const int SmallChunkElements = 1 << 16;
 
@@ -43,7 +52,39 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     public override int Encode(ReadOnlySpan<byte> source, scoped in ChunkContext context, Span<byte> destination)
     {
         ContextTokenEncoder encoder = t_encoder ??= new ContextTokenEncoder();
-        return TryFill(source, context.Reference, context.DType, encoder, out ushort header) ? WriteFilled(encoder, header, destination) : -1;
+        ushort header;
+        bool filled = IsNarrow(source, context.Reference, context.DType)
+            ? TryFillNarrow(source, context.Reference, encoder, out header)
+            : TryFill(source, context.Reference, context.DType, encoder, out header);
+        return filled ? WriteFilled(encoder, header, destination) : -1;
+    }
+
+    /// <summary>Whether an F32 chunk's target values are all BF16 (zero low halves), so it is coded as BF16.</summary>
+    public static bool IsNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype) =>
+        dtype == DType.F32 && target.Length == reference.Length && target.Length % 4 == 0 && !target.IsEmpty && HighHalves.LowHalvesZero(target);
+
+    /// <summary>
+    /// <see cref="TryFill"/> for an F32 chunk whose values are all BF16 (<see cref="IsNarrow"/>): the BF16 high
+    /// halves of the target against those of the base, <see cref="NarrowFlag"/> set in the header's layout byte.
+    /// </summary>
+    public static bool TryFillNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, ContextTokenEncoder encoder, out ushort header)
+    {
+        int half = target.Length / 2;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * half);
+        try
+        {
+            Span<byte> narrowTarget = buffer.AsSpan(0, half);
+            Span<byte> narrowReference = buffer.AsSpan(half, half);
+            HighHalves.Narrow(target, narrowTarget);
+            HighHalves.Narrow(reference, narrowReference);
+            bool filled = TryFill(narrowTarget, narrowReference, DType.BF16, encoder, out header);
+            header |= NarrowFlag << 8;
+            return filled;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>
@@ -129,26 +170,59 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             throw new WaferDataException($"delta-ord needs a base chunk of {destination.Length} bytes, got {reference.Length}");
         }
 
-        if (source.Length < 2 || source[1] > SingleContextLayout || (source[1] == SingleContextLayout && source[0] != 0))
+        if (source.Length < 2)
         {
-            throw new WaferDataException(source.Length < 2 ? "delta-ord payload lacks its header" : $"delta-ord header ({source[0]}, {source[1]}) is not valid");
+            throw new WaferDataException("delta-ord payload lacks its header");
         }
 
+        int anchor = source[0];
+        int layout = source[1] & ~NarrowFlag;
+        bool narrow = (source[1] & NarrowFlag) != 0;
+        if (layout > SingleContextLayout || (layout == SingleContextLayout && anchor != 0) || (narrow && (context.DType != DType.F32 || destination.IsEmpty)))
+        {
+            throw new WaferDataException($"delta-ord header ({source[0]}, {source[1]}) is not valid for {DTypes.Name(context.DType)} elements");
+        }
+
+        if (!narrow)
+        {
+            DecodeTokens(source[2..], reference, destination, f, anchor, layout);
+            return;
+        }
+
+        int half = destination.Length / 2;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * half);
+        try
+        {
+            Span<byte> narrowReference = buffer.AsSpan(0, half);
+            Span<byte> narrowValues = buffer.AsSpan(half, half);
+            HighHalves.Narrow(reference, narrowReference);
+            FloatFields.TryGet(DType.BF16, out FloatFields bf16);
+            DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
+            HighHalves.Widen(narrowValues, destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void DecodeTokens(ReadOnlySpan<byte> stream, ReadOnlySpan<byte> reference, Span<byte> destination, in FloatFields f, int anchor, int layout)
+    {
         Span<byte> contextBase = stackalloc byte[SignExponentValues];
-        FillContextBase(f, source[0], source[1], contextBase);
-        var decoder = new ContextTokenDecoder(source[2..], Contexts, ValueTokens.AlphabetSize(f.Bits), destination.Length / f.Width);
+        FillContextBase(f, anchor, layout, contextBase);
+        var decoder = new ContextTokenDecoder(stream, Contexts, ValueTokens.AlphabetSize(f.Bits), destination.Length / f.Width);
         try
         {
             switch (f.Width)
             {
                 case 1:
-                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase, Weights(f, source[0], source[1]));
+                    decoder.DecodeOrdered<Width8>(reference, destination, f, contextBase, Weights(f, anchor, layout));
                     break;
                 case 2:
-                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase, Weights(f, source[0], source[1]));
+                    decoder.DecodeOrdered<Width16>(reference, destination, f, contextBase, Weights(f, anchor, layout));
                     break;
                 default:
-                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase, Weights(f, source[0], source[1]));
+                    decoder.DecodeOrdered<Width32>(reference, destination, f, contextBase, Weights(f, anchor, layout));
                     break;
             }
 

@@ -278,6 +278,131 @@ public class DeltaCodecTests
         };
     }
 
+    /// <summary>
+    /// An F32 chunk whose values are BF16 cast up (zero low halves) is coded as the BF16 chunk of its high halves
+    /// against the base's high halves: the same token stream, the narrow flag in the layout byte. The base may have
+    /// any low halves (F32 master weights); they are cut off before the residuals.
+    /// </summary>
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(15, false)]
+    [InlineData(17, true)]
+    [InlineData(33, false)]
+    [InlineData(4097, true)]
+    [InlineData(70_001, false)]
+    [InlineData(70_001, true)]
+    public void F32_chunks_of_bf16_values_code_as_their_bf16_halves(int count, bool fullBase)
+    {
+        var random = new Random(count);
+        byte[] b16 = TestModel.Bf16(random, count, 0.02);
+        byte[] t16 = TestModel.FineTuneBf16(random, b16, 0.002);
+        t16.AsSpan(0, Math.Min(t16.Length, 8)).Fill(0xFF);
+        byte[] b32 = Widened(b16);
+        byte[] t32 = Widened(t16);
+        if (fullBase)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                b32[4 * i] = (byte)random.Next(256);
+                b32[(4 * i) + 1] = (byte)random.Next(256);
+            }
+        }
+
+        byte[] payload16 = new byte[(t16.Length * 2) + CodecSelector.Slack];
+        int length16 = OrderedDeltaCodec.Instance.Encode(t16, new ChunkContext(DType.BF16, b16), payload16);
+        byte[] payload32 = new byte[(t32.Length * 2) + CodecSelector.Slack];
+        int length32 = OrderedDeltaCodec.Instance.Encode(t32, new ChunkContext(DType.F32, b32), payload32);
+        Assert.Equal(length16, length32);
+        Assert.Equal(payload16[0], payload32[0]);
+        Assert.Equal(payload16[1] | OrderedDeltaCodec.NarrowFlag, payload32[1]);
+        Assert.Equal(payload16.AsSpan(2, length16 - 2).ToArray(), payload32.AsSpan(2, length32 - 2).ToArray());
+
+        byte[] decoded = new byte[t32.Length];
+        OrderedDeltaCodec.Instance.Decode(payload32.AsSpan(0, length32), new ChunkContext(DType.F32, b32), decoded);
+        Assert.Equal(t32, decoded);
+
+        // The selector takes the narrow delta as well, within a quarter of the raw F32 bytes.
+        byte[] selected = new byte[(t32.Length * 2) + CodecSelector.Slack];
+        (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(t32, b32, DType.F32, selected);
+        codec.Decode(selected.AsSpan(0, length), new ChunkContext(DType.F32, b32), decoded);
+        Assert.Equal(t32, decoded);
+        if (count > 4096)
+        {
+            Assert.Same(OrderedDeltaCodec.Instance, codec);
+            Assert.True(length <= t32.Length / 4, $"{length} bytes for {t32.Length}");
+        }
+    }
+
+    [Fact]
+    public void F32_chunks_with_one_live_low_bit_are_not_narrowed()
+    {
+        var random = new Random(2);
+        byte[] b = Widened(TestModel.Bf16(random, 5000, 0.02));
+        byte[] t = Widened(TestModel.FineTuneBf16(random, TestModel.Bf16(random, 5000, 0.02), 0.002));
+        t[4 * 4321] = 1;
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
+        Assert.Equal(0, payload[1] & OrderedDeltaCodec.NarrowFlag);
+        byte[] decoded = new byte[t.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32, b), decoded);
+        Assert.Equal(t, decoded);
+    }
+
+    [Theory]
+    [InlineData(DType.BF16)]
+    [InlineData(DType.F16)]
+    [InlineData(DType.F8E4M3)]
+    public void The_narrow_flag_is_refused_outside_F32(DType dtype)
+    {
+        var random = new Random(4);
+        int width = DTypes.Size(dtype);
+        byte[] b = new byte[100 * width];
+        random.NextBytes(b);
+        byte[] t = (byte[])b.Clone();
+        t[7] ^= 1;
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(dtype, b), payload);
+        payload[1] |= OrderedDeltaCodec.NarrowFlag;
+        WaferDataException error = Assert.Throws<WaferDataException>(() => OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, b), new byte[t.Length]));
+        Assert.Contains("not valid", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_narrow_payload_decoded_as_full_F32_or_damaged_fails_cleanly_or_decodes_to_other_bytes()
+    {
+        var random = new Random(9);
+        byte[] b = Widened(TestModel.Bf16(random, 70_000, 0.02));
+        byte[] t = Widened(TestModel.FineTuneBf16(random, TestModel.Bf16(random, 70_000, 0.02), 0.002));
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
+        byte[] decoded = new byte[t.Length];
+        for (int i = 1; i < length; i += 1 + (length / 61))
+        {
+            byte[] damaged = payload.AsSpan(0, length).ToArray();
+            damaged[i] ^= (byte)(i == 1 ? OrderedDeltaCodec.NarrowFlag : 1 << (i % 8));
+            try
+            {
+                OrderedDeltaCodec.Instance.Decode(damaged, new ChunkContext(DType.F32, b), decoded);
+                Assert.NotEqual(t, decoded);
+            }
+            catch (WaferDataException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Each BF16 element as an F32 element with a zero low half.</summary>
+    private static byte[] Widened(byte[] bf16)
+    {
+        byte[] f32 = new byte[bf16.Length * 2];
+        for (int i = 0; i < bf16.Length / 2; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(f32.AsSpan(4 * i), (uint)BinaryPrimitives.ReadUInt16LittleEndian(bf16.AsSpan(2 * i)) << 16);
+        }
+
+        return f32;
+    }
+
     /// <summary>Both of the writer's settings: level 19 up to 256 KiB, level 9 with long-distance matching above.</summary>
     [Theory]
     [InlineData(50_000)]

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Wafer.Codecs;
 using Wafer.Delta;
@@ -47,6 +49,52 @@ public unsafe class DeltaKernelTests
                 OrderedResiduals16.ComputeScalar(t, b, weights, expectedResiduals, expectedSymbols);
                 Assert.Equal(expectedResiduals, residuals);
                 Assert.Equal(expectedSymbols, symbols);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
+    public void High_halves_narrow_widen_and_scan_like_their_scalar_references(int count)
+    {
+        var random = new Random(count);
+        byte[] words = new byte[count * 4];
+        random.NextBytes(words);
+        byte[] halves = new byte[count * 2], expectedHalves = new byte[count * 2];
+        HighHalves.Narrow(words, halves);
+        HighHalves.NarrowScalar(words, expectedHalves);
+        Assert.Equal(expectedHalves, halves);
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(words[(4 * i) + 2], halves[2 * i]);
+            Assert.Equal(words[(4 * i) + 3], halves[(2 * i) + 1]);
+        }
+
+        byte[] widened = new byte[count * 4], expectedWidened = new byte[count * 4];
+        HighHalves.Widen(halves, widened);
+        HighHalves.WidenScalar(halves, expectedWidened);
+        Assert.Equal(expectedWidened, widened);
+        Assert.True(HighHalves.LowHalvesZero(widened));
+        Assert.True(HighHalves.LowHalvesZeroScalar(MemoryMarshal.Cast<byte, uint>(widened)));
+
+        // One live bit anywhere in a low half, the last element's included, is seen by every path.
+        for (int i = 0; i < count; i += 1 + (count / 7))
+        {
+            foreach (int at in new[] { i, count - 1 })
+            {
+                byte[] live = (byte[])widened.Clone();
+                live[(4 * at) + (at % 2)] |= (byte)(1 << (at % 8));
+                Assert.False(HighHalves.LowHalvesZero(live));
+                Assert.False(HighHalves.LowHalvesZeroScalar(MemoryMarshal.Cast<byte, uint>(live)));
+                if (count >= 8 && Vector256.IsHardwareAccelerated)
+                {
+                    Assert.False(HighHalves.LowHalvesZeroVector256(MemoryMarshal.Cast<byte, uint>(live)));
+                }
+
+                if (count >= 4 && Vector128.IsHardwareAccelerated)
+                {
+                    Assert.False(HighHalves.LowHalvesZeroVector128(MemoryMarshal.Cast<byte, uint>(live)));
+                }
             }
         }
     }

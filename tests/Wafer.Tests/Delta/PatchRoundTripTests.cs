@@ -94,6 +94,53 @@ public class PatchRoundTripTests
             fromArchive.Manifest.BaseFiles!.Select(f => (f.Path, f.Size, f.Sha256, f.Xxh128)));
     }
 
+    /// <summary>
+    /// A BF16 model and its fine-tune, both cast up to F32 (as many hub repositories store them): the patch codes the
+    /// F32 tensors as their BF16 halves, so it is about as small as the BF16 pair's, not half as large again.
+    /// </summary>
+    [Fact]
+    public void Bf16_models_cast_up_to_F32_patch_as_small_as_the_bf16_pair()
+    {
+        using var folder = new TempFolder();
+        var random = new Random(21);
+        var pairs = new List<(string Name, byte[] Base, byte[] Target)>();
+        foreach ((string name, int count) in new[] { ("layers.0.q.weight", 300_000), ("layers.0.k.weight", 70_000), ("norm.weight", 384) })
+        {
+            byte[] b = TestModel.Bf16(random, count, 0.02);
+            pairs.Add((name, b, TestModel.FineTuneBf16(random, b, 0.002)));
+        }
+
+        foreach ((string kind, bool widen) in new[] { ("bf16", false), ("f32", true) })
+        {
+            TestModel.WriteSafetensors(folder[$"{kind}-base/model.safetensors"], [.. pairs.Select(p => Tensor(p.Name, p.Base, widen))]);
+            TestModel.WriteSafetensors(folder[$"{kind}-target/model.safetensors"], [.. pairs.Select(p => Tensor(p.Name, p.Target, widen))]);
+        }
+
+        PatchResult bf16 = WaferPatch.Diff(folder["bf16-base"], folder["bf16-target"], folder["bf16.wpatch"]);
+        PatchResult f32 = WaferPatch.Diff(folder["f32-base"], folder["f32-target"], folder["f32.wpatch"]);
+        WaferPatch.Apply(folder["f32-base"], folder["f32.wpatch"], folder["out"]);
+        TestModel.AssertSameTree(folder["f32-target"], folder["out"]);
+        Assert.InRange(f32.PatchBytes, bf16.PatchBytes - 200, bf16.PatchBytes + 200);
+        Assert.True(f32.PatchBytes < f32.TargetBytes / 4, $"patch {f32.PatchBytes} bytes, F32 target {f32.TargetBytes}");
+
+        static TestModel.Tensor Tensor(string name, byte[] bf16, bool widen)
+        {
+            if (!widen)
+            {
+                return new(name, "BF16", [bf16.Length / 2], bf16);
+            }
+
+            byte[] f32 = new byte[bf16.Length * 2];
+            for (int i = 0; i < bf16.Length / 2; i++)
+            {
+                f32[(4 * i) + 2] = bf16[2 * i];
+                f32[(4 * i) + 3] = bf16[(2 * i) + 1];
+            }
+
+            return new(name, "F32", [bf16.Length / 2], f32);
+        }
+    }
+
     [Fact]
     public void Patch_bytes_do_not_depend_on_the_thread_count()
     {
