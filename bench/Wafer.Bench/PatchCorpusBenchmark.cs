@@ -26,16 +26,18 @@ internal static class PatchCorpusBenchmark
     /// <summary>The delta codecs' speed is the best of passes over at least this many target bytes (and at least five).</summary>
     private const long SampledBytes = 64L << 20;
 
-    private static readonly (string Base, string Target)[] s_pairs =
+    /// <summary>The pairs; <c>CastUp</c>: both models' BF16 tensors written as F32 first (as many hub repositories store them).</summary>
+    private static readonly (string Base, string Target, bool CastUp)[] s_pairs =
     [
-        ("bytelm-base", "bytelm-ft-code"),
-        ("bytelm-base", "bytelm-ft-doc"),
-        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300"),
-        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base"),
-        ("optim-run/checkpoint-40", "optim-run/checkpoint-80"),
-        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000"),
-        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000"),
-        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500"),
+        ("bytelm-base", "bytelm-ft-code", false),
+        ("bytelm-base", "bytelm-ft-doc", false),
+        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300", false),
+        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base", false),
+        ("optim-run/checkpoint-40", "optim-run/checkpoint-80", false),
+        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000", false),
+        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000", false),
+        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500", false),
+        ("bytelm-base", "bytelm-ft-code", true),
     ];
 
     public static int Run(string[] args)
@@ -60,7 +62,7 @@ internal static class PatchCorpusBenchmark
             WarmUp(data, scratch);
             Console.WriteLine("pair | target | BitX-style | zstd patch-from | Wafer | Wafer/BitX | Wafer/zstd | H(d|exp) | H(d|exp,prev) | diff GB/s | apply GB/s | delta enc 1T | delta dec 1T");
             Console.WriteLine("---|---|---|---|---|---|---|---|---|---|---|---|---");
-            foreach ((string baseName, string targetName) in s_pairs)
+            foreach ((string baseName, string targetName, bool castUp) in s_pairs)
             {
                 string baseFolder = Path.Combine(data, baseName);
                 string targetFolder = Path.Combine(data, targetName);
@@ -70,7 +72,13 @@ internal static class PatchCorpusBenchmark
                     continue;
                 }
 
-                RunPair(baseName, targetName, baseFolder, targetFolder, zstd, scratch);
+                if (castUp)
+                {
+                    baseFolder = CastUp(baseFolder, Path.Combine(scratch, "cast-up-base"));
+                    targetFolder = CastUp(targetFolder, Path.Combine(scratch, "cast-up-target"));
+                }
+
+                RunPair(baseName, castUp ? $"{targetName} (both cast up to F32)" : targetName, baseFolder, targetFolder, zstd, scratch);
             }
         }
         finally
@@ -88,7 +96,7 @@ internal static class PatchCorpusBenchmark
     /// </summary>
     private static void WarmUp(string data, string scratch)
     {
-        foreach ((string baseName, string targetName) in s_pairs)
+        foreach ((string baseName, string targetName, _) in s_pairs)
         {
             string baseFolder = Path.Combine(data, baseName);
             string targetFolder = Path.Combine(data, targetName);
@@ -260,6 +268,52 @@ internal static class PatchCorpusBenchmark
         }
     }
 
+    /// <summary>
+    /// Copies <paramref name="folder"/> to <paramref name="destination"/> with every BF16 tensor of its safetensors
+    /// files written as F32 (each value exactly, its low 16 bits zero); returns <paramref name="destination"/>.
+    /// </summary>
+    private static string CastUp(string folder, string destination)
+    {
+        foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(destination, Path.GetRelativePath(folder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            if (!file.EndsWith(".safetensors", StringComparison.Ordinal))
+            {
+                File.Copy(file, copy, overwrite: true);
+                continue;
+            }
+
+            using SafeFileHandle input = File.OpenHandle(file);
+            SafetensorsHeader header = SafetensorsHeader.Read(file, input, RandomAccess.GetLength(input));
+            var tensors = new List<(TensorDescriptor Descriptor, byte[] Data)>();
+            foreach (SafetensorsEntry entry in header.Tensors)
+            {
+                byte[] bytes = new byte[entry.End - entry.Begin];
+                RandomAccess.Read(input, bytes, header.DataStart + entry.Begin);
+                if (entry.Descriptor.DType == DType.BF16)
+                {
+                    byte[] wide = new byte[bytes.Length * 2];
+                    HighHalves.WidenScalar(bytes, wide);
+                    tensors.Add((entry.Descriptor with { DType = DType.F32, DTypeName = "F32" }, wide));
+                }
+                else
+                {
+                    tensors.Add((entry.Descriptor, bytes));
+                }
+            }
+
+            using FileStream output = File.Create(copy);
+            output.Write(SafetensorsHeader.Build([.. tensors.Select(t => t.Descriptor)], [.. tensors.Select(t => (long)t.Data.Length)], header.Metadata));
+            foreach ((_, byte[] data) in tensors)
+            {
+                output.Write(data);
+            }
+        }
+
+        return destination;
+    }
+
     /// <summary><c>zstd -19 --long=31 --patch-from=BASE TARGET</c> per file (plain <c>-19</c> where the base lacks the file).</summary>
     private static long ZstdPatchFrom(string zstd, string baseFolder, string targetFolder, string scratch)
     {
@@ -294,7 +348,7 @@ internal static class PatchCorpusBenchmark
     /// Order-0 entropy (bytes) of the ordered-integer difference of every float tensor matched by name and size,
     /// conditioned on the base element's exponent, and additionally on the previous difference's magnitude bucket;
     /// all other bytes counted raw. For F32 the symbol is the difference's token (bit length and the next two
-    /// bits) and the remaining bits count raw.
+    /// bits) and the remaining bits count raw; F32 tensors of BF16 values cast up count their high halves as BF16.
     /// </summary>
     private static (double ExponentOnly, double WithPrevious) EntropyBound(string baseFolder, string targetFolder)
     {
@@ -326,6 +380,18 @@ internal static class PatchCorpusBenchmark
 
                 ReadOnlySpan<byte> t = target.AsSpan((int)segment.Offset, (int)segment.Length);
                 ReadOnlySpan<byte> r = baseBytes.AsSpan((int)b.Offset, (int)b.Length);
+                if (segment.Tensor.DType == DType.F32 && HighHalves.LowHalvesZero(t))
+                {
+                    // BF16 values cast up: the low halves carry nothing; the difference of the high halves is what
+                    // delta-ord codes.
+                    byte[] narrowTarget = new byte[t.Length / 2], narrowBase = new byte[r.Length / 2];
+                    HighHalves.Narrow(t, narrowTarget);
+                    HighHalves.Narrow(r, narrowBase);
+                    t = narrowTarget;
+                    r = narrowBase;
+                    FloatFields.TryGet(DType.BF16, out f);
+                }
+
                 int previous = 0;
                 for (int i = 0; i < t.Length / f.Width; i++)
                 {
