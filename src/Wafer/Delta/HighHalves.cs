@@ -32,44 +32,58 @@ internal static class HighHalves
     /// <summary>Scalar reference for <see cref="LowHalvesZero"/>.</summary>
     public static bool LowHalvesZeroScalar(ReadOnlySpan<uint> words)
     {
-        uint any = 0;
         foreach (uint word in words)
         {
-            any |= BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
+            if (((BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word)) & 0xFFFF) != 0)
+            {
+                return false;
+            }
         }
 
-        return (any & 0xFFFF) == 0;
+        return true;
     }
 
     /// <summary>Vector256 path of <see cref="LowHalvesZero"/>; needs at least eight elements.</summary>
     public static bool LowHalvesZeroVector256(ReadOnlySpan<uint> words)
     {
         ref uint start = ref MemoryMarshal.GetReference(words);
+        Vector256<uint> mask = Vector256.Create(LowMask());
         Vector256<uint> any = Vector256<uint>.Zero;
         int i = 0;
         for (; i + Vector256<uint>.Count <= words.Length; i += Vector256<uint>.Count)
         {
             any |= Vector256.LoadUnsafe(ref start, (nuint)i);
+
+            // Most F32 chunks have live low bits from their first elements on: stop early, once per 256 elements.
+            if ((i & 255) == 248 && (any & mask) != Vector256<uint>.Zero)
+            {
+                return false;
+            }
         }
 
         // The last, overlapping vector covers the tail.
         any |= Vector256.LoadUnsafe(ref start, (nuint)(words.Length - Vector256<uint>.Count));
-        return (any & Vector256.Create(LowMask())) == Vector256<uint>.Zero;
+        return (any & mask) == Vector256<uint>.Zero;
     }
 
     /// <summary>Vector128 path of <see cref="LowHalvesZero"/>; needs at least four elements.</summary>
     public static bool LowHalvesZeroVector128(ReadOnlySpan<uint> words)
     {
         ref uint start = ref MemoryMarshal.GetReference(words);
+        Vector128<uint> mask = Vector128.Create(LowMask());
         Vector128<uint> any = Vector128<uint>.Zero;
         int i = 0;
         for (; i + Vector128<uint>.Count <= words.Length; i += Vector128<uint>.Count)
         {
             any |= Vector128.LoadUnsafe(ref start, (nuint)i);
+            if ((i & 255) == 252 && (any & mask) != Vector128<uint>.Zero)
+            {
+                return false;
+            }
         }
 
         any |= Vector128.LoadUnsafe(ref start, (nuint)(words.Length - Vector128<uint>.Count));
-        return (any & Vector128.Create(LowMask())) == Vector128<uint>.Zero;
+        return (any & mask) == Vector128<uint>.Zero;
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using Wafer.Archive;
 namespace Wafer.Delta;
 
 /// <summary>
-/// A model the patcher reads: a folder of files (memory-mapped) or a <c>.wafer</c> archive (decoded chunk by
+/// A model the patcher reads: a folder of files (positioned reads) or a <c>.wafer</c> archive (decoded chunk by
 /// chunk). Reads are thread-safe and bounded by the requested range, never by the model's size.
 /// </summary>
 internal abstract class ModelSource : IDisposable
