@@ -174,6 +174,16 @@ internal sealed class PatchApplier
                 ReadCompanion(twin.Companion, twin.Offset, scratch.AsSpan(0, twin.Length));
                 reference = scratch.AsSpan(0, twin.Length);
             }
+            else if (codec.NeedsReference && codec is not ZstdReferenceCodec && item.BaseDType != item.DType)
+            {
+                // A base of another float dtype: its elements opposite the chunk, converted to the chunk's dtype.
+                int length = item.Chunk.Size / DTypes.Size(item.DType) * DTypes.Size(item.BaseDType);
+                scratch = ArrayPool<byte>.Shared.Rent(Math.Max(1, length + item.Chunk.Size));
+                ReadOnlySpan<byte> elements = _base.Read(_baseFile[item.BaseFile], item.AlignedOffset, length, scratch);
+                Span<byte> converted = scratch.AsSpan(length, item.Chunk.Size);
+                BaseConversion.Convert(elements, item.BaseDType, converted, item.DType);
+                reference = converted;
+            }
             else if (codec.NeedsReference)
             {
                 (int file, long offset, int length) = codec is ZstdReferenceCodec
@@ -208,12 +218,16 @@ internal sealed class PatchApplier
         {
             DType dtype = DTypes.TryParse(tensor.Dtype, out DType known) ? known : DType.Opaque;
             BaseTensorEntry? reference = tensor.Base is int b ? _manifest.BaseTensors![b] : null;
+
+            // A base of another dtype (the validator allows only float pairs that convert) lies opposite element for element.
+            DType baseType = reference is not null && reference.Dtype != tensor.Dtype && DTypes.TryParse(reference.Dtype, out DType other) ? other : dtype;
             long at = 0;
             for (int i = 0; i < tensor.Chunks.Count; i++)
             {
                 ChunkEntry chunk = tensor.Chunks[i];
                 string what = tensor.Chunks.Count == 1 ? $"tensor '{tensor.Name}'" : $"tensor '{tensor.Name}' chunk {i}";
-                items.Add(new Item(tensor.File, tensor.Offset + at, chunk, dtype, what, reference?.File ?? 0, reference is null ? 0 : reference.Offset + at, 0, 0));
+                long aligned = reference is null ? 0 : reference.Offset + (baseType == dtype ? at : at / DTypes.Size(dtype) * DTypes.Size(baseType));
+                items.Add(new Item(tensor.File, tensor.Offset + at, chunk, dtype, what, reference?.File ?? 0, aligned, 0, 0, baseType));
                 at += chunk.Size;
             }
         }
@@ -226,7 +240,7 @@ internal sealed class PatchApplier
             {
                 ChunkEntry chunk = blob.Chunks[i];
                 string what = $"file '{_manifest.Files[blob.File].Path}' bytes at {blob.Offset + at}";
-                items.Add(new Item(blob.File, blob.Offset + at, chunk, DType.Opaque, what, reference?.File ?? 0, reference is null ? 0 : reference.Offset + at, reference?.Offset ?? 0, (int)(reference?.Size ?? 0)));
+                items.Add(new Item(blob.File, blob.Offset + at, chunk, DType.Opaque, what, reference?.File ?? 0, reference is null ? 0 : reference.Offset + at, reference?.Offset ?? 0, (int)(reference?.Size ?? 0), DType.Opaque));
                 at += chunk.Size;
             }
         }
@@ -251,5 +265,6 @@ internal sealed class PatchApplier
     private void ReadCompanion(TensorEntry companion, long offset, Span<byte> destination) =>
         CompanionPairing.ReadRange(companion.Chunks, offset, destination, i => Decode(_itemByChunk[companion.Chunks[i]]));
 
-    private readonly record struct Item(int File, long Offset, ChunkEntry Chunk, DType DType, string What, int BaseFile, long AlignedOffset, long RegionOffset, int RegionLength);
+    /// <summary>One chunk to rebuild; <paramref name="BaseDType"/> is the dtype of the base elements opposite it (<paramref name="DType"/> unless they convert).</summary>
+    private readonly record struct Item(int File, long Offset, ChunkEntry Chunk, DType DType, string What, int BaseFile, long AlignedOffset, long RegionOffset, int RegionLength, DType BaseDType);
 }

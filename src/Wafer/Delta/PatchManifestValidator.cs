@@ -68,7 +68,7 @@ internal static class PatchManifestValidator
                     throw Bad(path, $"tensor '{tensor.Name}' refers to base tensor #{index}, but there are {manifest.BaseTensors.Count}");
                 }
 
-                baseSize = manifest.BaseTensors[index].Size;
+                baseSize = BaseBytesInTargetElements(path, tensor, manifest.BaseTensors[index]);
             }
 
             CheckChunks(path, tensor.Chunks, baseSize, long.MaxValue, $"tensor '{tensor.Name}'");
@@ -89,6 +89,34 @@ internal static class PatchManifestValidator
 
             CheckChunks(path, blob.Chunks, baseSize, ArchiveFormat.MaxChunkSize, $"bytes at {blob.Offset} of file '{manifest.Files[blob.File].Path}'");
         }
+    }
+
+    /// <summary>
+    /// The base tensor's size counted in target bytes: its own size for the same dtype; for a base of another float
+    /// dtype that converts to the target's (<see cref="BaseConversion"/>), its element count times the target's element
+    /// size, and every chunk must then hold whole elements.
+    /// </summary>
+    private static long BaseBytesInTargetElements(string path, TensorEntry tensor, BaseTensorEntry baseTensor)
+    {
+        if (baseTensor.Dtype == tensor.Dtype)
+        {
+            return baseTensor.Size;
+        }
+
+        if (!DTypes.TryParse(tensor.Dtype, out DType target) || !DTypes.TryParse(baseTensor.Dtype, out DType source)
+            || !DTypes.IsFloat(target) || !DTypes.IsFloat(source) || !BaseConversion.Supports(source, target))
+        {
+            throw Bad(path, $"tensor '{tensor.Name}' ({tensor.Dtype}) refers to base tensor '{baseTensor.Name}' ({baseTensor.Dtype}), which does not convert to its dtype");
+        }
+
+        int element = DTypes.Size(target);
+        int baseElement = DTypes.Size(source);
+        if (baseTensor.Size % baseElement != 0 || tensor.Chunks.Any(c => c.Size % element != 0))
+        {
+            throw Bad(path, $"tensor '{tensor.Name}' ({tensor.Dtype}) against base tensor '{baseTensor.Name}' ({baseTensor.Dtype}): sizes are not whole elements");
+        }
+
+        return baseTensor.Size / baseElement * element;
     }
 
     private static void CheckRange(string path, ManifestDocument manifest, int file, long offset, long size, string what)

@@ -221,13 +221,19 @@ internal sealed class PatchPlanner
         int element = DTypes.Size(tensor.DType);
         int chunk = Math.Max(element, _chunkSize / element * element);
         BaseTensor? reference = match >= 0 ? _baseTensors[match] : null;
+
+        // A base of another float dtype lies opposite element for element: its bytes scale by the element sizes.
+        // (Identical bytes under another dtype are a rename, coded as they are.)
+        bool identical = reference is BaseTensor r && r.Hash == hash && r.Size == segment.Length;
+        DType baseType = overlap > 0 && !identical ? reference!.Value.Descriptor.DType : tensor.DType;
+        int baseElement = DTypes.Size(baseType);
         for (long at = 0; at < segment.Length;)
         {
             long end = at < overlap ? Math.Min(overlap, at + chunk) : Math.Min(segment.Length, at + chunk);
             int length = (int)(end - at);
-            long aligned = at < overlap ? reference!.Value.Offset + at : -1;
+            long aligned = at < overlap ? reference!.Value.Offset + (at / element * baseElement) : -1;
             (int rowLength, int firstColumn) = tensor.RowGeometry(at);
-            Items.Add(new PatchItem(fileIndex, segment.Offset + at, length, tensor.DType, true, chunks, reference?.File ?? -1, aligned, 0, 0, rowLength, firstColumn));
+            Items.Add(new PatchItem(fileIndex, segment.Offset + at, length, tensor.DType, true, chunks, reference?.File ?? -1, aligned, 0, 0, rowLength, firstColumn, BaseDType: baseType));
             at = end;
         }
     }
@@ -254,21 +260,28 @@ internal sealed class PatchPlanner
         }
     }
 
-    /// <summary>Bytes at the start of both tensors that hold the same elements: all for equal shapes, the common leading rows when only dimension 0 differs.</summary>
+    /// <summary>
+    /// Target bytes at the start of both tensors that hold the same elements: all for equal shapes, the common leading
+    /// rows when only dimension 0 differs. Float tensors of different dtypes overlap when the base converts to the
+    /// target's dtype (<see cref="BaseConversion"/>), element for element.
+    /// </summary>
     private static long Overlap(BaseTensor baseTensor, TensorDescriptor tensor, long size)
     {
         TensorDescriptor b = baseTensor.Descriptor;
-        if (b.DTypeName != tensor.DTypeName || !DTypes.IsFloat(tensor.DType))
+        bool sameType = b.DTypeName == tensor.DTypeName;
+        if (!DTypes.IsFloat(tensor.DType) || !DTypes.IsFloat(b.DType) || !BaseConversion.Supports(b.DType, tensor.DType))
         {
-            return b.DTypeName == tensor.DTypeName && baseTensor.Size == size ? size : 0;
+            return sameType && baseTensor.Size == size ? size : 0;
         }
 
+        int element = DTypes.Size(tensor.DType);
+        long baseElements = baseTensor.Size / DTypes.Size(b.DType);
         if (b.Shape.Length == tensor.Shape.Length && (b.Shape.Length == 0 || b.Shape.AsSpan(1).SequenceEqual(tensor.Shape.AsSpan(1))))
         {
-            return Math.Min(baseTensor.Size, size);
+            return Math.Min(baseElements * element, size);
         }
 
-        return baseTensor.Size == size ? size : 0;
+        return baseElements * element == size ? size : 0;
     }
 
     private int FindBaseFileByContent(int targetFile)

@@ -123,10 +123,12 @@ internal sealed class PatchWriter
 
     private EncodedChunk Encode(PatchItem item)
     {
-        // Layout of the rented buffer: [payload room: 2 × length + slack][target copy][base copy][base region copy].
+        // Layout of the rented buffer: [payload room: 2 × length + slack][target copy][base copy][base region copy]
+        // [base elements of another dtype, before their conversion into the base copy].
         int room = (2 * item.Length) + CodecSelector.Slack;
         int alignedLength = item.AlignedOffset >= 0 ? item.Length : 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(room + item.Length + alignedLength + item.RegionLength);
+        int unconverted = alignedLength > 0 && item.ConvertsBase ? item.BaseLength : 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(room + item.Length + alignedLength + item.RegionLength + unconverted);
         try
         {
             // Each range is read straight into its place in the one buffer: no intermediate copies.
@@ -136,7 +138,17 @@ internal sealed class PatchWriter
             if (alignedLength > 0)
             {
                 Span<byte> alignedCopy = buffer.AsSpan(room + item.Length, alignedLength);
-                _base.Read(item.BaseFile, item.AlignedOffset, alignedCopy);
+                if (unconverted > 0)
+                {
+                    Span<byte> baseElements = buffer.AsSpan(room + item.Length + alignedLength + item.RegionLength, unconverted);
+                    _base.Read(item.BaseFile, item.AlignedOffset, baseElements);
+                    BaseConversion.Convert(baseElements, item.BaseDType, alignedCopy, item.DType);
+                }
+                else
+                {
+                    _base.Read(item.BaseFile, item.AlignedOffset, alignedCopy);
+                }
+
                 aligned = alignedCopy;
             }
 

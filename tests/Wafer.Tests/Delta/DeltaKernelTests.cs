@@ -101,6 +101,81 @@ public unsafe class DeltaKernelTests
 
     [Theory]
     [MemberData(nameof(Counts))]
+    public void Rounding_F32_to_bf16_is_round_to_nearest_even_on_every_path(int count)
+    {
+        // Random words, and the cases rounding gets wrong: ties both ways, the largest finite values, NaNs, ±0, ±inf.
+        uint[] specials = [0x3F808000, 0x3F818000, 0x3F807FFF, 0x7F7FFFFF, 0x7F7F8000, 0x7F7F7FFF, 0xFF7FFFFF, 0x7F800000, 0xFF800000, 0x7F800001, 0xFFC12345, 0x7FFFFFFF, 0, 0x80000000, 0x00008000, 0x00018000, 0x80007FFF];
+        var random = new Random(count);
+        byte[] source = new byte[count * 4];
+        for (int i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(source.AsSpan(4 * i), random.Next(3) == 0 ? specials[random.Next(specials.Length)] : (uint)random.NextInt64());
+        }
+
+        byte[] rounded = new byte[count * 2], expected = new byte[count * 2];
+        BaseConversion.RoundToBFloat16(source, rounded);
+        BaseConversion.RoundToBFloat16Scalar(source, expected);
+        Assert.Equal(expected, rounded);
+        for (int i = 0; i < count; i++)
+        {
+            uint x = BinaryPrimitives.ReadUInt32LittleEndian(source.AsSpan(4 * i));
+            Assert.Equal(NearestEven(x), BinaryPrimitives.ReadUInt16LittleEndian(rounded.AsSpan(2 * i)));
+        }
+
+        // Rounding to nearest by distance, independently of the bit trick: of the two BF16 values around x (the one
+        // towards zero and the next one out, which past the largest finite value stands for 2^128, i.e. infinity),
+        // the closer; on a tie, the one with an even last bit.
+        static ushort NearestEven(uint x)
+        {
+            if ((x & 0x7FFFFFFF) > 0x7F800000)
+            {
+                return (ushort)((x >> 16) | 0x40);
+            }
+
+            ushort inward = (ushort)(x >> 16);
+            if ((x & 0xFFFF) == 0)
+            {
+                return inward;
+            }
+
+            ushort outward = (ushort)(inward + 1);
+            double value = Math.Abs((double)BitConverter.UInt32BitsToSingle(x));
+            double below = Math.Abs((double)BitConverter.UInt32BitsToSingle((uint)inward << 16));
+            double above = (outward & 0x7FFF) == 0x7F80 ? Math.ScaleB(1.0, 128) : Math.Abs((double)BitConverter.UInt32BitsToSingle((uint)outward << 16));
+            double toBelow = value - below, toAbove = above - value;
+            return toBelow < toAbove || (toBelow == toAbove && (inward & 1) == 0) ? inward : outward;
+        }
+    }
+
+    [Fact]
+    public void Widening_F16_to_F32_is_exact_for_every_pattern()
+    {
+        byte[] halves = new byte[2 * 65536];
+        for (int h = 0; h < 65536; h++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(halves.AsSpan(2 * h), (ushort)h);
+        }
+
+        byte[] singles = new byte[4 * 65536];
+        BaseConversion.Convert(halves, DType.F16, singles, DType.F32);
+        for (int h = 0; h < 65536; h++)
+        {
+            uint bits = BinaryPrimitives.ReadUInt32LittleEndian(singles.AsSpan(4 * h));
+            Half half = BitConverter.UInt16BitsToHalf((ushort)h);
+            if (Half.IsNaN(half))
+            {
+                // NaNs keep their sign and payload, shifted up to the F32 mantissa's top.
+                Assert.Equal(((uint)(h >> 15) << 31) | 0x7F800000u | ((uint)(h & 0x3FF) << 13), bits);
+            }
+            else
+            {
+                Assert.Equal(BitConverter.SingleToUInt32Bits((float)half), bits);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Counts))]
     public void Vectorised_32_bit_residuals_match_the_scalar_reference(int count)
     {
         (byte[] b, byte[] t) = Pair(DType.F32, count, count);

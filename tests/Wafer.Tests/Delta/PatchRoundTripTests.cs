@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Security.Cryptography;
+using Wafer.Delta;
 using Wafer.Tests.TestSupport;
 
 namespace Wafer.Tests.Delta;
@@ -138,6 +140,102 @@ public class PatchRoundTripTests
             }
 
             return new(name, "F32", [bf16.Length / 2], f32);
+        }
+    }
+
+    /// <summary>
+    /// Tensors whose dtype changed between base and target are coded against the base converted to the target's
+    /// dtype: BF16 or F16 widened to F32 exactly, F32 rounded to BF16 to nearest even. A model cast down from its base
+    /// costs next to nothing; a fine-tune saved in F32 from a BF16 base costs what its BF16 changes cost. F32 → F16 does
+    /// not convert, so that tensor is coded standalone; a grown vocabulary still codes its common rows against the base.
+    /// </summary>
+    [Fact]
+    public void Tensors_that_changed_dtype_patch_against_their_converted_base()
+    {
+        using var folder = new TempFolder();
+        var random = new Random(23);
+        byte[] weights = TestModel.Bf16(random, 200_000, 0.02);
+        byte[] tuned = TestModel.FineTuneBf16(random, weights, 0.002);
+        byte[] master = TestModel.F32(random, 50_000, 0.02);
+        byte[] embed = TestModel.Bf16(random, 64 * 32, 0.02);
+        byte[] grown = [.. TestModel.FineTuneBf16(random, embed, 0.002), .. TestModel.Bf16(random, 8 * 32, 0.02)];
+        byte[] halfWeights = new byte[40_000];
+        for (int i = 0; i < halfWeights.Length / 2; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(halfWeights.AsSpan(2 * i), BitConverter.HalfToUInt16Bits((Half)(random.NextDouble() - 0.5)));
+        }
+
+        byte[] halfTuned = Widened(halfWeights, DType.F16);
+        for (int i = 0; i < halfTuned.Length; i += 12)
+        {
+            halfTuned[i + 2] ^= 1;
+        }
+
+        byte[] roundedMaster = new byte[master.Length / 2];
+        BaseConversion.RoundToBFloat16Scalar(master, roundedMaster);
+        TestModel.WriteSafetensors(folder["base/model.safetensors"],
+        [
+            new("w.weight", "BF16", [200_000], weights),
+            new("master.weight", "F32", [50_000], master),
+            new("half.weight", "F16", [20_000], halfWeights),
+            new("narrowed.weight", "F32", [50_000], master),
+            new("embed.weight", "BF16", [64, 32], embed),
+        ]);
+        TestModel.WriteSafetensors(folder["target/model.safetensors"],
+        [
+            new("w.weight", "F32", [200_000], Widened(tuned, DType.BF16)),
+            new("master.weight", "BF16", [50_000], roundedMaster),
+            new("half.weight", "F32", [20_000], halfTuned),
+            new("narrowed.weight", "F16", [50_000], Narrowed(master)),
+            new("embed.weight", "F32", [72, 32], Widened(grown, DType.BF16)),
+        ]);
+        TestModel.WriteSafetensors(folder["bf16-base/model.safetensors"], [new("w.weight", "BF16", [200_000], weights)]);
+        TestModel.WriteSafetensors(folder["bf16-target/model.safetensors"], [new("w.weight", "BF16", [200_000], tuned)]);
+
+        PatchResult result = WaferPatch.Diff(folder["base"], folder["target"], folder["update.wpatch"], new PatchOptions { ChunkSize = 2 * PatchFixture.ChunkSize });
+        WaferPatch.Apply(folder["base"], folder["update.wpatch"], folder["out"]);
+        TestModel.AssertSameTree(folder["target"], folder["out"]);
+
+        using WaferArchive patch = WaferArchive.Open(folder["update.wpatch"]);
+        global::Wafer.Archive.Manifest.ManifestDocument manifest = patch.Manifest;
+        long Stored(string name) => manifest.Tensors.Single(t => t.Name == name).Chunks.Sum(c => c.Stored);
+        foreach (string name in new[] { "w.weight", "master.weight", "half.weight", "embed.weight" })
+        {
+            Assert.NotNull(manifest.Tensors.Single(t => t.Name == name).Base);
+        }
+
+        Assert.Null(manifest.Tensors.Single(t => t.Name == "narrowed.weight").Base);
+        Assert.All(manifest.Tensors.Single(t => t.Name == "master.weight").Chunks, c => Assert.Equal("same", c.Codec));
+        Assert.Equal("reshaped", manifest.Tensors.Single(t => t.Name == "embed.weight").Change);
+        Assert.Contains(manifest.Tensors.Single(t => t.Name == "embed.weight").Chunks, c => c.Codec.StartsWith("delta-", StringComparison.Ordinal));
+
+        // The F32 fine-tune of a BF16 base costs what the BF16 fine-tune costs against it, chunked alike (as many
+        // elements a chunk: half the bytes).
+        WaferPatch.Diff(folder["bf16-base"], folder["bf16-target"], folder["bf16.wpatch"], s_small);
+        using WaferArchive bf16Patch = WaferArchive.Open(folder["bf16.wpatch"]);
+        long bf16Stored = bf16Patch.Manifest.Tensors.Single().Chunks.Sum(c => c.Stored);
+        Assert.InRange(Stored("w.weight"), bf16Stored - 400, bf16Stored + 400);
+        // A third of the F16-exact values moved by 2^16 ulps of F32: far less than their ~11 live bits standalone.
+        Assert.True(Stored("half.weight") < halfTuned.Length / 4, $"{Stored("half.weight")} bytes for {halfTuned.Length}");
+        PackResult archive = WaferPacker.Pack(folder["target"], folder["target.wafer"], new PackOptions { ChunkSize = 2 * PatchFixture.ChunkSize });
+        Assert.True(result.PatchBytes < archive.ArchiveBytes * 3 / 4, $"patch {result.PatchBytes} bytes, the target's archive {archive.ArchiveBytes}");
+
+        static byte[] Widened(byte[] source, DType dtype)
+        {
+            byte[] wide = new byte[source.Length * 2];
+            BaseConversion.Convert(source, dtype, wide, DType.F32);
+            return wide;
+        }
+
+        static byte[] Narrowed(byte[] f32)
+        {
+            byte[] half = new byte[f32.Length / 2];
+            for (int i = 0; i < half.Length / 2; i++)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(half.AsSpan(2 * i), BitConverter.HalfToUInt16Bits((Half)BinaryPrimitives.ReadSingleLittleEndian(f32.AsSpan(4 * i))));
+            }
+
+            return half;
         }
     }
 

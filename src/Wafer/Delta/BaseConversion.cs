@@ -1,0 +1,145 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Wafer.Delta;
+
+/// <summary>
+/// Base tensors of another float dtype than their target (a fine-tune saved in F32 from a BF16 or F16 base, a model
+/// cast down to BF16 from F32): the base elements are converted to the target's dtype and the target is coded
+/// against them like any base. BF16 and F16 widen to F32 exactly; F32 narrows to BF16 rounded to nearest, ties to
+/// even, as frameworks cast (a model cast down from its base then matches it element for element). docs/PATCH.md
+/// specifies each rule bit for bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference.
+/// </summary>
+internal static class BaseConversion
+{
+    /// <summary>Whether a target tensor of <paramref name="target"/> elements may be coded against base elements of <paramref name="base"/>.</summary>
+    public static bool Supports(DType @base, DType target) =>
+        @base == target || (target == DType.F32 && @base is DType.BF16 or DType.F16) || (@base == DType.F32 && target == DType.BF16);
+
+    /// <summary>
+    /// Converts the base elements <paramref name="source"/> to <paramref name="target"/> elements in
+    /// <paramref name="destination"/> (as many elements; a pair <see cref="Supports"/> accepts).
+    /// </summary>
+    public static void Convert(ReadOnlySpan<byte> source, DType @base, Span<byte> destination, DType target)
+    {
+        switch ((@base, target))
+        {
+            case (DType.BF16, DType.F32):
+                HighHalves.Widen(source, destination);
+                break;
+            case (DType.F16, DType.F32):
+                WidenHalf(source, destination);
+                break;
+            case (DType.F32, DType.BF16):
+                RoundToBFloat16(source, destination);
+                break;
+            default:
+                if (@base != target)
+                {
+                    throw new ArgumentException($"{DTypes.Name(@base)} base elements do not convert to {DTypes.Name(target)}", nameof(target));
+                }
+
+                source.CopyTo(destination);
+                break;
+        }
+    }
+
+    /// <summary>Each F16 element as the F32 of the same value (exact; NaNs keep sign and payload, shifted up 13 bits).</summary>
+    public static void WidenHalf(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        for (int i = 0; 2 * i < source.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(destination[(4 * i)..], HalfBitsToSingleBits(BinaryPrimitives.ReadUInt16LittleEndian(source[(2 * i)..])));
+        }
+    }
+
+    /// <summary>The F32 bits of the value of F16 bits <paramref name="half"/>.</summary>
+    public static uint HalfBitsToSingleBits(ushort half)
+    {
+        uint sign = (uint)(half >> 15) << 31;
+        uint exponent = (uint)(half >> 10) & 0x1F;
+        uint mantissa = half & 0x3FFu;
+        if (exponent == 0x1F)
+        {
+            return sign | 0x7F800000 | (mantissa << 13);
+        }
+
+        if (exponent != 0)
+        {
+            return sign | ((exponent + 112) << 23) | (mantissa << 13);
+        }
+
+        if (mantissa == 0)
+        {
+            return sign;
+        }
+
+        // Subnormal: m × 2^-24 with the leading one of m at bit p is 2^(p - 24) × 1.f.
+        int p = 31 - System.Numerics.BitOperations.LeadingZeroCount(mantissa);
+        return sign | ((uint)(p + 103) << 23) | ((mantissa << (23 - p)) & 0x7FFFFF);
+    }
+
+    /// <summary>
+    /// Each F32 element rounded to BF16: to nearest, ties to even (a finite value past the largest BF16 becomes
+    /// infinity); a NaN keeps its sign and top 7 payload bits and gets the quiet bit (0x0040).
+    /// </summary>
+    public static void RoundToBFloat16(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        int count = source.Length / 4;
+        int i = 0;
+        if (BitConverter.IsLittleEndian && Vector256.IsHardwareAccelerated)
+        {
+            ref uint from = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, uint>(source));
+            ref ushort to = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, ushort>(destination));
+            for (; i + (2 * Vector256<uint>.Count) <= count; i += 2 * Vector256<uint>.Count)
+            {
+                Vector256<uint> low = Round(Vector256.LoadUnsafe(ref from, (nuint)i));
+                Vector256<uint> high = Round(Vector256.LoadUnsafe(ref from, (nuint)(i + Vector256<uint>.Count)));
+                Vector256.Narrow(low, high).StoreUnsafe(ref to, (nuint)i);
+            }
+        }
+        else if (BitConverter.IsLittleEndian && Vector128.IsHardwareAccelerated)
+        {
+            ref uint from = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, uint>(source));
+            ref ushort to = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, ushort>(destination));
+            for (; i + (2 * Vector128<uint>.Count) <= count; i += 2 * Vector128<uint>.Count)
+            {
+                Vector128<uint> low = Round(Vector128.LoadUnsafe(ref from, (nuint)i));
+                Vector128<uint> high = Round(Vector128.LoadUnsafe(ref from, (nuint)(i + Vector128<uint>.Count)));
+                Vector128.Narrow(low, high).StoreUnsafe(ref to, (nuint)i);
+            }
+        }
+
+        RoundToBFloat16Scalar(source[(4 * i)..], destination[(2 * i)..]);
+    }
+
+    /// <summary>Scalar reference for <see cref="RoundToBFloat16"/>.</summary>
+    public static void RoundToBFloat16Scalar(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        for (int i = 0; 4 * i < source.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(destination[(2 * i)..], SingleBitsToBFloat16Bits(BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..])));
+        }
+    }
+
+    /// <summary>The BF16 bits <see cref="RoundToBFloat16"/> gives for F32 bits <paramref name="single"/>.</summary>
+    public static ushort SingleBitsToBFloat16Bits(uint single) =>
+        (single & 0x7FFFFFFF) > 0x7F800000
+            ? (ushort)((single >> 16) | 0x0040)
+            : (ushort)((single + 0x7FFF + ((single >> 16) & 1)) >> 16);
+
+    private static Vector256<uint> Round(Vector256<uint> x)
+    {
+        Vector256<uint> nan = Vector256.GreaterThan(x & Vector256.Create(0x7FFFFFFFu), Vector256.Create(0x7F800000u));
+        Vector256<uint> rounded = (x + Vector256.Create(0x7FFFu) + ((x >>> 16) & Vector256<uint>.One)) >>> 16;
+        return Vector256.ConditionalSelect(nan, (x >>> 16) | Vector256.Create(0x0040u), rounded);
+    }
+
+    private static Vector128<uint> Round(Vector128<uint> x)
+    {
+        Vector128<uint> nan = Vector128.GreaterThan(x & Vector128.Create(0x7FFFFFFFu), Vector128.Create(0x7F800000u));
+        Vector128<uint> rounded = (x + Vector128.Create(0x7FFFu) + ((x >>> 16) & Vector128<uint>.One)) >>> 16;
+        return Vector128.ConditionalSelect(nan, (x >>> 16) | Vector128.Create(0x0040u), rounded);
+    }
+}
