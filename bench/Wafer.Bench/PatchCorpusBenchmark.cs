@@ -26,19 +26,30 @@ internal static class PatchCorpusBenchmark
     /// <summary>The delta codecs' speed is the best of passes over at least this many target bytes (and at least five).</summary>
     private const long SampledBytes = 64L << 20;
 
-    /// <summary>The pairs; <c>CastUp</c>: both models' BF16 tensors written as F32 first (as many hub repositories store them).</summary>
-    private static readonly (string Base, string Target, bool CastUp)[] s_pairs =
+    /// <summary>
+    /// The pairs; <c>CastUp</c>: which models get their BF16 tensors written as F32 first (as many hub repositories
+    /// store them): both, or only the target (a fine-tune saved in F32 from a BF16 base).
+    /// </summary>
+    private static readonly (string Base, string Target, CastUp CastUp)[] s_pairs =
     [
-        ("bytelm-base", "bytelm-ft-code", false),
-        ("bytelm-base", "bytelm-ft-doc", false),
-        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300", false),
-        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base", false),
-        ("optim-run/checkpoint-40", "optim-run/checkpoint-80", false),
-        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000", false),
-        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000", false),
-        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500", false),
-        ("bytelm-base", "bytelm-ft-code", true),
+        ("bytelm-base", "bytelm-ft-code", CastUp.None),
+        ("bytelm-base", "bytelm-ft-doc", CastUp.None),
+        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300", CastUp.None),
+        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base", CastUp.None),
+        ("optim-run/checkpoint-40", "optim-run/checkpoint-80", CastUp.None),
+        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000", CastUp.None),
+        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000", CastUp.None),
+        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500", CastUp.None),
+        ("bytelm-base", "bytelm-ft-code", CastUp.Both),
+        ("bytelm-base", "bytelm-ft-code", CastUp.Target),
     ];
+
+    private enum CastUp
+    {
+        None,
+        Both,
+        Target,
+    }
 
     public static int Run(string[] args)
     {
@@ -62,7 +73,7 @@ internal static class PatchCorpusBenchmark
             WarmUp(data, scratch);
             Console.WriteLine("pair | target | BitX-style | zstd patch-from | Wafer | Wafer/BitX | Wafer/zstd | H(d|exp) | H(d|exp,prev) | diff GB/s | apply GB/s | delta enc 1T | delta dec 1T");
             Console.WriteLine("---|---|---|---|---|---|---|---|---|---|---|---|---");
-            foreach ((string baseName, string targetName, bool castUp) in s_pairs)
+            foreach ((string baseName, string targetName, CastUp castUp) in s_pairs)
             {
                 string baseFolder = Path.Combine(data, baseName);
                 string targetFolder = Path.Combine(data, targetName);
@@ -72,13 +83,23 @@ internal static class PatchCorpusBenchmark
                     continue;
                 }
 
-                if (castUp)
+                if (castUp == CastUp.Both)
                 {
-                    baseFolder = CastUp(baseFolder, Path.Combine(scratch, "cast-up-base"));
-                    targetFolder = CastUp(targetFolder, Path.Combine(scratch, "cast-up-target"));
+                    baseFolder = CastUpCopy(baseFolder, Path.Combine(scratch, $"cast-up-base-{castUp}"));
                 }
 
-                RunPair(baseName, castUp ? $"{targetName} (both cast up to F32)" : targetName, baseFolder, targetFolder, zstd, scratch);
+                if (castUp != CastUp.None)
+                {
+                    targetFolder = CastUpCopy(targetFolder, Path.Combine(scratch, $"cast-up-target-{castUp}"));
+                }
+
+                string label = castUp switch
+                {
+                    CastUp.Both => $"{targetName} (both cast up to F32)",
+                    CastUp.Target => $"{targetName} (target cast up to F32)",
+                    _ => targetName,
+                };
+                RunPair(baseName, label, baseFolder, targetFolder, zstd, scratch);
             }
         }
         finally
@@ -272,7 +293,7 @@ internal static class PatchCorpusBenchmark
     /// Copies <paramref name="folder"/> to <paramref name="destination"/> with every BF16 tensor of its safetensors
     /// files written as F32 (each value exactly, its low 16 bits zero); returns <paramref name="destination"/>.
     /// </summary>
-    private static string CastUp(string folder, string destination)
+    private static string CastUpCopy(string folder, string destination)
     {
         foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
         {
