@@ -223,7 +223,15 @@ internal static class PatchCorpusBenchmark
         {
             foreach (LayoutSegment segment in target.Files[f].Segments.Where(s => s.Tensor is not null))
             {
-                if (!baseTensors.TryGetValue((target.Files[f].Path, segment.Tensor!.Name), out (int File, LayoutSegment Segment) b) || b.Segment.Length != segment.Length)
+                if (!baseTensors.TryGetValue((target.Files[f].Path, segment.Tensor!.Name), out (int File, LayoutSegment Segment) b))
+                {
+                    continue;
+                }
+
+                // A base of another float dtype is converted, as diff converts it, before the timed passes.
+                bool converts = BaseConversion.Converts(b.Segment.Tensor!.DTypeName, segment.Tensor.DTypeName, out DType baseType, out DType targetType);
+                int element = DTypes.Size(segment.Tensor.DType);
+                if (converts ? b.Segment.Length / DTypes.Size(baseType) != segment.Length / element : b.Segment.Length != segment.Length)
                 {
                     continue;
                 }
@@ -234,7 +242,17 @@ internal static class PatchCorpusBenchmark
                     byte[] targetBytes = new byte[length];
                     byte[] baseBytes = new byte[length];
                     target.Read(f, segment.Offset + at, targetBytes);
-                    baseModel.Read(b.File, b.Segment.Offset + at, baseBytes);
+                    if (converts)
+                    {
+                        byte[] elements = new byte[length / element * DTypes.Size(baseType)];
+                        baseModel.Read(b.File, b.Segment.Offset + (at / element * DTypes.Size(baseType)), elements);
+                        BaseConversion.Convert(elements, baseType, baseBytes, targetType);
+                    }
+                    else
+                    {
+                        baseModel.Read(b.File, b.Segment.Offset + at, baseBytes);
+                    }
+
                     (int rowLength, int firstColumn) = segment.Tensor.RowGeometry(at);
                     chunks.Add((targetBytes, baseBytes, segment.Tensor.DType, rowLength, firstColumn));
                 }
@@ -394,13 +412,26 @@ internal static class PatchCorpusBenchmark
             double rawBits = 0;
             foreach (LayoutSegment segment in Segments(targetFile))
             {
-                if (!baseTensors.TryGetValue(segment.Tensor!.Name, out LayoutSegment b) || b.Length != segment.Length || !FloatFields.TryGet(segment.Tensor.DType, out FloatFields f))
+                if (!baseTensors.TryGetValue(segment.Tensor!.Name, out LayoutSegment b) || !FloatFields.TryGet(segment.Tensor.DType, out FloatFields f))
                 {
                     continue;
                 }
 
                 ReadOnlySpan<byte> t = target.AsSpan((int)segment.Offset, (int)segment.Length);
                 ReadOnlySpan<byte> r = baseBytes.AsSpan((int)b.Offset, (int)b.Length);
+                if (BaseConversion.Converts(b.Tensor!.DTypeName, segment.Tensor.DTypeName, out DType baseType, out DType targetType) && r.Length / DTypes.Size(baseType) == t.Length / f.Width)
+                {
+                    // A base of another float dtype, converted as diff converts it.
+                    byte[] converted = new byte[t.Length];
+                    BaseConversion.Convert(r, baseType, converted, targetType);
+                    r = converted;
+                }
+
+                if (r.Length != t.Length)
+                {
+                    continue;
+                }
+
                 if (segment.Tensor.DType == DType.F32 && HighHalves.LowHalvesZero(t))
                 {
                     // BF16 values cast up: the low halves carry nothing; the difference of the high halves is what

@@ -18,6 +18,17 @@ internal static class BaseConversion
         @base == target || (target == DType.F32 && @base is DType.BF16 or DType.F16) || (@base == DType.F32 && target == DType.BF16);
 
     /// <summary>
+    /// The one rule writer and reader share: a base tensor is converted when its dtype name differs from the target's
+    /// and the pair converts (<see cref="Supports"/>); otherwise its bytes are used as they are (same dtype, or a
+    /// rename of identical bytes under a dtype that does not convert).
+    /// </summary>
+    public static bool Converts(string baseDtype, string targetDtype, out DType @base, out DType target)
+    {
+        bool known = DTypes.TryParse(baseDtype, out @base) & DTypes.TryParse(targetDtype, out target);
+        return known && baseDtype != targetDtype && DTypes.IsFloat(@base) && DTypes.IsFloat(target) && Supports(@base, target);
+    }
+
+    /// <summary>
     /// Converts the base elements <paramref name="source"/> to <paramref name="target"/> elements in
     /// <paramref name="destination"/> (as many elements; a pair <see cref="Supports"/> accepts).
     /// </summary>

@@ -219,8 +219,8 @@ internal sealed class PatchApplier
             DType dtype = DTypes.TryParse(tensor.Dtype, out DType known) ? known : DType.Opaque;
             BaseTensorEntry? reference = tensor.Base is int b ? _manifest.BaseTensors![b] : null;
 
-            // A base of another dtype (the validator allows only float pairs that convert) lies opposite element for element.
-            DType baseType = reference is not null && reference.Dtype != tensor.Dtype && DTypes.TryParse(reference.Dtype, out DType other) ? other : dtype;
+            // A base of another float dtype that converts lies opposite element for element (the validator checked the sizes).
+            DType baseType = reference is not null && BaseConversion.Converts(reference.Dtype, tensor.Dtype, out DType other, out _) ? other : dtype;
             long at = 0;
             for (int i = 0; i < tensor.Chunks.Count; i++)
             {

@@ -92,21 +92,15 @@ internal static class PatchManifestValidator
     }
 
     /// <summary>
-    /// The base tensor's size counted in target bytes: its own size for the same dtype; for a base of another float
-    /// dtype that converts to the target's (<see cref="BaseConversion"/>), its element count times the target's element
-    /// size, and every chunk must then hold whole elements.
+    /// The base tensor's size counted in target bytes: its own size when its bytes are used as they are; for a base of
+    /// another float dtype that converts to the target's (<see cref="BaseConversion.Converts"/>), its element count times
+    /// the target's element size, and every chunk must then hold whole elements.
     /// </summary>
     private static long BaseBytesInTargetElements(string path, TensorEntry tensor, BaseTensorEntry baseTensor)
     {
-        if (baseTensor.Dtype == tensor.Dtype)
+        if (!BaseConversion.Converts(baseTensor.Dtype, tensor.Dtype, out DType source, out DType target))
         {
             return baseTensor.Size;
-        }
-
-        if (!DTypes.TryParse(tensor.Dtype, out DType target) || !DTypes.TryParse(baseTensor.Dtype, out DType source)
-            || !DTypes.IsFloat(target) || !DTypes.IsFloat(source) || !BaseConversion.Supports(source, target))
-        {
-            throw Bad(path, $"tensor '{tensor.Name}' ({tensor.Dtype}) refers to base tensor '{baseTensor.Name}' ({baseTensor.Dtype}), which does not convert to its dtype");
         }
 
         int element = DTypes.Size(target);

@@ -175,6 +175,8 @@ internal sealed class PatchPlanner
         };
         Manifest.Tensors.Add(entry);
         long overlap = 0;
+        bool converts = false;
+        DType baseType = tensor.DType;
         if (match < 0)
         {
             entry.Change = "added";
@@ -210,7 +212,10 @@ internal sealed class PatchPlanner
                 _reshaped++;
             }
 
-            overlap = sameBytes ? segment.Length : Overlap(baseTensor, tensor, segment.Length);
+            // A base of another float dtype that converts lies opposite element for element (even with identical bytes).
+            converts = BaseConversion.Converts(baseTensor.Descriptor.DTypeName, tensor.DTypeName, out baseType, out _);
+            baseType = converts ? baseType : tensor.DType;
+            overlap = sameBytes && !converts ? segment.Length : Overlap(baseTensor, tensor, segment.Length);
             if (overlap > 0)
             {
                 entry.Base = BaseTensorIndex(match);
@@ -221,11 +226,6 @@ internal sealed class PatchPlanner
         int element = DTypes.Size(tensor.DType);
         int chunk = Math.Max(element, _chunkSize / element * element);
         BaseTensor? reference = match >= 0 ? _baseTensors[match] : null;
-
-        // A base of another float dtype lies opposite element for element: its bytes scale by the element sizes.
-        // (Identical bytes under another dtype are a rename, coded as they are.)
-        bool identical = reference is BaseTensor r && r.Hash == hash && r.Size == segment.Length;
-        DType baseType = overlap > 0 && !identical ? reference!.Value.Descriptor.DType : tensor.DType;
         int baseElement = DTypes.Size(baseType);
         for (long at = 0; at < segment.Length;)
         {
@@ -269,7 +269,7 @@ internal sealed class PatchPlanner
     {
         TensorDescriptor b = baseTensor.Descriptor;
         bool sameType = b.DTypeName == tensor.DTypeName;
-        if (!DTypes.IsFloat(tensor.DType) || !DTypes.IsFloat(b.DType) || !BaseConversion.Supports(b.DType, tensor.DType))
+        if (!(sameType && DTypes.IsFloat(tensor.DType)) && !BaseConversion.Converts(b.DTypeName, tensor.DTypeName, out _, out _))
         {
             return sameType && baseTensor.Size == size ? size : 0;
         }

@@ -180,6 +180,8 @@ public class PatchRoundTripTests
             new("half.weight", "F16", [20_000], halfWeights),
             new("narrowed.weight", "F32", [50_000], master),
             new("embed.weight", "BF16", [64, 32], embed),
+            new("ints.weight", "I32", [1000], master.AsSpan(0, 4000).ToArray()),
+            new("reinterpreted.weight", "BF16", [2000], master.AsSpan(0, 4000).ToArray()),
         ]);
         TestModel.WriteSafetensors(folder["target/model.safetensors"],
         [
@@ -188,6 +190,11 @@ public class PatchRoundTripTests
             new("half.weight", "F32", [20_000], halfTuned),
             new("narrowed.weight", "F16", [50_000], Narrowed(master)),
             new("embed.weight", "F32", [72, 32], Widened(grown, DType.BF16)),
+
+            // The same bytes under another dtype: kept as they are when the pair does not convert (I32 -> F32), coded
+            // against the converted base when it does (BF16 -> F32, half as many elements).
+            new("ints.weight", "F32", [1000], master.AsSpan(0, 4000).ToArray()),
+            new("reinterpreted.weight", "F32", [1000], master.AsSpan(0, 4000).ToArray()),
         ]);
         TestModel.WriteSafetensors(folder["bf16-base/model.safetensors"], [new("w.weight", "BF16", [200_000], weights)]);
         TestModel.WriteSafetensors(folder["bf16-target/model.safetensors"], [new("w.weight", "BF16", [200_000], tuned)]);
@@ -206,6 +213,9 @@ public class PatchRoundTripTests
 
         Assert.Null(manifest.Tensors.Single(t => t.Name == "narrowed.weight").Base);
         Assert.All(manifest.Tensors.Single(t => t.Name == "master.weight").Chunks, c => Assert.Equal("same", c.Codec));
+        Assert.All(manifest.Tensors.Single(t => t.Name == "ints.weight").Chunks, c => Assert.Equal("same", c.Codec));
+        Assert.Equal("renamed", manifest.Tensors.Single(t => t.Name == "ints.weight").Change);
+        Assert.NotNull(manifest.Tensors.Single(t => t.Name == "reinterpreted.weight").Base);
         Assert.Equal("reshaped", manifest.Tensors.Single(t => t.Name == "embed.weight").Change);
         Assert.Contains(manifest.Tensors.Single(t => t.Name == "embed.weight").Chunks, c => c.Codec.StartsWith("delta-", StringComparison.Ordinal));
 
