@@ -30,6 +30,7 @@ internal sealed class PatchPlanner
     private readonly bool[] _baseTensorUsed;
     private readonly bool[] _baseFileUsed;
     private readonly Dictionary<(int File, long Offset, long Length), UInt128> _targetTensorHash = [];
+    private readonly Dictionary<int, int> _matchedBaseFile = [];
     private int _unchanged, _modified, _reshaped, _added, _renamed;
     private int _filesUnchanged, _filesModified, _filesAdded, _filesRenamed;
 
@@ -117,6 +118,19 @@ internal sealed class PatchPlanner
         {
             baseFile = FindBaseFileByContent(fileIndex);
             renamedFrom = baseFile >= 0 ? _base.Files[baseFile].Path : null;
+        }
+
+        if (baseFile < 0 && _base.Files.Count == 1 && _target.Files.Count == 1 && !_baseFileByPath.ContainsKey(file.Path))
+        {
+            // One file against one file (`wafer diff old.safetensors new.safetensors`): whatever their names, the one is
+            // the other's base, so its header is coded against the base's header and it counts as modified, not as
+            // one file added and another removed.
+            baseFile = 0;
+        }
+
+        if (baseFile >= 0 && renamedFrom is null)
+        {
+            _matchedBaseFile[fileIndex] = baseFile;
         }
 
         if (baseFile >= 0)
@@ -398,27 +412,34 @@ internal sealed class PatchPlanner
     {
         _filesUnchanged = 0;
         _filesModified = 0;
-        foreach (FileEntry file in Manifest.Files)
+        for (int f = 0; f < Manifest.Files.Count; f++)
         {
+            FileEntry file = Manifest.Files[f];
             if (file.Change != "modified")
             {
                 continue;
             }
 
-            int baseFile = _baseFileByPath[file.Path];
+            int baseFile = _matchedBaseFile[f];
             bool same = _base.Files[baseFile].Size == file.Size && _base.Sha256(baseFile) == file.Sha256;
-            file.Change = same ? "unchanged" : "modified";
-            if (same)
+
+            // A file paired with a base file of another name (one file against one) is renamed when its bytes are the same.
+            file.Change = !same ? "modified" : _base.Files[baseFile].Path == file.Path ? "unchanged" : "renamed";
+            switch (file.Change)
             {
-                _filesUnchanged++;
-            }
-            else
-            {
-                _filesModified++;
+                case "unchanged":
+                    _filesUnchanged++;
+                    break;
+                case "renamed":
+                    _filesRenamed++;
+                    break;
+                default:
+                    _filesModified++;
+                    break;
             }
         }
 
-        FileChanges = FileChanges with { Unchanged = _filesUnchanged, Modified = _filesModified };
+        FileChanges = FileChanges with { Unchanged = _filesUnchanged, Modified = _filesModified, Renamed = _filesRenamed };
         Manifest.Info!["files.unchanged"] = _filesUnchanged.ToString(CultureInfo.InvariantCulture);
         Manifest.Info["files.modified"] = _filesModified.ToString(CultureInfo.InvariantCulture);
         Manifest.Info["files.added"] = FileChanges.Added.ToString(CultureInfo.InvariantCulture);

@@ -249,6 +249,42 @@ public class PatchRoundTripTests
         }
     }
 
+    /// <summary>
+    /// <c>wafer diff old.safetensors new.safetensors</c>: one file against one file is a modified file whatever the two
+    /// names, its header coded against the base's header, not one file added and another removed.
+    /// </summary>
+    [Fact]
+    public void One_file_against_one_file_of_another_name_is_a_modified_file()
+    {
+        using var folder = new TempFolder();
+        var random = new Random(31);
+        var names = Enumerable.Range(0, 40).Select(i => $"model.layers.{i}.mlp.down_proj.weight").ToList();
+        var weights = names.Select(_ => TestModel.Bf16(random, 2048, 0.02)).ToList();
+        TestModel.WriteSafetensors(folder["old.safetensors"], [.. names.Select((n, i) => new TestModel.Tensor(n, "BF16", [32, 64], weights[i]))]);
+        TestModel.WriteSafetensors(folder["new.safetensors"], [.. names.Select((n, i) => new TestModel.Tensor(n, "BF16", [32, 64], TestModel.FineTuneBf16(random, weights[i], 0.002)))]);
+
+        PatchResult result = WaferPatch.Diff(folder["old.safetensors"], folder["new.safetensors"], folder["update.wpatch"], s_small);
+        Assert.Equal(new PatchChanges(Unchanged: 0, Modified: 1, Reshaped: 0, Added: 0, Removed: 0, Renamed: 0), result.Files);
+        Assert.Equal(40, result.Tensors.Modified);
+        using (WaferArchive patch = WaferArchive.Open(folder["update.wpatch"]))
+        {
+            global::Wafer.Archive.Manifest.BlobEntry header = patch.Manifest.Blobs.Single();
+            Assert.NotNull(header.Base);
+            Assert.All(header.Chunks, c => Assert.Contains(c.Codec, new[] { "same", "zstd-ref" }));
+            Assert.Equal("modified", patch.Manifest.Files.Single().Change);
+        }
+
+        WaferPatch.Apply(folder["old.safetensors"], folder["update.wpatch"], folder["out"]);
+        Assert.Equal(File.ReadAllBytes(folder["new.safetensors"]), File.ReadAllBytes(folder["out/new.safetensors"]));
+
+        // The same bytes under the new name: renamed, still one file against one.
+        File.Copy(folder["old.safetensors"], folder["copy.safetensors"]);
+        PatchResult copy = WaferPatch.Diff(folder["old.safetensors"], folder["copy.safetensors"], folder["copy.wpatch"], s_small);
+        Assert.Equal(new PatchChanges(Unchanged: 0, Modified: 0, Reshaped: 0, Added: 0, Removed: 0, Renamed: 1), copy.Files);
+        WaferPatch.Apply(folder["old.safetensors"], folder["copy.wpatch"], folder["out2"]);
+        Assert.Equal(File.ReadAllBytes(folder["old.safetensors"]), File.ReadAllBytes(folder["out2/copy.safetensors"]));
+    }
+
     [Fact]
     public void Patch_bytes_do_not_depend_on_the_thread_count()
     {
