@@ -17,6 +17,9 @@ internal static class DeltaCodecSelector
 
     private const int SampleRuns = 8;
 
+    /// <summary>How much smaller, on the sample, the delta or the standalone codecs must be for only they to code a chunk.</summary>
+    private const double ClearMargin = 0.04;
+
     [ThreadStatic]
     private static ContextTokenEncoder? t_ordered;
 
@@ -47,8 +50,15 @@ internal static class DeltaCodecSelector
         ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
         int length = -1;
         ChunkCodec codec = RawCodec.Instance;
+        Verdict verdict = Verdict.Unknown;
         if (Choose(target, reference, dtype, ordered, xor) is Choice choice)
         {
+            verdict = choice.Verdict;
+            if (choice.Verdict == Verdict.Standalone)
+            {
+                return CodecSelector.Encode(target, dtype, CodecChoice.Auto, destination, rowLength, firstColumn);
+            }
+
             codec = choice.Xor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;
             if (choice.Xor)
             {
@@ -63,7 +73,8 @@ internal static class DeltaCodecSelector
             }
         }
 
-        return length >= 0 && length <= target.Length / 2 ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
+        bool deltaWins = length >= 0 && (length <= target.Length / 2 || verdict == Verdict.Delta);
+        return deltaWins ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
     }
 
     /// <summary>
@@ -118,11 +129,41 @@ internal static class DeltaCodecSelector
                 reference.Slice(at, runBytes).CopyTo(sampleReference[(r * runBytes)..]);
             }
 
-            return SampleChoice(sampleTarget, sampleReference, dtype, ordered, xor, target.Length / f.Width);
+            Choice choice = SampleChoice(sampleTarget, sampleReference, dtype, ordered, xor, target.Length / f.Width);
+            return choice with { Verdict = Judge(choice, sampleTarget, dtype) };
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(sample);
+        }
+    }
+
+    /// <summary>
+    /// Whether the sample already tells the delta from the standalone codecs, so that only the winner codes the whole
+    /// chunk. Only asked when the delta would not pay its way by the half-raw rule (more than half the sample), where
+    /// both would otherwise be coded in full: a clear margin (<see cref="ClearMargin"/>) on the sample decides, a closer
+    /// call codes both and keeps the smaller. The standalone estimate codes the sample without row geometry (its
+    /// runs do not line up with rows), which only errs towards the delta.
+    /// </summary>
+    private static Verdict Judge(Choice choice, ReadOnlySpan<byte> sampleTarget, DType dtype)
+    {
+        long delta = choice.SampleBytes;
+        if (delta <= sampleTarget.Length / 2)
+        {
+            return Verdict.Unknown;
+        }
+
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(sampleTarget.Length + CodecSelector.Slack);
+        try
+        {
+            int standalone = CodecSelector.Encode(sampleTarget, dtype, CodecChoice.Auto, scratch.AsSpan(0, sampleTarget.Length + CodecSelector.Slack)).Length;
+            return standalone * (1 + ClearMargin) < delta ? Verdict.Standalone
+                : delta * (1 + ClearMargin) < standalone ? Verdict.Delta
+                : Verdict.Unknown;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 
@@ -135,11 +176,23 @@ internal static class DeltaCodecSelector
     {
         OrderedDeltaCodec.TryFill(target, reference, dtype, ordered, out ushort header, chunkElements);
         XorFieldDeltaCodec.TryFill(target, reference, dtype, xor, out int anchor);
-        return xor.EstimateBytes() < ordered.EstimateBytes() ? new Choice(true, false, anchor) : new Choice(false, false, header);
+        long xorBytes = xor.EstimateBytes(), orderedBytes = ordered.EstimateBytes();
+        return xorBytes < orderedBytes ? new Choice(true, false, anchor, xorBytes) : new Choice(false, false, header, orderedBytes);
     }
 
-    /// <summary>The codec a chunk gets; whether its encoder already holds the whole chunk, and the payload header to write.</summary>
-    private readonly record struct Choice(bool Xor, bool Filled, int Header);
+    /// <summary>
+    /// The codec a chunk gets; whether its encoder already holds the whole chunk, the payload header to write, the
+    /// winner's estimated size on the sample, and what the sample said of the delta against the standalone codecs.
+    /// </summary>
+    private readonly record struct Choice(bool Xor, bool Filled, int Header, long SampleBytes, Verdict Verdict = Verdict.Unknown);
+
+    /// <summary>What a sample says of the delta against the standalone codecs: too close to call, or a clear winner.</summary>
+    private enum Verdict
+    {
+        Unknown,
+        Delta,
+        Standalone,
+    }
 
     private static (ChunkCodec Codec, int Length) KeepSmaller(ChunkCodec codec, int length, ReadOnlySpan<byte> target, DType dtype, Span<byte> destination, int rowLength = 0, int firstColumn = 0)
     {

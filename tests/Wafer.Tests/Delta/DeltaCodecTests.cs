@@ -391,6 +391,43 @@ public class DeltaCodecTests
         }
     }
 
+    /// <summary>
+    /// A large F32 chunk whose delta does not pay by the half-raw rule: its sample names a clear winner, which alone codes
+    /// the chunk, and that winner is the smaller of the two coded in full. A fine-tune-like move is cheaper as a delta;
+    /// values with 12 dead low bits unrelated to their base are cheaper standalone (float-split drops dead bits).
+    /// </summary>
+    [Fact]
+    public void Large_F32_chunks_are_coded_by_the_clear_winner_of_their_sample()
+    {
+        const int Count = 1 << 20;
+        var random = new Random(13);
+        byte[] b = TestModel.F32(random, Count, 0.02);
+        byte[] moved = TestModel.FineTuneF32(random, b, 0.0005);
+        byte[] dead = TestModel.F32(random, Count, 0.02);
+        for (int i = 0; i < Count; i++)
+        {
+            dead[4 * i] = 0;
+            dead[(4 * i) + 1] &= 0xF0;
+        }
+
+        foreach ((byte[] t, bool deltaWins) in new[] { (moved, true), (dead, false) })
+        {
+            byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+            (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(t, b, DType.F32, payload);
+            byte[] decoded = new byte[t.Length];
+            codec.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32, codec.NeedsReference ? b : default), decoded);
+            Assert.Equal(t, decoded);
+
+            byte[] scratch = new byte[(t.Length * 2) + CodecSelector.Slack];
+            int ordered = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), scratch);
+            int xor = XorFieldDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), scratch);
+            int standalone = CodecSelector.Encode(t, DType.F32, CodecChoice.Auto, scratch).Length;
+            Assert.True(Math.Min(ordered, xor) > t.Length / 2, $"delta {Math.Min(ordered, xor)} of {t.Length}: the half-raw rule would decide alone");
+            Assert.Equal(deltaWins, codec.NeedsReference);
+            Assert.Equal(Math.Min(Math.Min(ordered, xor), standalone), length);
+        }
+    }
+
     /// <summary>Each BF16 element as an F32 element with a zero low half.</summary>
     private static byte[] Widened(byte[] bf16)
     {
