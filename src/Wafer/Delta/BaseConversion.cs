@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -6,16 +7,17 @@ namespace Wafer.Delta;
 
 /// <summary>
 /// Base tensors of another float dtype than their target (a fine-tune saved in F32 from a BF16 or F16 base, a model
-/// cast down to BF16 from F32): the base elements are converted to the target's dtype and the target is coded
-/// against them like any base. BF16 and F16 widen to F32 exactly; F32 narrows to BF16 rounded to nearest, ties to
-/// even, as frameworks cast (a model cast down from its base then matches it element for element). docs/PATCH.md
-/// specifies each rule bit for bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference.
+/// cast down to BF16 or F16 from F32, an F16 copy of a BF16 model): the base elements are converted to the target's
+/// dtype and the target is coded against them like any base. BF16 and F16 widen to F32 exactly; F32 narrows to BF16
+/// or F16 rounded to nearest, ties to even, as frameworks cast (a model cast down from its base then matches it
+/// element for element); BF16 and F16 convert to each other through F32. docs/PATCH.md specifies each rule bit for
+/// bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference.
 /// </summary>
 internal static class BaseConversion
 {
     /// <summary>Whether a target tensor of <paramref name="target"/> elements may be coded against base elements of <paramref name="base"/>.</summary>
     public static bool Supports(DType @base, DType target) =>
-        @base == target || (target == DType.F32 && @base is DType.BF16 or DType.F16) || (@base == DType.F32 && target == DType.BF16);
+        @base == target || (@base is DType.BF16 or DType.F16 or DType.F32 && target is DType.BF16 or DType.F16 or DType.F32);
 
     /// <summary>
     /// The one rule writer and reader share: a base tensor is converted when its dtype name differs from the target's
@@ -44,6 +46,23 @@ internal static class BaseConversion
                 break;
             case (DType.F32, DType.BF16):
                 RoundToBFloat16(source, destination);
+                break;
+            case (DType.F32, DType.F16):
+                RoundToHalf(source, destination);
+                break;
+            case (DType.BF16, DType.F16) or (DType.F16, DType.BF16):
+                // Through F32: the widening is exact, so this is the rounding of the base's value.
+                byte[] wide = ArrayPool<byte>.Shared.Rent(source.Length * 2);
+                try
+                {
+                    Convert(source, @base, wide.AsSpan(0, source.Length * 2), DType.F32);
+                    Convert(wide.AsSpan(0, source.Length * 2), DType.F32, destination, target);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(wide);
+                }
+
                 break;
             default:
                 if (@base != target)
@@ -89,6 +108,62 @@ internal static class BaseConversion
         // Subnormal: m × 2^-24 with the leading one of m at bit p is 2^(p - 24) × 1.f.
         int p = 31 - System.Numerics.BitOperations.LeadingZeroCount(mantissa);
         return sign | ((uint)(p + 103) << 23) | ((mantissa << (23 - p)) & 0x7FFFFF);
+    }
+
+    /// <summary>Each F32 element rounded to F16 (<see cref="SingleBitsToHalfBits"/>).</summary>
+    public static void RoundToHalf(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        for (int i = 0; 4 * i < source.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(destination[(2 * i)..], SingleBitsToHalfBits(BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..])));
+        }
+    }
+
+    /// <summary>
+    /// The F16 bits of F32 bits <paramref name="single"/> rounded to nearest, ties to even: values from 65520 up become
+    /// infinities, values below 2^-14 subnormals (or zeros); a NaN keeps its sign and top 10 payload bits and gets the
+    /// quiet bit (0x0200), as IEEE conversions do.
+    /// </summary>
+    public static ushort SingleBitsToHalfBits(uint single)
+    {
+        uint sign = (single >> 16) & 0x8000;
+        uint magnitude = single & 0x7FFFFFFF;
+        if (magnitude > 0x7F800000)
+        {
+            return (ushort)(sign | 0x7E00 | ((magnitude >> 13) & 0x3FF));
+        }
+
+        if (magnitude >= 0x47800000)
+        {
+            return (ushort)(sign | 0x7C00);
+        }
+
+        if (magnitude >= 0x38800000)
+        {
+            // Normal: rebias the exponent (127 → 15) and round the 13 dropped bits to nearest even; a carry out of the
+            // mantissa moves to the next binade, up to infinity (0x7C00) from 65520.
+            uint rounded = magnitude - 0x38000000 + 0xFFF + ((magnitude >> 13) & 1);
+            return (ushort)(sign | (rounded >> 13));
+        }
+
+        int exponent = (int)(magnitude >> 23);
+        if (exponent < 102)
+        {
+            return (ushort)sign;
+        }
+
+        // Subnormal: the value in units of 2^-24 is the 24-bit significand shifted right by 126 - exponent (14..24).
+        uint significand = (magnitude & 0x7FFFFF) | 0x800000;
+        int shift = 126 - exponent;
+        uint result = significand >> shift;
+        uint rest = significand & ((1u << shift) - 1);
+        uint half = 1u << (shift - 1);
+        if (rest > half || (rest == half && (result & 1) != 0))
+        {
+            result++;
+        }
+
+        return (ushort)(sign | result);
     }
 
     /// <summary>

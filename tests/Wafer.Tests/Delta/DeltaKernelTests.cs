@@ -148,6 +148,44 @@ public unsafe class DeltaKernelTests
     }
 
     [Fact]
+    public void Rounding_F32_to_F16_matches_the_ieee_conversion()
+    {
+        // Every exponent from F32 zeros and subnormals through the F16 subnormal, normal and overflow ranges to NaNs,
+        // each with random mantissas, the ties between neighbours, and both signs: against .NET's (Half) cast.
+        var random = new Random(5);
+        var values = new List<uint>();
+        for (uint exponent = 0; exponent < 256; exponent++)
+        {
+            foreach (uint mantissa in new uint[] { 0, 1, 0x1000, 0x0FFF, 0x1FFF, 0x2000, 0x3000, 0x7FFFFF, 0x7FF000, 0x7FE000, 0x400000 })
+            {
+                values.Add((exponent << 23) | mantissa);
+            }
+
+            for (int k = 0; k < 200; k++)
+            {
+                values.Add((exponent << 23) | (uint)random.Next(1 << 23));
+            }
+        }
+
+        values.AddRange([0x477FEFFF, 0x477FF000, 0x477FF001, 0x33000000, 0x33000001, 0x337FFFFF, 0x33800000, 0x38800000, 0x387FFFFF, 0x387FF000]);
+        byte[] source = new byte[8 * values.Count];
+        for (int i = 0; i < values.Count; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(source.AsSpan(8 * i), values[i]);
+            BinaryPrimitives.WriteUInt32LittleEndian(source.AsSpan((8 * i) + 4), values[i] | 0x80000000);
+        }
+
+        byte[] rounded = new byte[source.Length / 2];
+        BaseConversion.Convert(source, DType.F32, rounded, DType.F16);
+        for (int i = 0; i < source.Length / 4; i++)
+        {
+            uint x = BinaryPrimitives.ReadUInt32LittleEndian(source.AsSpan(4 * i));
+            ushort expected = BitConverter.HalfToUInt16Bits((Half)BitConverter.UInt32BitsToSingle(x));
+            Assert.True(expected == BinaryPrimitives.ReadUInt16LittleEndian(rounded.AsSpan(2 * i)), $"{x:X8}: expected {expected:X4}");
+        }
+    }
+
+    [Fact]
     public void Widening_F16_to_F32_is_exact_for_every_pattern()
     {
         byte[] halves = new byte[2 * 65536];

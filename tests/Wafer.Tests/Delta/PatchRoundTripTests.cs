@@ -145,9 +145,10 @@ public class PatchRoundTripTests
 
     /// <summary>
     /// Tensors whose dtype changed between base and target are coded against the base converted to the target's
-    /// dtype: BF16 or F16 widened to F32 exactly, F32 rounded to BF16 to nearest even. A model cast down from its base
-    /// costs next to nothing; a fine-tune saved in F32 from a BF16 base costs what its BF16 changes cost. F32 → F16 does
-    /// not convert, so that tensor is coded standalone; a grown vocabulary still codes its common rows against the base.
+    /// dtype: BF16 or F16 widened to F32 exactly, F32 rounded to BF16 or F16 to nearest even, BF16 and F16 through F32.
+    /// A model cast down from its base (as .NET's Half cast, IEEE round-to-nearest-even) costs next to nothing; a
+    /// fine-tune saved in F32 from a BF16 base costs what its BF16 changes cost. F32 → F8_E4M3 does not convert, so that
+    /// tensor is coded standalone; a grown vocabulary still codes its common rows against the base.
     /// </summary>
     [Fact]
     public void Tensors_that_changed_dtype_patch_against_their_converted_base()
@@ -179,6 +180,8 @@ public class PatchRoundTripTests
             new("master.weight", "F32", [50_000], master),
             new("half.weight", "F16", [20_000], halfWeights),
             new("narrowed.weight", "F32", [50_000], master),
+            new("eight.weight", "F32", [1000], master.AsSpan(0, 4000).ToArray()),
+            new("to-half.weight", "BF16", [200_000], weights),
             new("embed.weight", "BF16", [64, 32], embed),
             new("ints.weight", "I32", [1000], master.AsSpan(0, 4000).ToArray()),
             new("reinterpreted.weight", "BF16", [2000], master.AsSpan(0, 4000).ToArray()),
@@ -189,6 +192,8 @@ public class PatchRoundTripTests
             new("master.weight", "BF16", [50_000], roundedMaster),
             new("half.weight", "F32", [20_000], halfTuned),
             new("narrowed.weight", "F16", [50_000], Narrowed(master)),
+            new("eight.weight", "F8_E4M3", [1000], master.AsSpan(0, 1000).ToArray()),
+            new("to-half.weight", "F16", [200_000], Narrowed(Widened(weights, DType.BF16))),
             new("embed.weight", "F32", [72, 32], Widened(grown, DType.BF16)),
 
             // The same bytes under another dtype: kept as they are when the pair does not convert (I32 -> F32), coded
@@ -211,8 +216,12 @@ public class PatchRoundTripTests
             Assert.NotNull(manifest.Tensors.Single(t => t.Name == name).Base);
         }
 
-        Assert.Null(manifest.Tensors.Single(t => t.Name == "narrowed.weight").Base);
-        Assert.All(manifest.Tensors.Single(t => t.Name == "master.weight").Chunks, c => Assert.Equal("same", c.Codec));
+        Assert.Null(manifest.Tensors.Single(t => t.Name == "eight.weight").Base);
+        foreach (string castDown in new[] { "master.weight", "narrowed.weight", "to-half.weight" })
+        {
+            Assert.All(manifest.Tensors.Single(t => t.Name == castDown).Chunks, c => Assert.Equal("same", c.Codec));
+        }
+
         Assert.All(manifest.Tensors.Single(t => t.Name == "ints.weight").Chunks, c => Assert.Equal("same", c.Codec));
         Assert.Equal("renamed", manifest.Tensors.Single(t => t.Name == "ints.weight").Change);
         Assert.NotNull(manifest.Tensors.Single(t => t.Name == "reinterpreted.weight").Base);
