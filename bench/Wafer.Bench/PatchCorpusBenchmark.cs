@@ -229,7 +229,7 @@ internal static class PatchCorpusBenchmark
                 }
 
                 // A base of another float dtype is converted, as diff converts it, before the timed passes.
-                bool converts = BaseConversion.Converts(b.Segment.Tensor!.DTypeName, segment.Tensor.DTypeName, out DType baseType, out DType targetType);
+                bool converts = BaseConversion.Converts(b.Segment.Tensor!.DTypeName, segment.Tensor.DTypeName, null, out DType baseType, out DType targetType);
                 int element = DTypes.Size(segment.Tensor.DType);
                 if (converts ? b.Segment.Length / DTypes.Size(baseType) != segment.Length / element : b.Segment.Length != segment.Length)
                 {
@@ -419,7 +419,7 @@ internal static class PatchCorpusBenchmark
 
                 ReadOnlySpan<byte> t = target.AsSpan((int)segment.Offset, (int)segment.Length);
                 ReadOnlySpan<byte> r = baseBytes.AsSpan((int)b.Offset, (int)b.Length);
-                if (BaseConversion.Converts(b.Tensor!.DTypeName, segment.Tensor.DTypeName, out DType baseType, out DType targetType) && r.Length / DTypes.Size(baseType) == t.Length / f.Width)
+                if (BaseConversion.Converts(b.Tensor!.DTypeName, segment.Tensor.DTypeName, null, out DType baseType, out DType targetType) && r.Length / DTypes.Size(baseType) == t.Length / f.Width)
                 {
                     // A base of another float dtype, converted as diff converts it.
                     byte[] converted = new byte[t.Length];

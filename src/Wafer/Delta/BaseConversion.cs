@@ -20,14 +20,15 @@ internal static class BaseConversion
         @base == target || (@base is DType.BF16 or DType.F16 or DType.F32 && target is DType.BF16 or DType.F16 or DType.F32);
 
     /// <summary>
-    /// The one rule writer and reader share: a base tensor is converted when its dtype name differs from the target's
-    /// and the pair converts (<see cref="Supports"/>); otherwise its bytes are used as they are (same dtype, or a
-    /// rename of identical bytes under a dtype that does not convert).
+    /// The one rule writer and reader share: a base tensor is converted when its dtype name differs from the target's,
+    /// the pair converts (<see cref="Supports"/>) and the target is not a rename (<paramref name="change"/>
+    /// <c>renamed</c>: the same bytes under another name or dtype, coded against the base bytes as they are, as patches
+    /// always have been).
     /// </summary>
-    public static bool Converts(string baseDtype, string targetDtype, out DType @base, out DType target)
+    public static bool Converts(string baseDtype, string targetDtype, string? change, out DType @base, out DType target)
     {
         bool known = DTypes.TryParse(baseDtype, out @base) & DTypes.TryParse(targetDtype, out target);
-        return known && baseDtype != targetDtype && DTypes.IsFloat(@base) && DTypes.IsFloat(target) && Supports(@base, target);
+        return known && change != "renamed" && baseDtype != targetDtype && DTypes.IsFloat(@base) && DTypes.IsFloat(target) && Supports(@base, target);
     }
 
     /// <summary>

@@ -220,7 +220,7 @@ internal sealed class PatchApplier
             BaseTensorEntry? reference = tensor.Base is int b ? _manifest.BaseTensors![b] : null;
 
             // A base of another float dtype that converts lies opposite element for element (the validator checked the sizes).
-            DType baseType = reference is not null && BaseConversion.Converts(reference.Dtype, tensor.Dtype, out DType other, out _) ? other : dtype;
+            DType baseType = reference is not null && BaseConversion.Converts(reference.Dtype, tensor.Dtype, tensor.Change, out DType other, out _) ? other : dtype;
             long at = 0;
             for (int i = 0; i < tensor.Chunks.Count; i++)
             {

@@ -98,7 +98,7 @@ internal static class PatchManifestValidator
     /// </summary>
     private static long BaseBytesInTargetElements(string path, TensorEntry tensor, BaseTensorEntry baseTensor)
     {
-        if (!BaseConversion.Converts(baseTensor.Dtype, tensor.Dtype, out DType source, out DType target))
+        if (!BaseConversion.Converts(baseTensor.Dtype, tensor.Dtype, tensor.Change, out DType source, out DType target))
         {
             return baseTensor.Size;
         }

@@ -189,7 +189,6 @@ internal sealed class PatchPlanner
         };
         Manifest.Tensors.Add(entry);
         long overlap = 0;
-        bool converts = false;
         DType baseType = tensor.DType;
         if (match < 0)
         {
@@ -226,10 +225,14 @@ internal sealed class PatchPlanner
                 _reshaped++;
             }
 
-            // A base of another float dtype that converts lies opposite element for element (even with identical bytes).
-            converts = BaseConversion.Converts(baseTensor.Descriptor.DTypeName, tensor.DTypeName, out baseType, out _);
-            baseType = converts ? baseType : tensor.DType;
-            overlap = sameBytes && !converts ? segment.Length : Overlap(baseTensor, tensor, segment.Length);
+            // A base of another float dtype that converts lies opposite element for element (identical bytes are a
+            // rename, coded against the bytes as they are).
+            if (!BaseConversion.Converts(baseTensor.Descriptor.DTypeName, tensor.DTypeName, entry.Change, out baseType, out _))
+            {
+                baseType = tensor.DType;
+            }
+
+            overlap = sameBytes ? segment.Length : Overlap(baseTensor, tensor, segment.Length);
             if (overlap > 0)
             {
                 entry.Base = BaseTensorIndex(match);
@@ -283,7 +286,7 @@ internal sealed class PatchPlanner
     {
         TensorDescriptor b = baseTensor.Descriptor;
         bool sameType = b.DTypeName == tensor.DTypeName;
-        if (!(sameType && DTypes.IsFloat(tensor.DType)) && !BaseConversion.Converts(b.DTypeName, tensor.DTypeName, out _, out _))
+        if (!(sameType && DTypes.IsFloat(tensor.DType)) && !BaseConversion.Converts(b.DTypeName, tensor.DTypeName, null, out _, out _))
         {
             return sameType && baseTensor.Size == size ? size : 0;
         }
