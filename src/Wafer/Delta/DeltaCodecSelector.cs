@@ -17,7 +17,7 @@ internal static class DeltaCodecSelector
 
     private const int SampleRuns = 8;
 
-    /// <summary>How much smaller, on the sample, the delta or the standalone codecs must be for only they to code a chunk.</summary>
+    /// <summary>How much smaller, on the sample, the standalone codecs must be for only them to code a chunk.</summary>
     private const double ClearMargin = 0.04;
 
     [ThreadStatic]
@@ -50,10 +50,8 @@ internal static class DeltaCodecSelector
         ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
         int length = -1;
         ChunkCodec codec = RawCodec.Instance;
-        Verdict verdict = Verdict.Unknown;
         if (Choose(target, reference, dtype, ordered, xor) is Choice choice)
         {
-            verdict = choice.Verdict;
             if (choice.Verdict == Verdict.Standalone)
             {
                 return CodecSelector.Encode(target, dtype, CodecChoice.Auto, destination, rowLength, firstColumn);
@@ -73,8 +71,7 @@ internal static class DeltaCodecSelector
             }
         }
 
-        bool deltaWins = length >= 0 && (length <= target.Length / 2 || verdict == Verdict.Delta);
-        return deltaWins ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
+        return length >= 0 && length <= target.Length / 2 ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
     }
 
     /// <summary>
@@ -139,11 +136,12 @@ internal static class DeltaCodecSelector
     }
 
     /// <summary>
-    /// Whether the sample already tells the delta from the standalone codecs, so that only the winner codes the whole
-    /// chunk. Only asked when the delta would not pay its way by the half-raw rule (more than half the sample), where
-    /// both would otherwise be coded in full: a clear margin (<see cref="ClearMargin"/>) on the sample decides, a closer
-    /// call codes both and keeps the smaller. The standalone estimate codes the sample without row geometry (its
-    /// runs do not line up with rows), which only errs towards the delta.
+    /// Whether the sample already shows the standalone codecs clearly smaller than the delta (by <see cref="ClearMargin"/>),
+    /// so that they alone code the whole chunk, exactly as <c>pack</c> would. Only asked when the delta would not pay its
+    /// way by the half-raw rule (more than half the sample), where both would otherwise be coded in full. Any other
+    /// call codes both and keeps the smaller: a delta is never kept on the sample's word, since only the full standalone
+    /// payload proves it smaller than what the target's own archive stores. The standalone estimate codes the sample
+    /// without row geometry (its runs do not line up with rows), which only errs towards coding both.
     /// </summary>
     private static Verdict Judge(Choice choice, ReadOnlySpan<byte> sampleTarget, DType dtype)
     {
@@ -157,9 +155,7 @@ internal static class DeltaCodecSelector
         try
         {
             int standalone = CodecSelector.Encode(sampleTarget, dtype, CodecChoice.Auto, scratch.AsSpan(0, sampleTarget.Length + CodecSelector.Slack)).Length;
-            return standalone * (1 + ClearMargin) < delta ? Verdict.Standalone
-                : delta * (1 + ClearMargin) < standalone ? Verdict.Delta
-                : Verdict.Unknown;
+            return standalone * (1 + ClearMargin) < delta ? Verdict.Standalone : Verdict.Unknown;
         }
         finally
         {
@@ -186,11 +182,10 @@ internal static class DeltaCodecSelector
     /// </summary>
     private readonly record struct Choice(bool Xor, bool Filled, int Header, long SampleBytes, Verdict Verdict = Verdict.Unknown);
 
-    /// <summary>What a sample says of the delta against the standalone codecs: too close to call, or a clear winner.</summary>
+    /// <summary>What a sample says of the delta against the standalone codecs: nothing certain, or standalone clearly smaller.</summary>
     private enum Verdict
     {
         Unknown,
-        Delta,
         Standalone,
     }
 

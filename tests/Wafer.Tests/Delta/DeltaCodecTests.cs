@@ -392,12 +392,12 @@ public class DeltaCodecTests
     }
 
     /// <summary>
-    /// A large F32 chunk whose delta does not pay by the half-raw rule: its sample names a clear winner, which alone codes
-    /// the chunk, and that winner is the smaller of the two coded in full. A fine-tune-like move is cheaper as a delta;
-    /// values with 12 dead low bits unrelated to their base are cheaper standalone (float-split drops dead bits).
+    /// A large F32 chunk whose delta does not pay by the half-raw rule is coded by the smaller of the two coded in full:
+    /// values with 12 dead low bits unrelated to their base by the standalone codecs alone, on the sample's word
+    /// (float-split drops dead bits); a fine-tune-like move by its delta, which the standalone payload proves smaller.
     /// </summary>
     [Fact]
-    public void Large_F32_chunks_are_coded_by_the_clear_winner_of_their_sample()
+    public void Large_F32_chunks_are_coded_by_the_smaller_of_delta_and_standalone()
     {
         const int Count = 1 << 20;
         var random = new Random(13);
