@@ -58,6 +58,23 @@ internal static class CodecSelector
         return (RawCodec.Instance, source.Length);
     }
 
+    /// <summary>
+    /// True when the cheap scans <see cref="CodecChoice.Auto"/> runs find structure that codecs beyond float-split
+    /// exploit: a constant chunk, about half zero elements or more (sampled), or few distinct values (sampled). A caller
+    /// holding another candidate that already looks good (a patch's delta) runs the standalone codecs only then.
+    /// </summary>
+    public static bool SuggestsStructure(ReadOnlySpan<byte> source, DType dtype)
+    {
+        int size = DTypes.Size(dtype);
+        if (source.IsEmpty || source.Length % size != 0)
+        {
+            return false;
+        }
+
+        int n = source.Length / size;
+        return ChunkKernels.IsConstant(source, size) || MaybeMostlyZero(source, size, n) || SampleHasFewValues(source, size, n);
+    }
+
     /// <summary>The smallest payload among the plausible codecs, or null when none beats raw.</summary>
     private static (ChunkCodec? Codec, int Length) EncodeAuto(ReadOnlySpan<byte> source, scoped in ChunkContext context, int size, Span<byte> destination)
     {

@@ -42,7 +42,7 @@ internal static class DeltaCodecSelector
             // The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is under
             // half of that.
             int narrowLength = OrderedDeltaCodec.TryFillNarrow(target, reference, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
-            return narrowLength >= 0 && narrowLength <= target.Length / 4
+            return narrowLength >= 0 && narrowLength <= target.Length / 4 && !CodecSelector.SuggestsStructure(target, dtype)
                 ? (OrderedDeltaCodec.Instance, narrowLength)
                 : KeepSmaller(OrderedDeltaCodec.Instance, narrowLength, target, dtype, destination, rowLength, firstColumn);
         }
@@ -71,7 +71,11 @@ internal static class DeltaCodecSelector
             }
         }
 
-        return length >= 0 && length <= target.Length / 2 ? (codec, length) : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
+        // A delta under half the raw chunk beats the float codecs; the standalone ones are still tried when the chunk
+        // looks like what they code better (a pruned fine-tune is half zeros: sparse beats its delta).
+        return length >= 0 && length <= target.Length / 2 && !CodecSelector.SuggestsStructure(target, dtype)
+            ? (codec, length)
+            : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
     }
 
     /// <summary>

@@ -428,6 +428,42 @@ public class DeltaCodecTests
         }
     }
 
+    /// <summary>
+    /// A 2:4-pruned copy of its base (two of every four weights zeroed, the rest unchanged) deltas to under half the raw
+    /// chunk, but sparse codes it smaller: the selector still tries the standalone codecs when the chunk is about half
+    /// zeros, so a patch chunk never costs more than the target's own archive stores. Plain F32 and narrow chunks alike.
+    /// </summary>
+    [Fact]
+    public void A_pruned_fine_tune_is_coded_sparse_when_that_beats_its_delta()
+    {
+        var random = new Random(17);
+        byte[] b = TestModel.Bf16(random, 200_000, 0.02);
+        byte[] t = (byte[])b.Clone();
+        for (int i = 0; i < 200_000; i += 4)
+        {
+            foreach (int j in Enumerable.Range(i, 4).OrderBy(j => Math.Abs((short)BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(2 * j)) << 1)).Take(2))
+            {
+                t[2 * j] = 0;
+                t[(2 * j) + 1] = 0;
+            }
+        }
+
+        foreach ((DType dtype, byte[] baseBytes, byte[] target) in new[] { (DType.BF16, b, t), (DType.F32, Widened(b), Widened(t)) })
+        {
+            byte[] payload = new byte[(target.Length * 2) + CodecSelector.Slack];
+            int delta = OrderedDeltaCodec.Instance.Encode(target, new ChunkContext(dtype, baseBytes), payload);
+            (ChunkCodec standaloneCodec, int standalone) = CodecSelector.Encode(target, dtype, CodecChoice.Auto, payload);
+            Assert.True(delta <= target.Length / (dtype == DType.F32 ? 4 : 2), $"{dtype}: delta {delta} of {target.Length} pays by the half-raw rule");
+            Assert.True(standalone < delta, $"{dtype}: {standaloneCodec.Name} {standalone} against delta {delta}");
+
+            (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(target, baseBytes, dtype, payload);
+            Assert.Equal(standalone, length);
+            byte[] decoded = new byte[target.Length];
+            codec.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, codec.NeedsReference ? baseBytes : default), decoded);
+            Assert.Equal(target, decoded);
+        }
+    }
+
     /// <summary>Each BF16 element as an F32 element with a zero low half.</summary>
     private static byte[] Widened(byte[] bf16)
     {
