@@ -438,7 +438,7 @@ internal static class PatchCorpusBenchmark
                     // delta-ord codes.
                     byte[] narrowTarget = new byte[t.Length / 2], narrowBase = new byte[r.Length / 2];
                     HighHalves.Narrow(t, narrowTarget);
-                    HighHalves.Narrow(r, narrowBase);
+                    BaseConversion.RoundToBFloat16(r, narrowBase);
                     t = narrowTarget;
                     r = narrowBase;
                     FloatFields.TryGet(DType.BF16, out f);

@@ -13,8 +13,8 @@ namespace Wafer.Delta;
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
 /// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md). An F32 chunk whose target
-/// values all have zero low halves (BF16 cast up) is coded as the BF16 chunk of its high halves against the base's
-/// high halves (<see cref="NarrowFlag"/>), so its values' 16 dead bits cost nothing.
+/// values all have zero low halves (BF16 cast up) is coded as the BF16 chunk of its high halves against the base
+/// rounded to BF16 (<see cref="NarrowFlag"/>), so its values' 16 dead bits cost nothing.
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
@@ -33,7 +33,8 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
 
     /// <summary>
     /// Set in the layout byte of an F32 chunk coded as BF16: its elements are the decoded BF16 values in the high
-    /// halves, zero in the low halves, and the BF16 residuals are taken against the base elements' high halves.
+    /// halves, zero in the low halves, and the BF16 residuals are taken against the base elements rounded to BF16
+    /// (<see cref="BaseConversion.RoundToBFloat16"/>: exactly their high halves when the base holds BF16 values too).
     /// </summary>
     public const int NarrowFlag = 0x80;
 
@@ -65,7 +66,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
 
     /// <summary>
     /// <see cref="TryFill"/> for an F32 chunk whose values are all BF16 (<see cref="IsNarrow"/>): the BF16 high
-    /// halves of the target against those of the base, <see cref="NarrowFlag"/> set in the header's layout byte.
+    /// halves of the target against the base rounded to BF16, <see cref="NarrowFlag"/> set in the header's layout byte.
     /// </summary>
     public static bool TryFillNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, ContextTokenEncoder encoder, out ushort header)
     {
@@ -76,7 +77,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             Span<byte> narrowTarget = buffer.AsSpan(0, half);
             Span<byte> narrowReference = buffer.AsSpan(half, half);
             HighHalves.Narrow(target, narrowTarget);
-            HighHalves.Narrow(reference, narrowReference);
+            BaseConversion.RoundToBFloat16(reference, narrowReference);
             bool filled = TryFill(narrowTarget, narrowReference, DType.BF16, encoder, out header);
             header |= NarrowFlag << 8;
             return filled;
@@ -195,7 +196,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         {
             Span<byte> narrowReference = buffer.AsSpan(0, half);
             Span<byte> narrowValues = buffer.AsSpan(half, half);
-            HighHalves.Narrow(reference, narrowReference);
+            BaseConversion.RoundToBFloat16(reference, narrowReference);
             FloatFields.TryGet(DType.BF16, out FloatFields bf16);
             DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
             HighHalves.Widen(narrowValues, destination);

@@ -280,8 +280,8 @@ public class DeltaCodecTests
 
     /// <summary>
     /// An F32 chunk whose values are BF16 cast up (zero low halves) is coded as the BF16 chunk of its high halves
-    /// against the base's high halves: the same token stream, the narrow flag in the layout byte. The base may have
-    /// any low halves (F32 master weights); they are cut off before the residuals.
+    /// against the base rounded to BF16: the same token stream, the narrow flag in the layout byte. The base may have
+    /// any low halves (F32 master weights); it is rounded to nearest even before the residuals.
     /// </summary>
     [Theory]
     [InlineData(1, false)]
@@ -308,8 +308,11 @@ public class DeltaCodecTests
             }
         }
 
+        byte[] rounded = new byte[b32.Length / 2];
+        BaseConversion.RoundToBFloat16Scalar(b32, rounded);
+        Assert.Equal(fullBase, !rounded.AsSpan().SequenceEqual(b16));
         byte[] payload16 = new byte[(t16.Length * 2) + CodecSelector.Slack];
-        int length16 = OrderedDeltaCodec.Instance.Encode(t16, new ChunkContext(DType.BF16, b16), payload16);
+        int length16 = OrderedDeltaCodec.Instance.Encode(t16, new ChunkContext(DType.BF16, rounded), payload16);
         byte[] payload32 = new byte[(t32.Length * 2) + CodecSelector.Slack];
         int length32 = OrderedDeltaCodec.Instance.Encode(t32, new ChunkContext(DType.F32, b32), payload32);
         Assert.Equal(length16, length32);
@@ -331,6 +334,22 @@ public class DeltaCodecTests
             Assert.Same(OrderedDeltaCodec.Instance, codec);
             Assert.True(length <= t32.Length / 4, $"{length} bytes for {t32.Length}");
         }
+    }
+
+    /// <summary>Full F32 weights rounded to BF16 and cast back up (training in BF16 from F32 weights) cost next to nothing against them.</summary>
+    [Fact]
+    public void F32_weights_rounded_to_bf16_and_cast_up_cost_next_to_nothing_against_them()
+    {
+        byte[] b = TestModel.F32(new Random(8), 100_000, 0.02);
+        byte[] rounded = new byte[b.Length / 2];
+        BaseConversion.RoundToBFloat16Scalar(b, rounded);
+        byte[] t = Widened(rounded);
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
+        Assert.InRange(length, 1, t.Length / 200);
+        byte[] decoded = new byte[t.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32, b), decoded);
+        Assert.Equal(t, decoded);
     }
 
     [Fact]
