@@ -18,6 +18,7 @@ internal static class CodecRegistry
         BytePlanesCodec.Instance,
         SameAsBaseCodec.Instance,
         OrderedDeltaCodec.Instance,
+        SparseDeltaCodec.Instance,
         XorFieldDeltaCodec.Instance,
         ZstdReferenceCodec.Instance,
     }.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);

@@ -42,9 +42,11 @@ internal static class DeltaCodecSelector
             // The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is under
             // half of that.
             int narrowLength = OrderedDeltaCodec.TryFillNarrow(target, reference, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
-            return narrowLength >= 0 && narrowLength <= target.Length / 4 && !CodecSelector.SuggestsStructure(target, dtype)
-                ? (OrderedDeltaCodec.Instance, narrowLength)
-                : KeepSmaller(OrderedDeltaCodec.Instance, narrowLength, target, dtype, destination, rowLength, firstColumn);
+            bool narrowStructured = CodecSelector.SuggestsStructure(target, dtype);
+            (ChunkCodec narrowCodec, narrowLength) = narrowStructured ? WithSparseDelta(OrderedDeltaCodec.Instance, narrowLength, target, reference, dtype, destination) : (OrderedDeltaCodec.Instance, narrowLength);
+            return narrowLength >= 0 && narrowLength <= target.Length / 4 && !narrowStructured
+                ? (narrowCodec, narrowLength)
+                : KeepSmaller(narrowCodec, narrowLength, target, dtype, destination, rowLength, firstColumn);
         }
 
         ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
@@ -72,10 +74,47 @@ internal static class DeltaCodecSelector
         }
 
         // A delta under half the raw chunk beats the float codecs; the standalone ones are still tried when the chunk
-        // looks like what they code better (a pruned fine-tune is half zeros: sparse beats its delta).
-        return length >= 0 && length <= target.Length / 2 && !CodecSelector.SuggestsStructure(target, dtype)
+        // looks like what they code better (a pruned fine-tune is half zeros: sparse beats its delta, and delta-sparse
+        // both).
+        bool structured = CodecSelector.SuggestsStructure(target, dtype);
+        if (structured)
+        {
+            (codec, length) = WithSparseDelta(codec, length, target, reference, dtype, destination);
+        }
+
+        return length >= 0 && length <= target.Length / 2 && !structured
             ? (codec, length)
             : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
+    }
+
+    /// <summary>
+    /// Codes a chunk that is at least half zero elements with <c>delta-sparse</c> as well, keeping that payload (in
+    /// <paramref name="destination"/>) when it is smaller than the delta already there.
+    /// </summary>
+    private static (ChunkCodec Codec, int Length) WithSparseDelta(ChunkCodec codec, int length, ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, Span<byte> destination)
+    {
+        if (!SparseDeltaCodec.Suits(target, reference, dtype))
+        {
+            return (codec, length);
+        }
+
+        int room = length >= 0 ? length : Math.Min(target.Length, destination.Length);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(room + CodecSelector.Slack);
+        try
+        {
+            int written = SparseDeltaCodec.Instance.Encode(target, new ChunkContext(dtype, reference), scratch.AsSpan(0, room));
+            if (written < 0 || (length >= 0 && written >= length))
+            {
+                return (codec, length);
+            }
+
+            scratch.AsSpan(0, written).CopyTo(destination);
+            return (SparseDeltaCodec.Instance, written);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     /// <summary>

@@ -449,11 +449,12 @@ public class DeltaCodecTests
 
     /// <summary>
     /// A 2:4-pruned copy of its base (two of every four weights zeroed, the rest unchanged) deltas to under half the raw
-    /// chunk, but sparse codes it smaller: the selector still tries the standalone codecs when the chunk is about half
-    /// zeros, so a patch chunk never costs more than the target's own archive stores. Plain F32 and narrow chunks alike.
+    /// chunk, but sparse codes it smaller, and delta-sparse (the zeros as a bitmap, the kept weights against the base)
+    /// smaller still: the selector tries both when the chunk is about half zeros, so a patch chunk never costs more than
+    /// the target's own archive stores. BF16, and F32 (narrow) alike.
     /// </summary>
     [Fact]
-    public void A_pruned_fine_tune_is_coded_sparse_when_that_beats_its_delta()
+    public void A_pruned_copy_of_the_base_is_coded_as_its_zeros_and_the_kept_weights_delta()
     {
         var random = new Random(17);
         byte[] b = TestModel.Bf16(random, 200_000, 0.02);
@@ -476,11 +477,90 @@ public class DeltaCodecTests
             Assert.True(standalone < delta, $"{dtype}: {standaloneCodec.Name} {standalone} against delta {delta}");
 
             (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(target, baseBytes, dtype, payload);
-            Assert.Equal(standalone, length);
+            Assert.Same(SparseDeltaCodec.Instance, codec);
+            Assert.True(length < standalone / 4, $"{dtype}: delta-sparse {length} against {standaloneCodec.Name} {standalone}");
             byte[] decoded = new byte[target.Length];
             codec.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, codec.NeedsReference ? baseBytes : default), decoded);
             Assert.Equal(target, decoded);
         }
+    }
+
+    /// <summary>Every float dtype and awkward size, targets from all-zero to none zero, specials included, round-trip through delta-sparse.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(33)]
+    [InlineData(4097)]
+    [InlineData(70_001)]
+    public void Delta_sparse_round_trips_every_float_dtype(int count)
+    {
+        var random = new Random(count);
+        foreach (DType dtype in s_floatTypes)
+        {
+            foreach (double zeros in new[] { 0.0, 0.5, 0.8, 1.0 })
+            {
+                ulong[] seeds = new ulong[count];
+                for (int i = 0; i < count; i++)
+                {
+                    seeds[i] = (ulong)random.NextInt64();
+                }
+
+                (_, byte[] b, byte[] t) = Build(dtype, seeds);
+                int width = DTypes.Size(dtype);
+                for (int i = 0; i < count; i++)
+                {
+                    if (random.NextDouble() < zeros)
+                    {
+                        t.AsSpan(i * width, width).Clear();
+                    }
+                }
+
+                Assert.Equal(t, RoundTrip(SparseDeltaCodec.Instance, dtype, b, t));
+            }
+        }
+    }
+
+    [Fact]
+    public void Damaged_delta_sparse_payloads_fail_cleanly_or_decode_to_other_bytes()
+    {
+        var random = new Random(19);
+        byte[] b = TestModel.Bf16(random, 20_000, 0.02);
+        byte[] t = TestModel.FineTuneBf16(random, b, 0.002);
+        for (int i = 0; i < t.Length; i += 2)
+        {
+            if (random.Next(2) == 0)
+            {
+                t[i] = 0;
+                t[i + 1] = 0;
+            }
+        }
+
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = SparseDeltaCodec.Instance.Encode(t, new ChunkContext(DType.BF16, b), payload);
+        byte[] decoded = new byte[t.Length];
+        for (int cut = 0; cut < length; cut += 1 + (length / 97))
+        {
+            Assert.Throws<WaferDataException>(() => SparseDeltaCodec.Instance.Decode(payload.AsSpan(0, cut), new ChunkContext(DType.BF16, b), decoded));
+        }
+
+        for (int i = 0; i < length; i += 1 + (length / 113))
+        {
+            byte[] damaged = payload.AsSpan(0, length).ToArray();
+            damaged[i] ^= (byte)(1 << (i % 8));
+            try
+            {
+                SparseDeltaCodec.Instance.Decode(damaged, new ChunkContext(DType.BF16, b), decoded);
+                Assert.NotEqual(t, decoded);
+            }
+            catch (WaferDataException)
+            {
+            }
+        }
+
+        Assert.Throws<WaferDataException>(() => SparseDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.BF16, b.AsSpan(2).ToArray()), decoded));
+        Assert.Throws<WaferDataException>(() => SparseDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.I32, b), decoded));
     }
 
     /// <summary>Each BF16 element as an F32 element with a zero low half.</summary>

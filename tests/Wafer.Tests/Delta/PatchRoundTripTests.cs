@@ -297,6 +297,47 @@ public class PatchRoundTripTests
         Assert.Equal(File.ReadAllBytes(folder["old.safetensors"]), File.ReadAllBytes(folder["out2/copy.safetensors"]));
     }
 
+    /// <summary>
+    /// A 2:4-pruned copy of a model (two of every four weights of each matrix zeroed, the rest kept) ships as its zeros'
+    /// bitmap and the kept weights against the base: a few percent of the target, where its own archive needs a third.
+    /// </summary>
+    [Fact]
+    public void A_pruned_model_patches_to_its_zero_pattern()
+    {
+        using var folder = new TempFolder();
+        var random = new Random(29);
+        var names = Enumerable.Range(0, 6).Select(i => $"model.layers.{i}.mlp.up_proj.weight").ToList();
+        var weights = names.Select(_ => TestModel.Bf16(random, 64 * 1024, 0.02)).ToList();
+        var pruned = weights.Select(w =>
+        {
+            byte[] p = (byte[])w.Clone();
+            for (int i = 0; i < p.Length / 2; i += 4)
+            {
+                foreach (int j in Enumerable.Range(i, 4).OrderBy(j => Math.Abs(BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(w.AsSpan(2 * j)) << 16))).Take(2))
+                {
+                    p[2 * j] = 0;
+                    p[(2 * j) + 1] = 0;
+                }
+            }
+
+            return p;
+        }).ToList();
+        TestModel.WriteSafetensors(folder["base/model.safetensors"], [.. names.Select((n, i) => new TestModel.Tensor(n, "BF16", [64, 1024], weights[i]))]);
+        TestModel.WriteSafetensors(folder["pruned/model.safetensors"], [.. names.Select((n, i) => new TestModel.Tensor(n, "BF16", [64, 1024], pruned[i]))]);
+
+        PatchResult result = WaferPatch.Diff(folder["base"], folder["pruned"], folder["update.wpatch"]);
+        WaferPatch.Apply(folder["base"], folder["update.wpatch"], folder["out"]);
+        TestModel.AssertSameTree(folder["pruned"], folder["out"]);
+        using (WaferArchive patch = WaferArchive.Open(folder["update.wpatch"]))
+        {
+            Assert.All(patch.Manifest.Tensors.SelectMany(t => t.Chunks), c => Assert.Equal("delta-sparse", c.Codec));
+        }
+
+        PackResult archive = WaferPacker.Pack(folder["pruned"], folder["pruned.wafer"]);
+        Assert.True(result.PatchBytes < result.TargetBytes / 10, $"patch {result.PatchBytes} bytes of {result.TargetBytes}");
+        Assert.True(result.PatchBytes < archive.ArchiveBytes / 4, $"patch {result.PatchBytes} bytes, the target's archive {archive.ArchiveBytes}");
+    }
+
     [Fact]
     public void Patch_bytes_do_not_depend_on_the_thread_count()
     {
