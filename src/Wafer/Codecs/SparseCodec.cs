@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Numerics;
-using Wafer.Codecs.Entropy;
 
 namespace Wafer.Codecs;
 
@@ -31,7 +29,7 @@ internal sealed class SparseCodec : ChunkCodec
         }
 
         int n = source.Length / size;
-        int bitmapBytes = (n + 7) / 8;
+        int bitmapBytes = ZeroBitmap.Bytes(n);
         byte[] bitmap = ArrayPool<byte>.Shared.Rent(bitmapBytes);
         byte[] packed = ArrayPool<byte>.Shared.Rent(source.Length);
         try
@@ -57,9 +55,7 @@ internal sealed class SparseCodec : ChunkCodec
             }
 
             destination[pos++] = Version;
-            VarInt.TryWrite(destination, ref pos, (ulong)n);
-            VarInt.TryWrite(destination, ref pos, (ulong)nonzero);
-            if (!ByteStreamCoder.TryEncode(map, destination, ref pos) || destination.Length - pos < 2)
+            if (!ZeroBitmap.TryWrite(destination, ref pos, n, nonzero, map) || destination.Length - pos < 2)
             {
                 return -1;
             }
@@ -117,36 +113,13 @@ internal sealed class SparseCodec : ChunkCodec
 
         int n = destination.Length / size;
         int pos = 1;
-        int declared = VarInt.ReadInt(source, ref pos, int.MaxValue, "sparse element count");
-        if (declared != n)
-        {
-            throw new WaferDataException($"sparse payload holds {declared} elements, the chunk has {n}");
-        }
-
-        int nonzero = VarInt.ReadInt(source, ref pos, n, "sparse non-zero count");
-        int bitmapBytes = (n + 7) / 8;
-        byte[] bitmap = ArrayPool<byte>.Shared.Rent(bitmapBytes);
-        byte[] packed = ArrayPool<byte>.Shared.Rent(Math.Max(1, nonzero * size));
+        byte[] bitmap = ArrayPool<byte>.Shared.Rent(ZeroBitmap.Bytes(n));
+        byte[]? packed = null;
         try
         {
-            Span<byte> map = bitmap.AsSpan(0, bitmapBytes);
-            ByteStreamCoder.Decode(source, ref pos, map, "sparse bitmap");
-            int set = 0;
-            foreach (byte b in map)
-            {
-                set += BitOperations.PopCount(b);
-            }
-
-            if ((n & 7) != 0 && (map[^1] >> (n & 7)) != 0)
-            {
-                throw new WaferDataException("sparse bitmap marks elements past the end of the chunk");
-            }
-
-            if (set != nonzero)
-            {
-                throw new WaferDataException($"sparse bitmap marks {set} non-zero elements, the header says {nonzero}");
-            }
-
+            Span<byte> map = bitmap.AsSpan(0, ZeroBitmap.Bytes(n));
+            int nonzero = ZeroBitmap.Read(source, ref pos, n, map, Name);
+            packed = ArrayPool<byte>.Shared.Rent(Math.Max(1, nonzero * size));
             if (pos >= source.Length)
             {
                 throw new WaferDataException("sparse payload ends before its values");
@@ -179,7 +152,7 @@ internal sealed class SparseCodec : ChunkCodec
             for (int i = 0; i < n; i++)
             {
                 Span<byte> element = destination.Slice(i * size, size);
-                if ((map[i >> 3] & (1 << (i & 7))) != 0)
+                if (ZeroBitmap.IsSet(map, i))
                 {
                     values.Slice(next * size, size).CopyTo(element);
                     next++;
@@ -193,7 +166,10 @@ internal sealed class SparseCodec : ChunkCodec
         finally
         {
             ArrayPool<byte>.Shared.Return(bitmap);
-            ArrayPool<byte>.Shared.Return(packed);
+            if (packed is not null)
+            {
+                ArrayPool<byte>.Shared.Return(packed);
+            }
         }
     }
 }

@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Numerics;
 using Wafer.Codecs;
-using Wafer.Codecs.Entropy;
 using Wafer.Codecs.Kernels;
 
 namespace Wafer.Delta;
@@ -41,7 +39,7 @@ internal sealed class SparseDeltaCodec : ChunkCodec
         }
 
         int n = source.Length / size;
-        int bitmapBytes = (n + 7) / 8;
+        int bitmapBytes = ZeroBitmap.Bytes(n);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(bitmapBytes + (2 * source.Length));
         try
         {
@@ -51,9 +49,7 @@ internal sealed class SparseDeltaCodec : ChunkCodec
             int nonzero = Gather(source, reference, size, map, values, bases);
             int pos = 0;
             destination[pos++] = Version;
-            VarInt.TryWrite(destination, ref pos, (ulong)n);
-            VarInt.TryWrite(destination, ref pos, (ulong)nonzero);
-            if (!ByteStreamCoder.TryEncode(map, destination, ref pos))
+            if (!ZeroBitmap.TryWrite(destination, ref pos, n, nonzero, map))
             {
                 return -1;
             }
@@ -93,41 +89,18 @@ internal sealed class SparseDeltaCodec : ChunkCodec
 
         int n = destination.Length / size;
         int pos = 1;
-        int declared = VarInt.ReadInt(source, ref pos, int.MaxValue, "delta-sparse element count");
-        if (declared != n)
-        {
-            throw new WaferDataException($"delta-sparse payload holds {declared} elements, the chunk has {n}");
-        }
-
-        int nonzero = VarInt.ReadInt(source, ref pos, n, "delta-sparse non-zero count");
-        int bitmapBytes = (n + 7) / 8;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(bitmapBytes + (2 * nonzero * size));
+        int bitmapBytes = ZeroBitmap.Bytes(n);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(bitmapBytes + (2 * destination.Length));
         try
         {
             Span<byte> map = buffer.AsSpan(0, bitmapBytes);
-            ByteStreamCoder.Decode(source, ref pos, map, "delta-sparse bitmap");
-            int set = 0;
-            foreach (byte b in map)
-            {
-                set += BitOperations.PopCount(b);
-            }
-
-            if ((n & 7) != 0 && (map[^1] >> (n & 7)) != 0)
-            {
-                throw new WaferDataException("delta-sparse bitmap marks elements past the end of the chunk");
-            }
-
-            if (set != nonzero)
-            {
-                throw new WaferDataException($"delta-sparse bitmap marks {set} non-zero elements, the header says {nonzero}");
-            }
-
+            int nonzero = ZeroBitmap.Read(source, ref pos, n, map, Name);
             Span<byte> values = buffer.AsSpan(bitmapBytes, nonzero * size);
             Span<byte> bases = buffer.AsSpan(bitmapBytes + (nonzero * size), nonzero * size);
             int next = 0;
             for (int i = 0; i < n; i++)
             {
-                if ((map[i >> 3] & (1 << (i & 7))) != 0)
+                if (ZeroBitmap.IsSet(map, i))
                 {
                     reference.Slice(i * size, size).CopyTo(bases[(next++ * size)..]);
                 }
@@ -149,7 +122,7 @@ internal sealed class SparseDeltaCodec : ChunkCodec
             for (int i = 0; i < n; i++)
             {
                 Span<byte> element = destination.Slice(i * size, size);
-                if ((map[i >> 3] & (1 << (i & 7))) != 0)
+                if (ZeroBitmap.IsSet(map, i))
                 {
                     values.Slice(next++ * size, size).CopyTo(element);
                 }
