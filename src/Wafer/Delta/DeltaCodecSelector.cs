@@ -52,13 +52,10 @@ internal static class DeltaCodecSelector
         ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
         int length = -1;
         ChunkCodec codec = RawCodec.Instance;
-        if (Choose(target, reference, dtype, ordered, xor) is Choice choice)
+        // A sample that shows the standalone codecs clearly smaller leaves the chunk to them (and to delta-sparse,
+        // below, when it is half zero): its delta is not coded at all.
+        if (Choose(target, reference, dtype, ordered, xor) is Choice choice && choice.Verdict != Verdict.Standalone)
         {
-            if (choice.Verdict == Verdict.Standalone)
-            {
-                return CodecSelector.Encode(target, dtype, CodecChoice.Auto, destination, rowLength, firstColumn);
-            }
-
             codec = choice.Xor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;
             if (choice.Xor)
             {

@@ -485,6 +485,38 @@ public class DeltaCodecTests
         }
     }
 
+    /// <summary>
+    /// Two thirds of a large chunk pruned at random: its delta exceeds half the raw chunk and the sample shows sparse far
+    /// smaller, yet delta-sparse, which leaves the kept weights to the base, is smaller still and is what the chunk gets.
+    /// </summary>
+    [Fact]
+    public void A_chunk_pruned_past_half_is_coded_delta_sparse_even_when_its_sample_prefers_sparse()
+    {
+        var random = new Random(23);
+        const int Count = 300_000;
+        byte[] b = TestModel.Bf16(random, Count, 0.02);
+        byte[] t = (byte[])b.Clone();
+        for (int i = 0; i < Count; i++)
+        {
+            if (random.Next(3) != 0)
+            {
+                t[2 * i] = 0;
+                t[(2 * i) + 1] = 0;
+            }
+        }
+
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int delta = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.BF16, b), payload);
+        int sparse = CodecSelector.Encode(t, DType.BF16, CodecChoice.Auto, payload).Length;
+        Assert.True(delta > t.Length / 2, $"delta {delta} of {t.Length}");
+        (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(t, b, DType.BF16, payload);
+        Assert.Same(SparseDeltaCodec.Instance, codec);
+        Assert.True(length < sparse / 2, $"delta-sparse {length}, sparse {sparse}");
+        byte[] decoded = new byte[t.Length];
+        codec.Decode(payload.AsSpan(0, length), new ChunkContext(DType.BF16, b), decoded);
+        Assert.Equal(t, decoded);
+    }
+
     /// <summary>Every float dtype and awkward size, targets from all-zero to none zero, specials included, round-trip through delta-sparse.</summary>
     [Theory]
     [InlineData(1)]
