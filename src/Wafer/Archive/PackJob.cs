@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Hashing;
-using Microsoft.Win32.SafeHandles;
 using Wafer.Archive.Manifest;
 using Wafer.Codecs;
 using Wafer.IO;
@@ -15,7 +14,7 @@ namespace Wafer.Archive;
 internal sealed class PackJob : IDisposable
 {
     private readonly PackOptions _options;
-    private readonly List<MappedFile> _maps = [];
+    private readonly List<PositionedFile> _files = [];
     private readonly ManifestDocument _manifest;
     private readonly List<PackItem> _items = [];
 
@@ -55,16 +54,11 @@ internal sealed class PackJob : IDisposable
     {
         foreach ((string relative, string fullPath) in SourceTree.Enumerate(source, exclude))
         {
-            MappedFile map = MappedFile.Open(fullPath);
-            _maps.Add(map);
-            FileLayout layout;
-            using (SafeFileHandle handle = File.OpenHandle(fullPath))
-            {
-                layout = map.Length == 0 ? FileLayout.Blob(relative, 0) : FileLayoutDetector.Detect(relative, handle, map.Length);
-            }
-
+            PositionedFile file = PositionedFile.Open(fullPath);
+            _files.Add(file);
+            FileLayout layout = file.Length == 0 ? FileLayout.Blob(relative, 0) : FileLayoutDetector.Detect(relative, file.Handle, file.Length);
             int fileIndex = _manifest.Files.Count;
-            _manifest.Files.Add(new FileEntry { Path = relative, Size = map.Length, Format = layout.Format });
+            _manifest.Files.Add(new FileEntry { Path = relative, Size = file.Length, Format = layout.Format });
             foreach (LayoutSegment segment in layout.Segments)
             {
                 List<ChunkEntry> chunks = [];
@@ -169,7 +163,7 @@ internal sealed class PackJob : IDisposable
         byte[]? buffer = null;
         try
         {
-            _maps[item.File].Read(item.Offset, source.AsSpan(0, item.Length));
+            _files[item.File].Read(item.Offset, source.AsSpan(0, item.Length));
             ReadOnlySpan<byte> raw = source.AsSpan(0, item.Length);
             buffer = ArrayPool<byte>.Shared.Rent(item.Length + CodecSelector.Slack);
             (ChunkCodec codec, int length) = CodecSelector.Encode(raw, item.DType, _options.Codec, buffer, item.RowLength, item.FirstColumn);
@@ -206,7 +200,7 @@ internal sealed class PackJob : IDisposable
         int written;
         try
         {
-            _maps[item.CompanionFile].Read(item.CompanionOffset, reference.AsSpan(0, item.CompanionLength));
+            _files[item.CompanionFile].Read(item.CompanionOffset, reference.AsSpan(0, item.CompanionLength));
             written = F32Bf16ResidualCodec.Instance.Encode(raw, new ChunkContext(item.DType, reference.AsSpan(0, item.CompanionLength)), candidate);
         }
         catch
@@ -236,7 +230,7 @@ internal sealed class PackJob : IDisposable
         byte[] bytes = ArrayPool<byte>.Shared.Rent(Math.Max(1, raw.Length));
         try
         {
-            _maps[earlier.File].Read(earlier.Offset, bytes.AsSpan(0, raw.Length));
+            _files[earlier.File].Read(earlier.Offset, bytes.AsSpan(0, raw.Length));
             return raw.SequenceEqual(bytes.AsSpan(0, raw.Length));
         }
         finally
@@ -247,9 +241,9 @@ internal sealed class PackJob : IDisposable
 
     public void Dispose()
     {
-        foreach (MappedFile map in _maps)
+        foreach (PositionedFile file in _files)
         {
-            map.Dispose();
+            file.Dispose();
         }
     }
 

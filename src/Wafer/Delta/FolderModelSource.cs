@@ -1,4 +1,3 @@
-using Microsoft.Win32.SafeHandles;
 using Wafer.IO;
 using Wafer.Layout;
 
@@ -11,7 +10,7 @@ namespace Wafer.Delta;
 /// </summary>
 internal sealed class FolderModelSource : ModelSource
 {
-    private readonly List<SafeFileHandle> _handles = [];
+    private readonly List<PositionedFile> _sources = [];
     private readonly List<ModelFile> _files = [];
 
     private FolderModelSource(string path, List<(string Relative, string FullPath)> entries)
@@ -21,11 +20,10 @@ internal sealed class FolderModelSource : ModelSource
         {
             foreach ((string relative, string fullPath) in entries)
             {
-                SafeFileHandle handle = File.OpenHandle(fullPath);
-                _handles.Add(handle);
-                long length = RandomAccess.GetLength(handle);
-                FileLayout layout = length == 0 ? FileLayout.Blob(relative, 0) : FileLayoutDetector.Detect(relative, handle, length);
-                _files.Add(new ModelFile(relative, length, layout.Format, layout.Segments));
+                PositionedFile source = PositionedFile.Open(fullPath);
+                _sources.Add(source);
+                FileLayout layout = source.Length == 0 ? FileLayout.Blob(relative, 0) : FileLayoutDetector.Detect(relative, source.Handle, source.Length);
+                _files.Add(new ModelFile(relative, source.Length, layout.Format, layout.Segments));
             }
         }
         catch
@@ -42,32 +40,15 @@ internal sealed class FolderModelSource : ModelSource
     public static FolderModelSource OpenFolder(string path, string? exclude = null) =>
         new(path, SourceTree.Enumerate(path, exclude));
 
-    public override void Read(int file, long offset, Span<byte> destination)
-    {
-        if (offset < 0 || offset > _files[file].Size - destination.Length)
-        {
-            throw new WaferDataException($"{Path}: range [{offset}, {offset + destination.Length}) lies outside file '{_files[file].Path}'.");
-        }
-
-        for (int done = 0; done < destination.Length;)
-        {
-            int read = RandomAccess.Read(_handles[file], destination[done..], offset + done);
-            if (read == 0)
-            {
-                throw new IOException($"{Path}: file '{_files[file].Path}' became shorter while it was read.");
-            }
-
-            done += read;
-        }
-    }
+    public override void Read(int file, long offset, Span<byte> destination) => _sources[file].Read(offset, destination);
 
     public override void Dispose()
     {
-        foreach (SafeFileHandle handle in _handles)
+        foreach (PositionedFile source in _sources)
         {
-            handle.Dispose();
+            source.Dispose();
         }
 
-        _handles.Clear();
+        _sources.Clear();
     }
 }
