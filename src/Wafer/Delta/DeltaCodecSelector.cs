@@ -35,27 +35,24 @@ internal static class DeltaCodecSelector
         }
 
         ContextTokenEncoder ordered = t_ordered ??= new ContextTokenEncoder();
+        ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
         Span<byte> room = destination[..Math.Min(destination.Length, target.Length)];
+        int length = -1;
+        ChunkCodec codec = RawCodec.Instance;
+        int pays = target.Length / 2;
         if (OrderedDeltaCodec.IsNarrow(target, reference, dtype))
         {
             // BF16 values cast up to F32: coded as BF16 by delta-ord (delta-xor's fields would keep the dead bits).
             // The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is under
             // half of that.
-            int narrowLength = OrderedDeltaCodec.TryFillNarrow(target, reference, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
-            bool narrowStructured = CodecSelector.SuggestsStructure(target, dtype);
-            (ChunkCodec narrowCodec, narrowLength) = narrowStructured ? WithSparseDelta(OrderedDeltaCodec.Instance, narrowLength, target, reference, dtype, destination) : (OrderedDeltaCodec.Instance, narrowLength);
-            return narrowLength >= 0 && narrowLength <= target.Length / 4 && !narrowStructured
-                ? (narrowCodec, narrowLength)
-                : KeepSmaller(narrowCodec, narrowLength, target, dtype, destination, rowLength, firstColumn);
+            codec = OrderedDeltaCodec.Instance;
+            length = OrderedDeltaCodec.TryFillNarrow(target, reference, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
+            pays = target.Length / 4;
         }
-
-        ContextTokenEncoder xor = t_xor ??= new ContextTokenEncoder();
-        int length = -1;
-        ChunkCodec codec = RawCodec.Instance;
-        // A sample that shows the standalone codecs clearly smaller leaves the chunk to them (and to delta-sparse,
-        // below, when it is half zero): its delta is not coded at all.
-        if (Choose(target, reference, dtype, ordered, xor) is Choice choice && choice.Verdict != Verdict.Standalone)
+        else if (Choose(target, reference, dtype, ordered, xor) is Choice choice && choice.Verdict != Verdict.Standalone)
         {
+            // (A sample that shows the standalone codecs clearly smaller leaves the chunk to them, and to delta-sparse
+            // below when it is half zero: its delta is not coded at all.)
             codec = choice.Xor ? XorFieldDeltaCodec.Instance : OrderedDeltaCodec.Instance;
             if (choice.Xor)
             {
@@ -70,16 +67,16 @@ internal static class DeltaCodecSelector
             }
         }
 
-        // A delta under half the raw chunk beats the float codecs; the standalone ones are still tried when the chunk
-        // looks like what they code better (a pruned fine-tune is half zeros: sparse beats its delta, and delta-sparse
-        // both).
+        // A delta under half the raw chunk (under half the BF16 size, narrow) beats the float codecs; the standalone ones
+        // are still tried when the chunk looks like what they code better (a pruned fine-tune is half zeros: sparse
+        // beats its delta, and delta-sparse both).
         bool structured = CodecSelector.SuggestsStructure(target, dtype);
         if (structured)
         {
             (codec, length) = WithSparseDelta(codec, length, target, reference, dtype, destination);
         }
 
-        return length >= 0 && length <= target.Length / 2 && !structured
+        return length >= 0 && length <= pays && !structured
             ? (codec, length)
             : KeepSmaller(codec, length, target, dtype, destination, rowLength, firstColumn);
     }

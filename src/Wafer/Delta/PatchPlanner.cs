@@ -227,12 +227,13 @@ internal sealed class PatchPlanner
 
             // A base of another float dtype that converts lies opposite element for element (identical bytes are a
             // rename, coded against the bytes as they are).
-            if (!BaseConversion.Converts(baseTensor.Descriptor.DTypeName, tensor.DTypeName, entry.Change, out baseType, out _))
+            bool converts = BaseConversion.Converts(baseTensor.Descriptor.DTypeName, tensor.DTypeName, entry.Change, out baseType, out _);
+            if (!converts)
             {
                 baseType = tensor.DType;
             }
 
-            overlap = sameBytes ? segment.Length : Overlap(baseTensor, tensor, segment.Length);
+            overlap = sameBytes ? segment.Length : Overlap(baseTensor, tensor, segment.Length, converts);
             if (overlap > 0)
             {
                 entry.Base = BaseTensorIndex(match);
@@ -279,14 +280,14 @@ internal sealed class PatchPlanner
 
     /// <summary>
     /// Target bytes at the start of both tensors that hold the same elements: all for equal shapes, the common leading
-    /// rows when only dimension 0 differs. Float tensors of different dtypes overlap when the base converts to the
-    /// target's dtype (<see cref="BaseConversion"/>), element for element.
+    /// rows when only dimension 0 differs. Float tensors of different dtypes overlap, element for element, when the
+    /// base <paramref name="converts"/> to the target's dtype (<see cref="BaseConversion.Converts"/>).
     /// </summary>
-    private static long Overlap(BaseTensor baseTensor, TensorDescriptor tensor, long size)
+    private static long Overlap(BaseTensor baseTensor, TensorDescriptor tensor, long size, bool converts)
     {
         TensorDescriptor b = baseTensor.Descriptor;
         bool sameType = b.DTypeName == tensor.DTypeName;
-        if (!(sameType && DTypes.IsFloat(tensor.DType)) && !BaseConversion.Converts(b.DTypeName, tensor.DTypeName, null, out _, out _))
+        if (!(sameType && DTypes.IsFloat(tensor.DType)) && !converts)
         {
             return sameType && baseTensor.Size == size ? size : 0;
         }
