@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
@@ -27,28 +28,30 @@ internal static class PatchCorpusBenchmark
     private const long SampledBytes = 64L << 20;
 
     /// <summary>
-    /// The pairs; <c>CastUp</c>: which models get their BF16 tensors written as F32 first (as many hub repositories
-    /// store them): both, or only the target (a fine-tune saved in F32 from a BF16 base).
+    /// The pairs; <c>Cast</c>: which models get their BF16 tensors written as F32 or F16 first (as many hub
+    /// repositories store them): both, or only the target (a fine-tune saved in F32 from a BF16 base).
     /// </summary>
-    private static readonly (string Base, string Target, CastUp CastUp)[] s_pairs =
+    private static readonly (string Base, string Target, Cast Cast)[] s_pairs =
     [
-        ("bytelm-base", "bytelm-ft-code", CastUp.None),
-        ("bytelm-base", "bytelm-ft-doc", CastUp.None),
-        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300", CastUp.None),
-        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base", CastUp.None),
-        ("optim-run/checkpoint-40", "optim-run/checkpoint-80", CastUp.None),
-        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000", CastUp.None),
-        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000", CastUp.None),
-        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500", CastUp.None),
-        ("bytelm-base", "bytelm-ft-code", CastUp.Both),
-        ("bytelm-base", "bytelm-ft-code", CastUp.Target),
+        ("bytelm-base", "bytelm-ft-code", Cast.None),
+        ("bytelm-base", "bytelm-ft-doc", Cast.None),
+        ("bytelm-base-ckpt/checkpoint-200", "bytelm-base-ckpt/checkpoint-300", Cast.None),
+        ("bytelm-base-ckpt/checkpoint-300", "bytelm-base", Cast.None),
+        ("optim-run/checkpoint-40", "optim-run/checkpoint-80", Cast.None),
+        ("lora-gpt2/checkpoint-500", "lora-gpt2/checkpoint-1000", Cast.None),
+        ("lora-gpt2/checkpoint-3500", "lora-gpt2/checkpoint-4000", Cast.None),
+        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500", Cast.None),
+        ("bytelm-base", "bytelm-ft-code", Cast.BothToF32),
+        ("bytelm-base", "bytelm-ft-code", Cast.TargetToF32),
+        ("bytelm-base", "bytelm-ft-code", Cast.BothToF16),
     ];
 
-    private enum CastUp
+    private enum Cast
     {
         None,
-        Both,
-        Target,
+        BothToF32,
+        TargetToF32,
+        BothToF16,
     }
 
     public static int Run(string[] args)
@@ -73,7 +76,7 @@ internal static class PatchCorpusBenchmark
             WarmUp(data, scratch);
             Console.WriteLine("pair | target | BitX-style | zstd patch-from | Wafer | Wafer/BitX | Wafer/zstd | H(d|exp) | H(d|exp,prev) | diff GB/s | apply GB/s | delta enc 1T | delta dec 1T");
             Console.WriteLine("---|---|---|---|---|---|---|---|---|---|---|---|---");
-            foreach ((string baseName, string targetName, CastUp castUp) in s_pairs)
+            foreach ((string baseName, string targetName, Cast cast) in s_pairs)
             {
                 string baseFolder = Path.Combine(data, baseName);
                 string targetFolder = Path.Combine(data, targetName);
@@ -83,20 +86,22 @@ internal static class PatchCorpusBenchmark
                     continue;
                 }
 
-                if (castUp == CastUp.Both)
+                DType castTo = cast == Cast.BothToF16 ? DType.F16 : DType.F32;
+                if (cast is Cast.BothToF32 or Cast.BothToF16)
                 {
-                    baseFolder = CastUpCopy(baseFolder, Path.Combine(scratch, $"cast-up-base-{castUp}"));
+                    baseFolder = CastCopy(baseFolder, Path.Combine(scratch, $"cast-base-{cast}"), castTo);
                 }
 
-                if (castUp != CastUp.None)
+                if (cast != Cast.None)
                 {
-                    targetFolder = CastUpCopy(targetFolder, Path.Combine(scratch, $"cast-up-target-{castUp}"));
+                    targetFolder = CastCopy(targetFolder, Path.Combine(scratch, $"cast-target-{cast}"), castTo);
                 }
 
-                string label = castUp switch
+                string label = cast switch
                 {
-                    CastUp.Both => $"{targetName} (both cast up to F32)",
-                    CastUp.Target => $"{targetName} (target cast up to F32)",
+                    Cast.BothToF32 => $"{targetName} (both cast up to F32)",
+                    Cast.TargetToF32 => $"{targetName} (target cast up to F32)",
+                    Cast.BothToF16 => $"{targetName} (both cast to F16)",
                     _ => targetName,
                 };
                 RunPair(baseName, label, baseFolder, targetFolder, zstd, scratch);
@@ -309,9 +314,10 @@ internal static class PatchCorpusBenchmark
 
     /// <summary>
     /// Copies <paramref name="folder"/> to <paramref name="destination"/> with every BF16 tensor of its safetensors
-    /// files written as F32 (each value exactly, its low 16 bits zero); returns <paramref name="destination"/>.
+    /// files written as <paramref name="to"/>: F32 (each value exactly, its low 16 bits zero) or F16 (.NET's IEEE
+    /// cast, to nearest even, as frameworks cast); returns <paramref name="destination"/>.
     /// </summary>
-    private static string CastUpCopy(string folder, string destination)
+    private static string CastCopy(string folder, string destination, DType to)
     {
         foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
         {
@@ -330,11 +336,22 @@ internal static class PatchCorpusBenchmark
             {
                 byte[] bytes = new byte[entry.End - entry.Begin];
                 RandomAccess.Read(input, bytes, header.DataStart + entry.Begin);
-                if (entry.Descriptor.DType == DType.BF16)
+                if (entry.Descriptor.DType == DType.BF16 && to == DType.F32)
                 {
                     byte[] wide = new byte[bytes.Length * 2];
                     HighHalves.WidenScalar(bytes, wide);
                     tensors.Add((entry.Descriptor with { DType = DType.F32, DTypeName = "F32" }, wide));
+                }
+                else if (entry.Descriptor.DType == DType.BF16)
+                {
+                    byte[] halves = new byte[bytes.Length];
+                    for (int i = 0; i < bytes.Length / 2; i++)
+                    {
+                        float value = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(2 * i)) << 16);
+                        BinaryPrimitives.WriteHalfLittleEndian(halves.AsSpan(2 * i), (Half)value);
+                    }
+
+                    tensors.Add((entry.Descriptor with { DType = DType.F16, DTypeName = "F16" }, halves));
                 }
                 else
                 {
@@ -432,13 +449,22 @@ internal static class PatchCorpusBenchmark
                     continue;
                 }
 
-                if (segment.Tensor.DType == DType.F32 && HighHalves.LowHalvesZero(t))
+                if (OrderedDeltaCodec.IsNarrow(t, r, segment.Tensor.DType))
                 {
-                    // BF16 values cast up: the low halves carry nothing; the difference of the high halves is what
-                    // delta-ord codes.
-                    byte[] narrowTarget = new byte[t.Length / 2], narrowBase = new byte[r.Length / 2];
-                    HighHalves.Narrow(t, narrowTarget);
-                    BaseConversion.RoundToBFloat16(r, narrowBase);
+                    // BF16 values cast up to F32, or to F16: their dead bits carry nothing; the difference of their
+                    // BF16 values is what delta-ord codes.
+                    byte[] narrowTarget = new byte[t.Length / (f.Width / 2)], narrowBase = new byte[narrowTarget.Length];
+                    if (f.Width == 4)
+                    {
+                        HighHalves.Narrow(t, narrowTarget);
+                        BaseConversion.RoundToBFloat16(r, narrowBase);
+                    }
+                    else
+                    {
+                        HalfBFloat16.RoundToBFloat16(t, narrowTarget);
+                        HalfBFloat16.RoundToBFloat16(r, narrowBase);
+                    }
+
                     t = narrowTarget;
                     r = narrowBase;
                     FloatFields.TryGet(DType.BF16, out f);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -10,8 +9,8 @@ namespace Wafer.Delta;
 /// cast down to BF16 or F16 from F32, an F16 copy of a BF16 model): the base elements are converted to the target's
 /// dtype and the target is coded against them like any base. BF16 and F16 widen to F32 exactly; F32 narrows to BF16
 /// or F16 rounded to nearest, ties to even, as frameworks cast (a model cast down from its base then matches it
-/// element for element); BF16 and F16 convert to each other through F32. docs/PATCH.md specifies each rule bit for
-/// bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference.
+/// element for element); BF16 and F16 convert to each other through F32 (<see cref="HalfBFloat16"/>). docs/PATCH.md
+/// specifies each rule bit for bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference.
 /// </summary>
 internal static class BaseConversion
 {
@@ -51,19 +50,11 @@ internal static class BaseConversion
             case (DType.F32, DType.F16):
                 RoundToHalf(source, destination);
                 break;
-            case (DType.BF16, DType.F16) or (DType.F16, DType.BF16):
-                // Through F32: the widening is exact, so this is the rounding of the base's value.
-                byte[] wide = ArrayPool<byte>.Shared.Rent(source.Length * 2);
-                try
-                {
-                    Convert(source, @base, wide.AsSpan(0, source.Length * 2), DType.F32);
-                    Convert(wide.AsSpan(0, source.Length * 2), DType.F32, destination, target);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(wide);
-                }
-
+            case (DType.BF16, DType.F16):
+                HalfBFloat16.RoundToHalf(source, destination);
+                break;
+            case (DType.F16, DType.BF16):
+                HalfBFloat16.RoundToBFloat16(source, destination);
                 break;
             default:
                 if (@base != target)

@@ -42,12 +42,12 @@ internal static class DeltaCodecSelector
         int pays = target.Length / 2;
         if (OrderedDeltaCodec.IsNarrow(target, reference, dtype))
         {
-            // BF16 values cast up to F32: coded as BF16 by delta-ord (delta-xor's fields would keep the dead bits).
-            // The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is under
-            // half of that.
+            // BF16 values cast up to F32, or cast to F16: coded as BF16 by delta-ord (delta-xor's fields would keep the
+            // dead bits). The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is
+            // under half of that.
             codec = OrderedDeltaCodec.Instance;
-            length = OrderedDeltaCodec.TryFillNarrow(target, reference, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
-            pays = target.Length / 4;
+            length = OrderedDeltaCodec.TryFillNarrow(target, reference, dtype, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
+            pays = dtype == DType.F32 ? target.Length / 4 : target.Length / 2;
         }
         else if (Choose(target, reference, dtype, ordered, xor) is Choice choice && choice.Verdict != Verdict.Standalone)
         {
@@ -67,7 +67,7 @@ internal static class DeltaCodecSelector
             }
         }
 
-        // A delta under half the raw chunk (under half the BF16 size, narrow) beats the float codecs; the standalone ones
+        // A delta under half the raw chunk (under half the BF16 size, narrow F32) beats the float codecs; the standalone ones
         // are still tried when the chunk looks like what they code better (a pruned fine-tune is half zeros: sparse
         // beats its delta, and delta-sparse both).
         bool structured = CodecSelector.SuggestsStructure(target, dtype);

@@ -12,9 +12,9 @@ namespace Wafer.Delta;
 /// moves weights by roughly absolute amounts, so the ulp distance scales with 2^-exponent: conditioning on the
 /// base exponent is what makes the delta cheap. Bit-exact for every pattern (NaN payloads, infinities, -0,
 /// subnormals): the map is a bijection and the arithmetic wraps.
-/// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md). An F32 chunk whose target
-/// values all have zero low halves (BF16 cast up) is coded as the BF16 chunk of its high halves against the base
-/// rounded to BF16 (<see cref="NarrowFlag"/>), so its values' 16 dead bits cost nothing.
+/// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md). An F32 or F16 chunk whose
+/// target values are all BF16 values (a BF16 model cast up to F32, or to F16) is coded as the BF16 chunk of those
+/// values against the base rounded to BF16 (<see cref="NarrowFlag"/>), so their dead bits (16 or 3) cost nothing.
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
@@ -32,9 +32,10 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     public const int SingleContextLayout = 2;
 
     /// <summary>
-    /// Set in the layout byte of an F32 chunk coded as BF16: its elements are the decoded BF16 values in the high
-    /// halves, zero in the low halves, and the BF16 residuals are taken against the base elements rounded to BF16
-    /// (<see cref="BaseConversion.RoundToBFloat16"/>: exactly their high halves when the base holds BF16 values too).
+    /// Set in the layout byte of an F32 or F16 chunk coded as BF16: its elements are the decoded BF16 values, in the
+    /// high halves with zero low halves (F32) or converted to F16 (<see cref="HalfBFloat16.RoundToHalf"/>, exact for
+    /// them), and the BF16 residuals are taken against the base elements rounded to BF16 (exactly their BF16 values
+    /// when the base holds BF16 values too).
     /// </summary>
     public const int NarrowFlag = 0x80;
 
@@ -55,29 +56,46 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         ContextTokenEncoder encoder = t_encoder ??= new ContextTokenEncoder();
         ushort header;
         bool filled = IsNarrow(source, context.Reference, context.DType)
-            ? TryFillNarrow(source, context.Reference, encoder, out header)
+            ? TryFillNarrow(source, context.Reference, context.DType, encoder, out header)
             : TryFill(source, context.Reference, context.DType, encoder, out header);
         return filled ? WriteFilled(encoder, header, destination) : -1;
     }
 
-    /// <summary>Whether an F32 chunk's target values are all BF16 (zero low halves), so it is coded as BF16.</summary>
+    /// <summary>
+    /// Whether an F32 chunk's target values are all BF16 (zero low halves), or an F16 chunk's
+    /// (<see cref="HalfBFloat16.AllBFloat16"/>), so it is coded as BF16.
+    /// </summary>
     public static bool IsNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype) =>
-        dtype == DType.F32 && target.Length == reference.Length && target.Length % 4 == 0 && !target.IsEmpty && HighHalves.LowHalvesZero(target);
+        target.Length == reference.Length && !target.IsEmpty && dtype switch
+        {
+            DType.F32 => target.Length % 4 == 0 && HighHalves.LowHalvesZero(target),
+            DType.F16 => target.Length % 2 == 0 && HalfBFloat16.AllBFloat16(target),
+            _ => false,
+        };
 
     /// <summary>
-    /// <see cref="TryFill"/> for an F32 chunk whose values are all BF16 (<see cref="IsNarrow"/>): the BF16 high
-    /// halves of the target against the base rounded to BF16, <see cref="NarrowFlag"/> set in the header's layout byte.
+    /// <see cref="TryFill"/> for an F32 or F16 chunk whose values are all BF16 (<see cref="IsNarrow"/>): the BF16 values
+    /// of the target against the base rounded to BF16, <see cref="NarrowFlag"/> set in the header's layout byte.
     /// </summary>
-    public static bool TryFillNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, ContextTokenEncoder encoder, out ushort header)
+    public static bool TryFillNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out ushort header)
     {
-        int half = target.Length / 2;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * half);
+        int narrowLength = target.Length / (DTypes.Size(dtype) / 2);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * narrowLength);
         try
         {
-            Span<byte> narrowTarget = buffer.AsSpan(0, half);
-            Span<byte> narrowReference = buffer.AsSpan(half, half);
-            HighHalves.Narrow(target, narrowTarget);
-            BaseConversion.RoundToBFloat16(reference, narrowReference);
+            Span<byte> narrowTarget = buffer.AsSpan(0, narrowLength);
+            Span<byte> narrowReference = buffer.AsSpan(narrowLength, narrowLength);
+            if (dtype == DType.F32)
+            {
+                HighHalves.Narrow(target, narrowTarget);
+                BaseConversion.RoundToBFloat16(reference, narrowReference);
+            }
+            else
+            {
+                HalfBFloat16.RoundToBFloat16(target, narrowTarget);
+                HalfBFloat16.RoundToBFloat16(reference, narrowReference);
+            }
+
             bool filled = TryFill(narrowTarget, narrowReference, DType.BF16, encoder, out header);
             header |= NarrowFlag << 8;
             return filled;
@@ -179,7 +197,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         int anchor = source[0];
         int layout = source[1] & ~NarrowFlag;
         bool narrow = (source[1] & NarrowFlag) != 0;
-        if (layout > SingleContextLayout || (layout == SingleContextLayout && anchor != 0) || (narrow && (context.DType != DType.F32 || destination.IsEmpty)))
+        if (layout > SingleContextLayout || (layout == SingleContextLayout && anchor != 0) || (narrow && (context.DType is not (DType.F32 or DType.F16) || destination.IsEmpty)))
         {
             throw new WaferDataException($"delta-ord header ({source[0]}, {source[1]}) is not valid for {DTypes.Name(context.DType)} elements");
         }
@@ -190,16 +208,25 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             return;
         }
 
-        int half = destination.Length / 2;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * half);
+        int narrowLength = destination.Length / (f.Width / 2);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * narrowLength);
         try
         {
-            Span<byte> narrowReference = buffer.AsSpan(0, half);
-            Span<byte> narrowValues = buffer.AsSpan(half, half);
-            BaseConversion.RoundToBFloat16(reference, narrowReference);
+            Span<byte> narrowReference = buffer.AsSpan(0, narrowLength);
+            Span<byte> narrowValues = buffer.AsSpan(narrowLength, narrowLength);
             FloatFields.TryGet(DType.BF16, out FloatFields bf16);
-            DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
-            HighHalves.Widen(narrowValues, destination);
+            if (f.Width == 4)
+            {
+                BaseConversion.RoundToBFloat16(reference, narrowReference);
+                DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
+                HighHalves.Widen(narrowValues, destination);
+            }
+            else
+            {
+                HalfBFloat16.RoundToBFloat16(reference, narrowReference);
+                DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
+                HalfBFloat16.RoundToHalf(narrowValues, destination);
+            }
         }
         finally
         {

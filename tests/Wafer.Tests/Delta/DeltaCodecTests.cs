@@ -367,11 +367,115 @@ public class DeltaCodecTests
         Assert.Equal(t, decoded);
     }
 
+    /// <summary>
+    /// An F16 chunk whose values are all BF16 values (a BF16 model cast to F16) is coded as the BF16 chunk of those
+    /// values against the base rounded to BF16: the same token stream, the narrow flag in the layout byte. The base may
+    /// be any F16 values (it is rounded to nearest even); the target keeps its subnormals, zeros, infinities and quiet
+    /// NaNs exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(9, false)]
+    [InlineData(17, true)]
+    [InlineData(4097, true)]
+    [InlineData(70_001, false)]
+    [InlineData(70_001, true)]
+    public void F16_chunks_of_bf16_values_code_as_their_bf16_values(int count, bool fullBase)
+    {
+        var random = new Random(count);
+        byte[] b16 = TestModel.Bf16(random, count, 0.02);
+        byte[] t16 = TestModel.FineTuneBf16(random, b16, 0.002);
+        ushort[] specials = [0x0000, 0x8000, 0x0001, 0x807F, 0x0080, 0x7F80, 0xFF80, 0x7FC0, 0x3880, 0x3800, 0x4780];
+        for (int i = 0; i < Math.Min(count, specials.Length); i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(t16.AsSpan(2 * i), specials[i]);
+        }
+
+        byte[] t = Halves(t16);
+        byte[] b = Halves(b16);
+        if (fullBase)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                b[2 * i] ^= (byte)random.Next(8);
+            }
+        }
+
+        Assert.True(HalfBFloat16.AllBFloat16(t));
+        byte[] narrowTarget = new byte[t.Length];
+        byte[] rounded = new byte[b.Length];
+        HalfBFloat16.RoundToBFloat16Scalar(t, narrowTarget);
+        HalfBFloat16.RoundToBFloat16Scalar(b, rounded);
+        byte[] payload16 = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length16 = OrderedDeltaCodec.Instance.Encode(narrowTarget, new ChunkContext(DType.BF16, rounded), payload16);
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F16, b), payload);
+        Assert.Equal(length16, length);
+        Assert.Equal(payload16[0], payload[0]);
+        Assert.Equal(payload16[1] | OrderedDeltaCodec.NarrowFlag, payload[1]);
+        Assert.Equal(payload16.AsSpan(2, length16 - 2).ToArray(), payload.AsSpan(2, length - 2).ToArray());
+
+        byte[] decoded = new byte[t.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F16, b), decoded);
+        Assert.Equal(t, decoded);
+
+        // The selector takes the narrow delta as well, within half the raw bytes.
+        byte[] selected = new byte[(t.Length * 2) + CodecSelector.Slack];
+        (ChunkCodec codec, int selectedLength) = DeltaCodecSelector.EncodeTensor(t, b, DType.F16, selected);
+        codec.Decode(selected.AsSpan(0, selectedLength), new ChunkContext(DType.F16, b), decoded);
+        Assert.Equal(t, decoded);
+        if (count > 4096)
+        {
+            Assert.Same(OrderedDeltaCodec.Instance, codec);
+            Assert.Equal(OrderedDeltaCodec.NarrowFlag, selected[1] & OrderedDeltaCodec.NarrowFlag);
+            Assert.True(selectedLength <= t.Length / 2, $"{selectedLength} bytes for {t.Length}");
+        }
+
+        static byte[] Halves(byte[] bf16)
+        {
+            byte[] halves = new byte[bf16.Length];
+            for (int i = 0; i < bf16.Length / 2; i++)
+            {
+                float value = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bf16.AsSpan(2 * i)) << 16);
+                BinaryPrimitives.WriteHalfLittleEndian(halves.AsSpan(2 * i), (Half)value);
+            }
+
+            return halves;
+        }
+    }
+
+    /// <summary>A live low mantissa bit, a subnormal with nine significant bits or a signalling NaN keeps an F16 chunk whole.</summary>
+    [Theory]
+    [InlineData((ushort)0x3C01)]
+    [InlineData((ushort)0x0101)]
+    [InlineData((ushort)0x7C08)]
+    public void F16_chunks_with_one_value_outside_bf16_are_not_narrowed(ushort outsider)
+    {
+        var random = new Random(3);
+        byte[] b = new byte[2 * 5000];
+        byte[] t = new byte[2 * 5000];
+        for (int i = 0; i < 5000; i++)
+        {
+            BinaryPrimitives.WriteHalfLittleEndian(b.AsSpan(2 * i), (Half)(float)(random.NextDouble() - 0.5));
+            BinaryPrimitives.WriteUInt16LittleEndian(t.AsSpan(2 * i), (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(2 * i)) & ~7));
+        }
+
+        Assert.True(HalfBFloat16.AllBFloat16(t));
+        BinaryPrimitives.WriteUInt16LittleEndian(t.AsSpan(2 * 4321), outsider);
+        Assert.False(HalfBFloat16.AllBFloat16(t));
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F16, b), payload);
+        Assert.Equal(0, payload[1] & OrderedDeltaCodec.NarrowFlag);
+        byte[] decoded = new byte[t.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F16, b), decoded);
+        Assert.Equal(t, decoded);
+    }
+
     [Theory]
     [InlineData(DType.BF16)]
-    [InlineData(DType.F16)]
     [InlineData(DType.F8E4M3)]
-    public void The_narrow_flag_is_refused_outside_F32(DType dtype)
+    [InlineData(DType.F8E5M2)]
+    public void The_narrow_flag_is_refused_outside_F32_and_F16(DType dtype)
     {
         var random = new Random(4);
         int width = DTypes.Size(dtype);
