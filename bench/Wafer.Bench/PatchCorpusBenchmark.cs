@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Archive;
 using Wafer.Codecs;
+using Wafer.Codecs.Kernels;
 using Wafer.Delta;
 using Wafer.Formats.Safetensors;
 using Wafer.Layout;

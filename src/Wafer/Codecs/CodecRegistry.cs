@@ -12,6 +12,7 @@ internal static class CodecRegistry
         ZstdCodec.Instance,
         F32Bf16ResidualCodec.Instance,
         FloatSplitCodec.Instance,
+        HalfAsBFloat16Codec.Instance,
         ConstantCodec.Instance,
         PaletteCodec.Instance,
         SparseCodec.Instance,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Wafer.Codecs;
+using Wafer.Codecs.Kernels;
 
 namespace Wafer.Delta;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using CsCheck;
 using Wafer.Codecs;
+using Wafer.Codecs.Kernels;
 using Wafer.Delta;
 
 namespace Wafer.Tests.Delta;
@@ -404,8 +405,8 @@ public class DeltaCodecTests
         Assert.True(HalfBFloat16.AllBFloat16(t));
         byte[] narrowTarget = new byte[t.Length];
         byte[] rounded = new byte[b.Length];
-        HalfBFloat16.RoundToBFloat16Scalar(t, narrowTarget);
-        HalfBFloat16.RoundToBFloat16Scalar(b, rounded);
+        HalfBFloat16.ToBFloat16Scalar(t, narrowTarget, exactOnly: false);
+        HalfBFloat16.ToBFloat16Scalar(b, rounded, exactOnly: false);
         byte[] payload16 = new byte[(t.Length * 2) + CodecSelector.Slack];
         int length16 = OrderedDeltaCodec.Instance.Encode(narrowTarget, new ChunkContext(DType.BF16, rounded), payload16);
         byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
