@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Codecs;
+using Wafer.Delta;
 using Wafer.Formats.Safetensors;
 using Wafer.Layout;
 using ZstdSharp;
@@ -147,6 +148,11 @@ internal static class CodecCorpusBenchmark
             if (all.Count > 0)
             {
                 yield return new Case("lora-gpt2 (all checkpoints)", DType.F32, all);
+
+                // 16-bit adapters (rounded from F32 to nearest even, as frameworks cast; F16's mantissa bits all live):
+                // their rows differ in scale, as the F32 ones' do.
+                yield return new Case("lora-gpt2 as F16 (cast)", DType.F16, all.Select(t => new Tensor(t.Descriptor with { DType = DType.F16 }, SingleToHalf(t.Data))).ToList());
+                yield return new Case("lora-gpt2 as BF16 (cast)", DType.BF16, all.Select(t => new Tensor(t.Descriptor with { DType = DType.BF16 }, SingleToBFloat16(t.Data))).ToList());
             }
         }
     }
@@ -185,6 +191,24 @@ internal static class CodecCorpusBenchmark
         {
             float f = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bf16.AsSpan(2 * i)) << 16);
             BinaryPrimitives.WriteUInt16LittleEndian(f16.AsSpan(2 * i), BitConverter.HalfToUInt16Bits((Half)f));
+        }
+
+        return f16;
+    }
+
+    private static byte[] SingleToBFloat16(byte[] f32)
+    {
+        byte[] bf16 = new byte[f32.Length / 2];
+        BaseConversion.RoundToBFloat16Scalar(f32, bf16);
+        return bf16;
+    }
+
+    private static byte[] SingleToHalf(byte[] f32)
+    {
+        byte[] f16 = new byte[f32.Length / 2];
+        for (int i = 0; i < f16.Length / 2; i++)
+        {
+            BinaryPrimitives.WriteHalfLittleEndian(f16.AsSpan(2 * i), (Half)BinaryPrimitives.ReadSingleLittleEndian(f32.AsSpan(4 * i)));
         }
 
         return f16;

@@ -28,6 +28,26 @@ public sealed class RowClassTests
         Assert.Throws<WaferDataException>(() => FloatSplitCodec.Instance.Decode(payload, new ChunkContext(DType.F32), new byte[data.Length - 4]));
     }
 
+    /// <summary>
+    /// 16-bit chunks estimate row classes only when sampled rows differ by more than two binades: a LoRA B-like
+    /// tensor (rows of 8, each with its own scale) takes them; dense weights of one scale never pay for the estimate.
+    /// </summary>
+    [Theory]
+    [InlineData(DType.BF16)]
+    [InlineData(DType.F16)]
+    public void Sixteen_bit_rows_of_different_scales_take_row_classes_and_dense_rows_do_not(DType dtype)
+    {
+        byte[] scaled = GaussianRows(dtype, 8, 2304, spread: 6, seed: 3);
+        byte[] plain = Encode(scaled, new ChunkContext(dtype));
+        byte[] payload = Encode(scaled, new ChunkContext(dtype, 8, 0));
+        Assert.Equal(2, FloatSplitCodec.Describe(payload).Mode);
+        Assert.True(payload.Length < plain.Length * 0.97, $"row classes saved too little: {payload.Length} vs {plain.Length} bytes");
+        Assert.Equal(scaled, CodecAssert.DecodeGuarded(FloatSplitCodec.Instance, payload, dtype, scaled.Length));
+
+        byte[] dense = GaussianRows(dtype, 384, 256, spread: 0, seed: 4);
+        Assert.Equal(Encode(dense, new ChunkContext(dtype)), Encode(dense, new ChunkContext(dtype, 384, 0)));
+    }
+
     [Fact]
     public void Rows_rank_by_key_and_equal_keys_by_row()
     {
@@ -50,9 +70,10 @@ public sealed class RowClassTests
     [Fact]
     public void Any_values_and_any_row_geometry_round_trip()
     {
-        Gen.Select(Gen.Int[0, ChunkSamples.KindCount - 1], Gen.Int[2, 3000], Gen.Int[4096, 20000], Gen.Int, Gen.Bool).Sample((kind, rowLength, count, seed, f64) =>
+        DType[] dtypes = [DType.F32, DType.F64, DType.BF16, DType.F16];
+        Gen.Select(Gen.Int[0, ChunkSamples.KindCount - 1], Gen.Int[2, 3000], Gen.Int[4096, 20000], Gen.Int, Gen.Int[0, 3]).Sample((kind, rowLength, count, seed, type) =>
         {
-            DType dtype = f64 ? DType.F64 : DType.F32;
+            DType dtype = dtypes[type];
             byte[] data = ChunkSamples.Make(dtype, count, (ChunkSamples.Kind)kind, seed);
             int firstColumn = (int)((uint)seed % (uint)rowLength);
             byte[] buffer = new byte[data.Length + CodecSelector.Slack];
@@ -93,6 +114,26 @@ public sealed class RowClassTests
         int written = FloatSplitCodec.Instance.Encode(data, context, buffer);
         Assert.True(written > 0);
         return buffer[..written];
+    }
+
+    /// <summary>Gaussian 16-bit weights, each row's scale e^(u × <paramref name="spread"/>) for a uniform u in [-1, 1).</summary>
+    private static byte[] GaussianRows(DType dtype, int rowLength, int rows, double spread, int seed)
+    {
+        var rng = new Random(seed);
+        byte[] data = new byte[rowLength * rows * 2];
+        for (int r = 0; r < rows; r++)
+        {
+            double scale = 0.02 * Math.Exp(((rng.NextDouble() * 2) - 1) * spread);
+            for (int c = 0; c < rowLength; c++)
+            {
+                double g = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+                float v = (float)(g * scale);
+                ushort bits = dtype == DType.F16 ? BitConverter.HalfToUInt16Bits((Half)v) : (ushort)(BitConverter.SingleToUInt32Bits(v) >> 16);
+                BitConverter.TryWriteBytes(data.AsSpan(2 * ((r * rowLength) + c)), bits);
+            }
+        }
+
+        return data;
     }
 
     /// <summary>Positive F32 values like an optimizer's second moment: each row has its own scale, spread over many octaves.</summary>
