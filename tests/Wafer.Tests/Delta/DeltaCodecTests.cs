@@ -312,28 +312,38 @@ public class DeltaCodecTests
         byte[] rounded = new byte[b32.Length / 2];
         BaseConversion.RoundToBFloat16Scalar(b32, rounded);
         Assert.Equal(fullBase, !rounded.AsSpan().SequenceEqual(b16));
-        byte[] payload16 = new byte[(t16.Length * 2) + CodecSelector.Slack];
-        int length16 = OrderedDeltaCodec.Instance.Encode(t16, new ChunkContext(DType.BF16, rounded), payload16);
-        byte[] payload32 = new byte[(t32.Length * 2) + CodecSelector.Slack];
-        int length32 = OrderedDeltaCodec.Instance.Encode(t32, new ChunkContext(DType.F32, b32), payload32);
-        Assert.Equal(length16, length32);
-        Assert.Equal(payload16[0], payload32[0]);
-        Assert.Equal(payload16[1] | OrderedDeltaCodec.NarrowFlag, payload32[1]);
-        Assert.Equal(payload16.AsSpan(2, length16 - 2).ToArray(), payload32.AsSpan(2, length32 - 2).ToArray());
+        AssertCodedAsBf16(t32, b32, DType.F32, t16, rounded, pays: t32.Length / 4);
+    }
 
-        byte[] decoded = new byte[t32.Length];
-        OrderedDeltaCodec.Instance.Decode(payload32.AsSpan(0, length32), new ChunkContext(DType.F32, b32), decoded);
-        Assert.Equal(t32, decoded);
+    /// <summary>
+    /// The narrow payload of <paramref name="target"/> against <paramref name="reference"/> is the BF16 payload of
+    /// <paramref name="narrowTarget"/> against <paramref name="narrowReference"/> with the narrow flag set, decodes
+    /// exactly, and the selector takes it (within <paramref name="pays"/> bytes when the chunk is large).
+    /// </summary>
+    private static void AssertCodedAsBf16(byte[] target, byte[] reference, DType dtype, byte[] narrowTarget, byte[] narrowReference, int pays)
+    {
+        byte[] payload16 = new byte[(target.Length * 2) + CodecSelector.Slack];
+        int length16 = OrderedDeltaCodec.Instance.Encode(narrowTarget, new ChunkContext(DType.BF16, narrowReference), payload16);
+        byte[] payload = new byte[(target.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(target, new ChunkContext(dtype, reference), payload);
+        Assert.Equal(length16, length);
+        Assert.Equal(payload16[0], payload[0]);
+        Assert.Equal(payload16[1] | OrderedDeltaCodec.NarrowFlag, payload[1]);
+        Assert.Equal(payload16.AsSpan(2, length16 - 2).ToArray(), payload.AsSpan(2, length - 2).ToArray());
 
-        // The selector takes the narrow delta as well, within a quarter of the raw F32 bytes.
-        byte[] selected = new byte[(t32.Length * 2) + CodecSelector.Slack];
-        (ChunkCodec codec, int length) = DeltaCodecSelector.EncodeTensor(t32, b32, DType.F32, selected);
-        codec.Decode(selected.AsSpan(0, length), new ChunkContext(DType.F32, b32), decoded);
-        Assert.Equal(t32, decoded);
-        if (count > 4096)
+        byte[] decoded = new byte[target.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, reference), decoded);
+        Assert.Equal(target, decoded);
+
+        byte[] selected = new byte[(target.Length * 2) + CodecSelector.Slack];
+        (ChunkCodec codec, int selectedLength) = DeltaCodecSelector.EncodeTensor(target, reference, dtype, selected);
+        codec.Decode(selected.AsSpan(0, selectedLength), new ChunkContext(dtype, reference), decoded);
+        Assert.Equal(target, decoded);
+        if (target.Length / DTypes.Size(dtype) > 4096)
         {
             Assert.Same(OrderedDeltaCodec.Instance, codec);
-            Assert.True(length <= t32.Length / 4, $"{length} bytes for {t32.Length}");
+            Assert.Equal(OrderedDeltaCodec.NarrowFlag, selected[1] & OrderedDeltaCodec.NarrowFlag);
+            Assert.True(selectedLength <= pays, $"{selectedLength} bytes for {target.Length}");
         }
     }
 
@@ -407,30 +417,7 @@ public class DeltaCodecTests
         byte[] rounded = new byte[b.Length];
         HalfBFloat16.ToBFloat16Scalar(t, narrowTarget, exactOnly: false);
         HalfBFloat16.ToBFloat16Scalar(b, rounded, exactOnly: false);
-        byte[] payload16 = new byte[(t.Length * 2) + CodecSelector.Slack];
-        int length16 = OrderedDeltaCodec.Instance.Encode(narrowTarget, new ChunkContext(DType.BF16, rounded), payload16);
-        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
-        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F16, b), payload);
-        Assert.Equal(length16, length);
-        Assert.Equal(payload16[0], payload[0]);
-        Assert.Equal(payload16[1] | OrderedDeltaCodec.NarrowFlag, payload[1]);
-        Assert.Equal(payload16.AsSpan(2, length16 - 2).ToArray(), payload.AsSpan(2, length - 2).ToArray());
-
-        byte[] decoded = new byte[t.Length];
-        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F16, b), decoded);
-        Assert.Equal(t, decoded);
-
-        // The selector takes the narrow delta as well, within half the raw bytes.
-        byte[] selected = new byte[(t.Length * 2) + CodecSelector.Slack];
-        (ChunkCodec codec, int selectedLength) = DeltaCodecSelector.EncodeTensor(t, b, DType.F16, selected);
-        codec.Decode(selected.AsSpan(0, selectedLength), new ChunkContext(DType.F16, b), decoded);
-        Assert.Equal(t, decoded);
-        if (count > 4096)
-        {
-            Assert.Same(OrderedDeltaCodec.Instance, codec);
-            Assert.Equal(OrderedDeltaCodec.NarrowFlag, selected[1] & OrderedDeltaCodec.NarrowFlag);
-            Assert.True(selectedLength <= t.Length / 2, $"{selectedLength} bytes for {t.Length}");
-        }
+        AssertCodedAsBf16(t, b, DType.F16, narrowTarget, rounded, pays: t.Length / 2);
 
         static byte[] Halves(byte[] bf16)
         {
