@@ -458,13 +458,13 @@ internal static class PatchCorpusBenchmark
                     if (f.Width == 4)
                     {
                         HighHalves.Narrow(t, narrowTarget);
-                        BaseConversion.RoundToBFloat16(r, narrowBase);
                     }
                     else
                     {
                         HalfBFloat16.RoundToBFloat16(t, narrowTarget);
-                        HalfBFloat16.RoundToBFloat16(r, narrowBase);
                     }
+
+                    BaseConversion.Convert(r, segment.Tensor.DType, narrowBase, DType.BF16);
 
                     t = narrowTarget;
                     r = narrowBase;

@@ -86,17 +86,18 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         {
             Span<byte> narrowTarget = buffer.AsSpan(0, narrowLength);
             Span<byte> narrowReference = buffer.AsSpan(narrowLength, narrowLength);
+            // The target's BF16 values exactly (F32: the high halves, NaN payloads as they are); the base rounded as base
+            // conversion rounds it.
             if (dtype == DType.F32)
             {
                 HighHalves.Narrow(target, narrowTarget);
-                BaseConversion.RoundToBFloat16(reference, narrowReference);
             }
             else
             {
                 HalfBFloat16.RoundToBFloat16(target, narrowTarget);
-                HalfBFloat16.RoundToBFloat16(reference, narrowReference);
             }
 
+            BaseConversion.Convert(reference, dtype, narrowReference, DType.BF16);
             bool filled = TryFill(narrowTarget, narrowReference, DType.BF16, encoder, out header);
             header |= NarrowFlag << 8;
             return filled;
@@ -216,18 +217,11 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
             Span<byte> narrowReference = buffer.AsSpan(0, narrowLength);
             Span<byte> narrowValues = buffer.AsSpan(narrowLength, narrowLength);
             FloatFields.TryGet(DType.BF16, out FloatFields bf16);
-            if (f.Width == 4)
-            {
-                BaseConversion.RoundToBFloat16(reference, narrowReference);
-                DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
-                HighHalves.Widen(narrowValues, destination);
-            }
-            else
-            {
-                HalfBFloat16.RoundToBFloat16(reference, narrowReference);
-                DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
-                HalfBFloat16.RoundToHalf(narrowValues, destination);
-            }
+            BaseConversion.Convert(reference, context.DType, narrowReference, DType.BF16);
+            DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
+
+            // BF16 → F32 is h << 16; BF16 → F16 is exact for the values a narrow F16 chunk holds.
+            BaseConversion.Convert(narrowValues, DType.BF16, destination, context.DType);
         }
         finally
         {
