@@ -450,25 +450,24 @@ internal static class PatchCorpusBenchmark
                     continue;
                 }
 
-                if (OrderedDeltaCodec.IsNarrow(t, r, segment.Tensor.DType))
+                if (OrderedDeltaCodec.NarrowType(t, r, segment.Tensor.DType) is DType narrow)
                 {
-                    // BF16 values cast up to F32, or to F16: their dead bits carry nothing; the difference of their
-                    // BF16 values is what delta-ord codes.
+                    // BF16 values cast up to F32 or to F16, F16 values cast up to F32: their dead bits carry nothing;
+                    // the difference of their 16-bit values is what delta-ord codes.
                     byte[] narrowTarget = new byte[t.Length / (f.Width / 2)], narrowBase = new byte[narrowTarget.Length];
-                    if (f.Width == 4)
+                    if (narrow == DType.BF16 && f.Width == 4)
                     {
                         HighHalves.Narrow(t, narrowTarget);
                     }
                     else
                     {
-                        HalfBFloat16.RoundToBFloat16(t, narrowTarget);
+                        BaseConversion.Convert(t, segment.Tensor.DType, narrowTarget, narrow);
                     }
 
-                    BaseConversion.Convert(r, segment.Tensor.DType, narrowBase, DType.BF16);
-
+                    BaseConversion.Convert(r, segment.Tensor.DType, narrowBase, narrow);
                     t = narrowTarget;
                     r = narrowBase;
-                    FloatFields.TryGet(DType.BF16, out f);
+                    FloatFields.TryGet(narrow, out f);
                 }
 
                 int previous = 0;

@@ -103,6 +103,33 @@ internal static class BaseConversion
         return sign | ((uint)(p + 103) << 23) | ((mantissa << (23 - p)) & 0x7FFFFF);
     }
 
+    /// <summary>
+    /// True when every F32 element of <paramref name="source"/> is an F16 value that the F32 → F16 → F32 round trip
+    /// (<see cref="SingleBitsToHalfBits"/>, <see cref="HalfBitsToSingleBits"/>) gives back bit for bit: an F16 model cast
+    /// up to F32. Most F32 chunks fail at their first element.
+    /// </summary>
+    public static bool AllHalfValues(ReadOnlySpan<byte> source)
+    {
+        for (int i = 0; 4 * i < source.Length; i++)
+        {
+            uint single = BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..]);
+
+            // F16's normal range (F32 exponents 113 to 142) with the 13 bits F16 lacks zero is the common case; zeros,
+            // subnormals, infinities and NaNs go through the round trip.
+            if ((single & 0x1FFF) == 0 && ((single >> 23) & 0xFF) - 113u <= 142u - 113u)
+            {
+                continue;
+            }
+
+            if (HalfBitsToSingleBits(SingleBitsToHalfBits(single)) != single)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Each F32 element rounded to F16 (<see cref="SingleBitsToHalfBits"/>).</summary>
     public static void RoundToHalf(ReadOnlySpan<byte> source, Span<byte> destination)
     {

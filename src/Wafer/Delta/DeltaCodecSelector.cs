@@ -40,13 +40,13 @@ internal static class DeltaCodecSelector
         int length = -1;
         ChunkCodec codec = RawCodec.Instance;
         int pays = target.Length / 2;
-        if (OrderedDeltaCodec.IsNarrow(target, reference, dtype))
+        if (OrderedDeltaCodec.NarrowType(target, reference, dtype) is DType narrow)
         {
-            // BF16 values cast up to F32, or cast to F16: coded as BF16 by delta-ord (delta-xor's fields would keep the
-            // dead bits). The standalone codecs store such a chunk at about its BF16 size, so the delta pays when it is
-            // under half of that.
+            // BF16 values cast up to F32 or cast to F16, F16 values cast up to F32: coded as BF16 or F16 by delta-ord
+            // (delta-xor's fields would keep the dead bits). The standalone codecs store such a chunk at about its
+            // 16-bit size, so the delta pays when it is under half of that.
             codec = OrderedDeltaCodec.Instance;
-            length = OrderedDeltaCodec.TryFillNarrow(target, reference, dtype, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
+            length = OrderedDeltaCodec.TryFillNarrow(target, reference, dtype, narrow, ordered, out ushort narrowHeader) ? OrderedDeltaCodec.WriteFilled(ordered, narrowHeader, room) : -1;
             pays = dtype == DType.F32 ? target.Length / 4 : target.Length / 2;
         }
         else if (Choose(target, reference, dtype, ordered, xor) is Choice choice && choice.Verdict != Verdict.Standalone)

@@ -15,7 +15,8 @@ namespace Wafer.Delta;
 /// subnormals): the map is a bijection and the arithmetic wraps.
 /// Payload: u8 exponent anchor, u8 context layout, then a token stream (docs/PATCH.md). An F32 or F16 chunk whose
 /// target values are all BF16 values (a BF16 model cast up to F32, or to F16) is coded as the BF16 chunk of those
-/// values against the base rounded to BF16 (<see cref="NarrowFlag"/>), so their dead bits (16 or 3) cost nothing.
+/// values against the base rounded to BF16 (<see cref="NarrowFlag"/>), and an F32 chunk of F16 values (an F16 model
+/// cast up) as their F16 chunk (<see cref="HalfNarrowFlag"/>), so their dead bits (16, 3 or 13) cost nothing.
 /// </summary>
 internal sealed class OrderedDeltaCodec : ChunkCodec
 {
@@ -40,6 +41,13 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     /// </summary>
     public const int NarrowFlag = 0x80;
 
+    /// <summary>
+    /// Set in the layout byte of an F32 chunk coded as F16: its elements are the decoded F16 values widened to F32
+    /// (exact), and the F16 residuals are taken against the base elements rounded to F16 (base conversion's F32 → F16
+    /// rule). Never together with <see cref="NarrowFlag"/>.
+    /// </summary>
+    public const int HalfNarrowFlag = 0x40;
+
     /// <summary>Chunks up to this many elements try every layout; their tables weigh more than the contexts save.</summary>
     public const int SmallChunkElements = 1 << 16;
 
@@ -56,29 +64,40 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     {
         ContextTokenEncoder encoder = t_encoder ??= new ContextTokenEncoder();
         ushort header;
-        bool filled = IsNarrow(source, context.Reference, context.DType)
-            ? TryFillNarrow(source, context.Reference, context.DType, encoder, out header)
+        bool filled = NarrowType(source, context.Reference, context.DType) is DType narrow
+            ? TryFillNarrow(source, context.Reference, context.DType, narrow, encoder, out header)
             : TryFill(source, context.Reference, context.DType, encoder, out header);
         return filled ? WriteFilled(encoder, header, destination) : -1;
     }
 
     /// <summary>
-    /// Whether an F32 chunk's target values are all BF16 (zero low halves), or an F16 chunk's
-    /// (<see cref="HalfBFloat16.AllBFloat16"/>), so it is coded as BF16.
+    /// The 16-bit type an F32 or F16 chunk's target values all belong to, so that it is coded as that type: BF16 when
+    /// an F32 chunk's low halves are all zero or an F16 chunk's values are all BF16 values
+    /// (<see cref="HalfBFloat16.AllBFloat16"/>), else F16 when an F32 chunk's values are all F16 values
+    /// (<see cref="BaseConversion.AllHalfValues"/>); null otherwise.
     /// </summary>
-    public static bool IsNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype) =>
-        target.Length == reference.Length && !target.IsEmpty && dtype switch
+    public static DType? NarrowType(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype)
+    {
+        if (target.Length != reference.Length || target.IsEmpty || target.Length % DTypes.Size(dtype) != 0)
         {
-            DType.F32 => target.Length % 4 == 0 && HighHalves.LowHalvesZero(target),
-            DType.F16 => target.Length % 2 == 0 && HalfBFloat16.AllBFloat16(target),
-            _ => false,
+            return null;
+        }
+
+        return dtype switch
+        {
+            DType.F32 when HighHalves.LowHalvesZero(target) => DType.BF16,
+            DType.F32 when BaseConversion.AllHalfValues(target) => DType.F16,
+            DType.F16 when HalfBFloat16.AllBFloat16(target) => DType.BF16,
+            _ => null,
         };
+    }
 
     /// <summary>
-    /// <see cref="TryFill"/> for an F32 or F16 chunk whose values are all BF16 (<see cref="IsNarrow"/>): the BF16 values
-    /// of the target against the base rounded to BF16, <see cref="NarrowFlag"/> set in the header's layout byte.
+    /// <see cref="TryFill"/> for an F32 or F16 chunk whose values all belong to the 16-bit type <paramref name="narrow"/>
+    /// (<see cref="NarrowType"/>): those values of the target against the base rounded to that type,
+    /// <see cref="NarrowFlag"/> (BF16) or <see cref="HalfNarrowFlag"/> (F16) set in the header's layout byte.
     /// </summary>
-    public static bool TryFillNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, ContextTokenEncoder encoder, out ushort header)
+    public static bool TryFillNarrow(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype, DType narrow, ContextTokenEncoder encoder, out ushort header)
     {
         int narrowLength = target.Length / (DTypes.Size(dtype) / 2);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * narrowLength);
@@ -86,20 +105,21 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         {
             Span<byte> narrowTarget = buffer.AsSpan(0, narrowLength);
             Span<byte> narrowReference = buffer.AsSpan(narrowLength, narrowLength);
-            // The target's BF16 values exactly (F32: the high halves, NaN payloads as they are); the base rounded as base
-            // conversion rounds it.
-            if (dtype == DType.F32)
+
+            // The target's values exactly (F32 → BF16: the high halves, NaN payloads as they are; F32 → F16 and F16 →
+            // BF16: the conversion rules, exact for these values); the base rounded as base conversion rounds it.
+            if (narrow == DType.BF16 && dtype == DType.F32)
             {
                 HighHalves.Narrow(target, narrowTarget);
             }
             else
             {
-                HalfBFloat16.RoundToBFloat16(target, narrowTarget);
+                BaseConversion.Convert(target, dtype, narrowTarget, narrow);
             }
 
-            BaseConversion.Convert(reference, dtype, narrowReference, DType.BF16);
-            bool filled = TryFill(narrowTarget, narrowReference, DType.BF16, encoder, out header);
-            header |= NarrowFlag << 8;
+            BaseConversion.Convert(reference, dtype, narrowReference, narrow);
+            bool filled = TryFill(narrowTarget, narrowReference, narrow, encoder, out header);
+            header |= (ushort)((narrow == DType.BF16 ? NarrowFlag : HalfNarrowFlag) << 8);
             return filled;
         }
         finally
@@ -197,14 +217,20 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         }
 
         int anchor = source[0];
-        int layout = source[1] & ~NarrowFlag;
-        bool narrow = (source[1] & NarrowFlag) != 0;
-        if (layout > SingleContextLayout || (layout == SingleContextLayout && anchor != 0) || (narrow && (context.DType is not (DType.F32 or DType.F16) || destination.IsEmpty)))
+        int layout = source[1] & ~(NarrowFlag | HalfNarrowFlag);
+        DType? narrow = (source[1] & (NarrowFlag | HalfNarrowFlag)) switch
+        {
+            0 => null,
+            NarrowFlag when context.DType is DType.F32 or DType.F16 => DType.BF16,
+            HalfNarrowFlag when context.DType == DType.F32 => DType.F16,
+            _ => DType.Opaque,
+        };
+        if (layout > SingleContextLayout || (layout == SingleContextLayout && anchor != 0) || narrow == DType.Opaque || (narrow is not null && destination.IsEmpty))
         {
             throw new WaferDataException($"delta-ord header ({source[0]}, {source[1]}) is not valid for {DTypes.Name(context.DType)} elements");
         }
 
-        if (!narrow)
+        if (narrow is not DType narrowType)
         {
             DecodeTokens(source[2..], reference, destination, f, anchor, layout);
             return;
@@ -216,12 +242,12 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         {
             Span<byte> narrowReference = buffer.AsSpan(0, narrowLength);
             Span<byte> narrowValues = buffer.AsSpan(narrowLength, narrowLength);
-            FloatFields.TryGet(DType.BF16, out FloatFields bf16);
-            BaseConversion.Convert(reference, context.DType, narrowReference, DType.BF16);
-            DecodeTokens(source[2..], narrowReference, narrowValues, bf16, anchor, layout);
+            FloatFields.TryGet(narrowType, out FloatFields narrowFields);
+            BaseConversion.Convert(reference, context.DType, narrowReference, narrowType);
+            DecodeTokens(source[2..], narrowReference, narrowValues, narrowFields, anchor, layout);
 
-            // BF16 → F32 is h << 16; BF16 → F16 is exact for the values a narrow F16 chunk holds.
-            BaseConversion.Convert(narrowValues, DType.BF16, destination, context.DType);
+            // BF16 and F16 widen to F32 exactly; BF16 → F16 is exact for the values a narrow F16 chunk holds.
+            BaseConversion.Convert(narrowValues, narrowType, destination, context.DType);
         }
         finally
         {

@@ -312,23 +312,25 @@ public class DeltaCodecTests
         byte[] rounded = new byte[b32.Length / 2];
         BaseConversion.RoundToBFloat16Scalar(b32, rounded);
         Assert.Equal(fullBase, !rounded.AsSpan().SequenceEqual(b16));
-        AssertCodedAsBf16(t32, b32, DType.F32, t16, rounded, pays: t32.Length / 4);
+        AssertCodedNarrow(t32, b32, DType.F32, t16, rounded, DType.BF16, pays: t32.Length / 4);
     }
 
     /// <summary>
-    /// The narrow payload of <paramref name="target"/> against <paramref name="reference"/> is the BF16 payload of
-    /// <paramref name="narrowTarget"/> against <paramref name="narrowReference"/> with the narrow flag set, decodes
-    /// exactly, and the selector takes it (within <paramref name="pays"/> bytes when the chunk is large).
+    /// The narrow payload of <paramref name="target"/> against <paramref name="reference"/> is the
+    /// <paramref name="narrowType"/> payload of <paramref name="narrowTarget"/> against
+    /// <paramref name="narrowReference"/> with that type's flag set, decodes exactly, and the selector takes it (within
+    /// <paramref name="pays"/> bytes when the chunk is large).
     /// </summary>
-    private static void AssertCodedAsBf16(byte[] target, byte[] reference, DType dtype, byte[] narrowTarget, byte[] narrowReference, int pays)
+    private static void AssertCodedNarrow(byte[] target, byte[] reference, DType dtype, byte[] narrowTarget, byte[] narrowReference, DType narrowType, int pays)
     {
+        int flag = narrowType == DType.BF16 ? OrderedDeltaCodec.NarrowFlag : OrderedDeltaCodec.HalfNarrowFlag;
         byte[] payload16 = new byte[(target.Length * 2) + CodecSelector.Slack];
-        int length16 = OrderedDeltaCodec.Instance.Encode(narrowTarget, new ChunkContext(DType.BF16, narrowReference), payload16);
+        int length16 = OrderedDeltaCodec.Instance.Encode(narrowTarget, new ChunkContext(narrowType, narrowReference), payload16);
         byte[] payload = new byte[(target.Length * 2) + CodecSelector.Slack];
         int length = OrderedDeltaCodec.Instance.Encode(target, new ChunkContext(dtype, reference), payload);
         Assert.Equal(length16, length);
         Assert.Equal(payload16[0], payload[0]);
-        Assert.Equal(payload16[1] | OrderedDeltaCodec.NarrowFlag, payload[1]);
+        Assert.Equal(payload16[1] | flag, payload[1]);
         Assert.Equal(payload16.AsSpan(2, length16 - 2).ToArray(), payload.AsSpan(2, length - 2).ToArray());
 
         byte[] decoded = new byte[target.Length];
@@ -342,7 +344,7 @@ public class DeltaCodecTests
         if (target.Length / DTypes.Size(dtype) > 4096)
         {
             Assert.Same(OrderedDeltaCodec.Instance, codec);
-            Assert.Equal(OrderedDeltaCodec.NarrowFlag, selected[1] & OrderedDeltaCodec.NarrowFlag);
+            Assert.Equal(flag, selected[1] & (OrderedDeltaCodec.NarrowFlag | OrderedDeltaCodec.HalfNarrowFlag));
             Assert.True(selectedLength <= pays, $"{selectedLength} bytes for {target.Length}");
         }
     }
@@ -417,7 +419,7 @@ public class DeltaCodecTests
         byte[] rounded = new byte[b.Length];
         HalfBFloat16.ToBFloat16Scalar(t, narrowTarget, exactOnly: false);
         HalfBFloat16.ToBFloat16Scalar(b, rounded, exactOnly: false);
-        AssertCodedAsBf16(t, b, DType.F16, narrowTarget, rounded, pays: t.Length / 2);
+        AssertCodedNarrow(t, b, DType.F16, narrowTarget, rounded, DType.BF16, pays: t.Length / 2);
 
         static byte[] Halves(byte[] bf16)
         {
@@ -457,6 +459,117 @@ public class DeltaCodecTests
         byte[] decoded = new byte[t.Length];
         OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F16, b), decoded);
         Assert.Equal(t, decoded);
+    }
+
+    /// <summary>
+    /// An F32 chunk whose values are all F16 values (an F16 model cast up) is coded as the F16 chunk of those values
+    /// against the base rounded to F16: the same token stream, the F16 flag in the layout byte; subnormals, zeros,
+    /// infinities and quiet NaNs included. The base may be any F32 values.
+    /// </summary>
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(9, true)]
+    [InlineData(4097, false)]
+    [InlineData(70_001, false)]
+    [InlineData(70_001, true)]
+    public void F32_chunks_of_f16_values_code_as_their_f16_values(int count, bool fullBase)
+    {
+        var random = new Random(count);
+        byte[] b32 = TestModel.F32(random, count, 0.02);
+        byte[] t32 = TestModel.FineTuneF32(random, b32, 0.0002);
+        byte[] t16 = new byte[count * 2];
+        BaseConversion.RoundToHalf(t32, t16);
+
+        // After the first element, whose F16 value has live low bits (else the chunk would be BF16 values).
+        ushort[] specials = [0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x7C00, 0xFC00, 0x7E00, 0xFE55, 0x7BFF];
+        for (int i = 1; i < Math.Min(count, specials.Length + 1); i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(t16.AsSpan(2 * i), specials[i - 1]);
+        }
+
+        BinaryPrimitives.WriteUInt16LittleEndian(t16.AsSpan(0), 0x3C01);
+
+        BaseConversion.WidenHalf(t16, t32);
+        if (!fullBase)
+        {
+            byte[] b16 = new byte[count * 2];
+            BaseConversion.RoundToHalf(b32, b16);
+            BaseConversion.WidenHalf(b16, b32);
+        }
+
+        Assert.True(BaseConversion.AllHalfValues(t32));
+        Assert.Equal(DType.F16, OrderedDeltaCodec.NarrowType(t32, b32, DType.F32));
+        byte[] rounded = new byte[count * 2];
+        BaseConversion.RoundToHalf(b32, rounded);
+        AssertCodedNarrow(t32, b32, DType.F32, t16, rounded, DType.F16, pays: t32.Length / 4);
+    }
+
+    /// <summary>A value with one of F16's missing mantissa bits, a value past F16's range or a signalling NaN keeps an F32 chunk whole.</summary>
+    [Theory]
+    [InlineData(0x3F800001u)]
+    [InlineData(0x47800000u)]
+    [InlineData(0x33000000u)]
+    [InlineData(0x7F802000u)]
+    public void F32_chunks_with_one_value_outside_f16_are_not_narrowed(uint outsider)
+    {
+        var random = new Random(5);
+        byte[] b = TestModel.F32(random, 5000, 0.02);
+        byte[] t16 = new byte[5000 * 2];
+        BaseConversion.RoundToHalf(TestModel.FineTuneF32(random, b, 0.002), t16);
+        byte[] t = new byte[5000 * 4];
+        BaseConversion.WidenHalf(t16, t);
+        Assert.True(BaseConversion.AllHalfValues(t));
+        BinaryPrimitives.WriteUInt32LittleEndian(t.AsSpan(4 * 4321), outsider);
+        Assert.False(BaseConversion.AllHalfValues(t));
+        Assert.Null(OrderedDeltaCodec.NarrowType(t, b, DType.F32));
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
+        Assert.Equal(0, payload[1] & (OrderedDeltaCodec.NarrowFlag | OrderedDeltaCodec.HalfNarrowFlag));
+        byte[] decoded = new byte[t.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32, b), decoded);
+        Assert.Equal(t, decoded);
+    }
+
+    /// <summary>The F32 → F16 → F32 round trip decides, on every F16 pattern widened, on random words and on the edges of F16's range.</summary>
+    [Fact]
+    public void F16_values_in_F32_are_found_by_the_round_trip_rule()
+    {
+        byte[] one = new byte[4];
+        for (int h = 0; h < 65536; h++)
+        {
+            uint single = BaseConversion.HalfBitsToSingleBits((ushort)h);
+            BinaryPrimitives.WriteUInt32LittleEndian(one, single);
+            bool signalling = (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0 && (h & 0x200) == 0;
+            Assert.Equal(!signalling, BaseConversion.AllHalfValues(one));
+        }
+
+        var random = new Random(7);
+        uint[] edges = [0x38800000, 0x387FE000, 0x33800000, 0x33000000, 0x477FE000, 0x477FF000, 0x47800000, 0x7F800000, 0x7FC00000, 0x7FC01000, 0x00000001];
+        foreach (uint single in edges.Concat(Enumerable.Range(0, 100_000).Select(_ => (uint)random.NextInt64(1L << 32))))
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(one, single);
+            Assert.Equal(BaseConversion.HalfBitsToSingleBits(BaseConversion.SingleBitsToHalfBits(single)) == single, BaseConversion.AllHalfValues(one));
+        }
+    }
+
+    /// <summary>The F16 flag is valid in F32 chunks only, and never with the BF16 flag.</summary>
+    [Theory]
+    [InlineData(DType.F16, 0x40)]
+    [InlineData(DType.BF16, 0x40)]
+    [InlineData(DType.F32, 0xC0)]
+    public void The_f16_narrow_flag_is_refused_outside_F32_and_with_the_bf16_flag(DType dtype, int flags)
+    {
+        var random = new Random(6);
+        int width = DTypes.Size(dtype);
+        byte[] b = new byte[100 * width];
+        random.NextBytes(b);
+        byte[] t = (byte[])b.Clone();
+        t[7] ^= 1;
+        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(dtype, b), payload);
+        payload[1] |= (byte)flags;
+        WaferDataException error = Assert.Throws<WaferDataException>(() => OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, b), new byte[t.Length]));
+        Assert.Contains("not valid", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -159,6 +159,60 @@ public class PatchRoundTripTests
     }
 
     /// <summary>
+    /// An F16 model and its fine-tune, both cast up to F32: the patch codes the F32 tensors as their F16 values, so it
+    /// is about as small as the F16 pair's, not larger by the 13 dead bits of every changed value (before, it was as
+    /// large as the target's own archive).
+    /// </summary>
+    [Fact]
+    public void F16_models_cast_up_to_F32_patch_as_small_as_the_f16_pair()
+    {
+        using var folder = new TempFolder();
+        var random = new Random(22);
+        var pairs = new List<(string Name, Half[] Base, Half[] Target)>();
+        foreach ((string name, int count) in new[] { ("layers.0.q.weight", 200_000), ("layers.0.k.weight", 70_000), ("norm.weight", 384) })
+        {
+            byte[] b = TestModel.F32(random, count, 0.02);
+            byte[] t = TestModel.FineTuneF32(random, b, 0.0002);
+            pairs.Add((name, ToHalves(b), ToHalves(t)));
+        }
+
+        foreach (string kind in new[] { "F16", "F32" })
+        {
+            TestModel.WriteSafetensors(folder[$"{kind}-base/model.safetensors"], [.. pairs.Select(p => Tensor(p.Name, p.Base, kind))]);
+            TestModel.WriteSafetensors(folder[$"{kind}-target/model.safetensors"], [.. pairs.Select(p => Tensor(p.Name, p.Target, kind))]);
+        }
+
+        PatchResult f16 = WaferPatch.Diff(folder["F16-base"], folder["F16-target"], folder["F16.wpatch"]);
+        PatchResult f32 = WaferPatch.Diff(folder["F32-base"], folder["F32-target"], folder["F32.wpatch"]);
+        WaferPatch.Apply(folder["F32-base"], folder["F32.wpatch"], folder["F32-out"]);
+        TestModel.AssertSameTree(folder["F32-target"], folder["F32-out"]);
+        Assert.InRange(f32.PatchBytes, f16.PatchBytes - 200, f16.PatchBytes + 200);
+        Assert.True(f32.PatchBytes < f32.TargetBytes / 4, $"patch {f32.PatchBytes} bytes, F32 target {f32.TargetBytes}");
+
+        static Half[] ToHalves(byte[] f32) =>
+            [.. Enumerable.Range(0, f32.Length / 4).Select(i => (Half)BinaryPrimitives.ReadSingleLittleEndian(f32.AsSpan(4 * i)))];
+
+        static TestModel.Tensor Tensor(string name, Half[] values, string kind)
+        {
+            int width = kind == "F32" ? 4 : 2;
+            byte[] data = new byte[values.Length * width];
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (kind == "F32")
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), (float)values[i]);
+                }
+                else
+                {
+                    BinaryPrimitives.WriteHalfLittleEndian(data.AsSpan(2 * i), values[i]);
+                }
+            }
+
+            return new(name, kind, [values.Length], data);
+        }
+    }
+
+    /// <summary>
     /// Tensors whose dtype changed between base and target are coded against the base converted to the target's
     /// dtype: BF16 or F16 widened to F32 exactly, F32 rounded to BF16 or F16 to nearest even, BF16 and F16 through F32.
     /// A model cast down from its base (as .NET's Half cast, IEEE round-to-nearest-even) costs next to nothing; a
