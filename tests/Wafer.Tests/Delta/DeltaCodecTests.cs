@@ -349,6 +349,17 @@ public class DeltaCodecTests
         }
     }
 
+    /// <summary>The chunk is coded at its own width (neither narrow flag set) and decodes exactly.</summary>
+    private static void AssertCodedWhole(byte[] target, byte[] reference, DType dtype)
+    {
+        byte[] payload = new byte[(target.Length * 2) + CodecSelector.Slack];
+        int length = OrderedDeltaCodec.Instance.Encode(target, new ChunkContext(dtype, reference), payload);
+        Assert.Equal(0, payload[1] & (OrderedDeltaCodec.NarrowFlag | OrderedDeltaCodec.HalfNarrowFlag));
+        byte[] decoded = new byte[target.Length];
+        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(dtype, reference), decoded);
+        Assert.Equal(target, decoded);
+    }
+
     /// <summary>Full F32 weights rounded to BF16 and cast back up (training in BF16 from F32 weights) cost next to nothing against them.</summary>
     [Fact]
     public void F32_weights_rounded_to_bf16_and_cast_up_cost_next_to_nothing_against_them()
@@ -372,12 +383,7 @@ public class DeltaCodecTests
         byte[] b = Widened(TestModel.Bf16(random, 5000, 0.02));
         byte[] t = Widened(TestModel.FineTuneBf16(random, TestModel.Bf16(random, 5000, 0.02), 0.002));
         t[4 * 4321] = 1;
-        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
-        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
-        Assert.Equal(0, payload[1] & OrderedDeltaCodec.NarrowFlag);
-        byte[] decoded = new byte[t.Length];
-        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32, b), decoded);
-        Assert.Equal(t, decoded);
+        AssertCodedWhole(t, b, DType.F32);
     }
 
     /// <summary>
@@ -453,12 +459,7 @@ public class DeltaCodecTests
         Assert.True(HalfBFloat16.AllBFloat16(t));
         BinaryPrimitives.WriteUInt16LittleEndian(t.AsSpan(2 * 4321), outsider);
         Assert.False(HalfBFloat16.AllBFloat16(t));
-        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
-        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F16, b), payload);
-        Assert.Equal(0, payload[1] & OrderedDeltaCodec.NarrowFlag);
-        byte[] decoded = new byte[t.Length];
-        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F16, b), decoded);
-        Assert.Equal(t, decoded);
+        AssertCodedWhole(t, b, DType.F16);
     }
 
     /// <summary>
@@ -522,12 +523,7 @@ public class DeltaCodecTests
         BinaryPrimitives.WriteUInt32LittleEndian(t.AsSpan(4 * 4321), outsider);
         Assert.False(BaseConversion.AllHalfValues(t));
         Assert.Null(OrderedDeltaCodec.NarrowType(t, b, DType.F32));
-        byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
-        int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
-        Assert.Equal(0, payload[1] & (OrderedDeltaCodec.NarrowFlag | OrderedDeltaCodec.HalfNarrowFlag));
-        byte[] decoded = new byte[t.Length];
-        OrderedDeltaCodec.Instance.Decode(payload.AsSpan(0, length), new ChunkContext(DType.F32, b), decoded);
-        Assert.Equal(t, decoded);
+        AssertCodedWhole(t, b, DType.F32);
     }
 
     /// <summary>The F32 → F16 → F32 round trip decides, on every F16 pattern widened, on random words and on the edges of F16's range.</summary>
