@@ -11,7 +11,8 @@ namespace Wafer.Delta;
 /// dtype and the target is coded against them like any base. BF16 and F16 widen to F32 exactly; F32 narrows to BF16
 /// or F16 rounded to nearest, ties to even, as frameworks cast (a model cast down from its base then matches it
 /// element for element); BF16 and F16 convert to each other through F32 (<see cref="HalfBFloat16"/>). docs/PATCH.md
-/// specifies each rule bit for bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference.
+/// specifies each rule bit for bit; the F32 → BF16 rounding has a Vector256/Vector128 path and its scalar reference,
+/// F16 ↔ F32 theirs in <see cref="HalfSingle"/>.
 /// </summary>
 internal static class BaseConversion
 {
@@ -69,13 +70,7 @@ internal static class BaseConversion
     }
 
     /// <summary>Each F16 element as the F32 of the same value (exact; NaNs keep sign and payload, shifted up 13 bits).</summary>
-    public static void WidenHalf(ReadOnlySpan<byte> source, Span<byte> destination)
-    {
-        for (int i = 0; 2 * i < source.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(destination[(4 * i)..], HalfBitsToSingleBits(BinaryPrimitives.ReadUInt16LittleEndian(source[(2 * i)..])));
-        }
-    }
+    public static void WidenHalf(ReadOnlySpan<byte> source, Span<byte> destination) => HalfSingle.Widen(source, destination);
 
     /// <summary>The F32 bits of the value of F16 bits <paramref name="half"/>.</summary>
     public static uint HalfBitsToSingleBits(ushort half)
@@ -106,38 +101,12 @@ internal static class BaseConversion
     /// <summary>
     /// True when every F32 element of <paramref name="source"/> is an F16 value that the F32 → F16 → F32 round trip
     /// (<see cref="SingleBitsToHalfBits"/>, <see cref="HalfBitsToSingleBits"/>) gives back bit for bit: an F16 model cast
-    /// up to F32. Most F32 chunks fail at their first element.
+    /// up to F32. Most F32 chunks fail in their first vector.
     /// </summary>
-    public static bool AllHalfValues(ReadOnlySpan<byte> source)
-    {
-        for (int i = 0; 4 * i < source.Length; i++)
-        {
-            uint single = BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..]);
-
-            // F16's normal range (F32 exponents 113 to 142) with the 13 bits F16 lacks zero is the common case; zeros,
-            // subnormals, infinities and NaNs go through the round trip.
-            if ((single & 0x1FFF) == 0 && ((single >> 23) & 0xFF) - 113u <= 142u - 113u)
-            {
-                continue;
-            }
-
-            if (HalfBitsToSingleBits(SingleBitsToHalfBits(single)) != single)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public static bool AllHalfValues(ReadOnlySpan<byte> source) => HalfSingle.AllHalfValues(source);
 
     /// <summary>Each F32 element rounded to F16 (<see cref="SingleBitsToHalfBits"/>).</summary>
-    public static void RoundToHalf(ReadOnlySpan<byte> source, Span<byte> destination)
-    {
-        for (int i = 0; 4 * i < source.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(destination[(2 * i)..], SingleBitsToHalfBits(BinaryPrimitives.ReadUInt32LittleEndian(source[(4 * i)..])));
-        }
-    }
+    public static void RoundToHalf(ReadOnlySpan<byte> source, Span<byte> destination) => HalfSingle.Round(source, destination);
 
     /// <summary>
     /// The F16 bits of F32 bits <paramref name="single"/> rounded to nearest, ties to even: values from 65520 up become
