@@ -30,7 +30,8 @@ internal static class PatchCorpusBenchmark
 
     /// <summary>
     /// The pairs; <c>Cast</c>: which models get their BF16 tensors written as F32 or F16 first (as many hub
-    /// repositories store them): both, or only the target (a fine-tune saved in F32 from a BF16 base).
+    /// repositories store them): both, or only the target (a fine-tune saved in F32 from a BF16 base); or their F32
+    /// tensors rounded to F16 and written back as F32 (an F16 model cast up).
     /// </summary>
     private static readonly (string Base, string Target, Cast Cast)[] s_pairs =
     [
@@ -45,6 +46,7 @@ internal static class PatchCorpusBenchmark
         ("bytelm-base", "bytelm-ft-code", Cast.BothToF32),
         ("bytelm-base", "bytelm-ft-code", Cast.TargetToF32),
         ("bytelm-base", "bytelm-ft-code", Cast.BothToF16),
+        ("lora-gpt2/checkpoint-7000", "lora-gpt2/checkpoint-7500", Cast.BothThroughF16),
     ];
 
     private enum Cast
@@ -53,6 +55,7 @@ internal static class PatchCorpusBenchmark
         BothToF32,
         TargetToF32,
         BothToF16,
+        BothThroughF16,
     }
 
     public static int Run(string[] args)
@@ -88,14 +91,14 @@ internal static class PatchCorpusBenchmark
                 }
 
                 DType castTo = cast == Cast.BothToF16 ? DType.F16 : DType.F32;
-                if (cast is Cast.BothToF32 or Cast.BothToF16)
+                if (cast is Cast.BothToF32 or Cast.BothToF16 or Cast.BothThroughF16)
                 {
-                    baseFolder = CastCopy(baseFolder, Path.Combine(scratch, $"cast-base-{cast}"), castTo);
+                    baseFolder = CastCopy(baseFolder, Path.Combine(scratch, $"cast-base-{cast}"), castTo, cast == Cast.BothThroughF16);
                 }
 
                 if (cast != Cast.None)
                 {
-                    targetFolder = CastCopy(targetFolder, Path.Combine(scratch, $"cast-target-{cast}"), castTo);
+                    targetFolder = CastCopy(targetFolder, Path.Combine(scratch, $"cast-target-{cast}"), castTo, cast == Cast.BothThroughF16);
                 }
 
                 string label = cast switch
@@ -103,6 +106,7 @@ internal static class PatchCorpusBenchmark
                     Cast.BothToF32 => $"{targetName} (both cast up to F32)",
                     Cast.TargetToF32 => $"{targetName} (target cast up to F32)",
                     Cast.BothToF16 => $"{targetName} (both cast to F16)",
+                    Cast.BothThroughF16 => $"{targetName} (both F16 values cast up to F32)",
                     _ => targetName,
                 };
                 RunPair(baseName, label, baseFolder, targetFolder, zstd, scratch);
@@ -316,9 +320,10 @@ internal static class PatchCorpusBenchmark
     /// <summary>
     /// Copies <paramref name="folder"/> to <paramref name="destination"/> with every BF16 tensor of its safetensors
     /// files written as <paramref name="to"/>: F32 (each value exactly, its low 16 bits zero) or F16 (.NET's IEEE
-    /// cast, to nearest even, as frameworks cast); returns <paramref name="destination"/>.
+    /// cast, to nearest even, as frameworks cast); with <paramref name="throughHalf"/>, every F32 tensor's values rounded
+    /// to F16 (the same cast) and written back as F32 instead. Returns <paramref name="destination"/>.
     /// </summary>
-    private static string CastCopy(string folder, string destination, DType to)
+    private static string CastCopy(string folder, string destination, DType to, bool throughHalf = false)
     {
         foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
         {
@@ -337,7 +342,16 @@ internal static class PatchCorpusBenchmark
             {
                 byte[] bytes = new byte[entry.End - entry.Begin];
                 RandomAccess.Read(input, bytes, header.DataStart + entry.Begin);
-                if (entry.Descriptor.DType == DType.BF16 && to == DType.F32)
+                if (throughHalf)
+                {
+                    for (int i = 0; entry.Descriptor.DType == DType.F32 && i < bytes.Length / 4; i++)
+                    {
+                        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), (float)(Half)BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i)));
+                    }
+
+                    tensors.Add((entry.Descriptor, bytes));
+                }
+                else if (entry.Descriptor.DType == DType.BF16 && to == DType.F32)
                 {
                     byte[] wide = new byte[bytes.Length * 2];
                     HighHalves.WidenScalar(bytes, wide);

@@ -12,8 +12,9 @@ namespace Wafer.Codecs;
 /// <remarks>
 /// <see cref="CodecChoice.Auto"/> decides from cheap whole-chunk scans (constant, share of zero elements, distinct
 /// values in a sample) which few codecs can win, runs only those and keeps the smallest payload: float-split for
-/// float data (f16-bf16 for F16 chunks of BF16 values), palette when the sample has at most 256 distinct values, sparse when at least half the elements are
-/// zero, byte-planes and zstd for integers, zstd for everything else, raw when nothing is smaller.
+/// float data (f16-bf16 for F16 chunks of BF16 values), palette when the sample has at most 256 distinct values,
+/// sparse when at least half the elements are zero, byte-planes and zstd for integers, zstd for everything else, raw
+/// when nothing is smaller.
 /// </remarks>
 internal static class CodecSelector
 {

@@ -356,9 +356,9 @@ internal sealed partial class FloatSplitCodec
     /// <see cref="RowSpreadExponents"/> binades. Dense weights gain next to nothing from row classes (of bytelm-base's
     /// BF16 tensors only lm_head took them, 1.2% of its bytes; estimating every chunk took BF16 encoding from 1.35 to
     /// 0.56 GB/s per thread), while the rows of LoRA B matrices differ by four to six binades (the corpus's dense
-    /// weights and LoRA A matrices: at most 2.3) and code much smaller per class (the LoRA run cast to BF16: 66.1% → 62.6% of its bytes, to F16 84.7% →
-    /// 81.0%); so only such chunks spend the estimate's two passes. Sampled rows whose sampled values all have a zero
-    /// exponent count for nothing.
+    /// weights and LoRA A matrices: at most 2.3) and code much smaller per class (the LoRA run cast to BF16: 66.1% →
+    /// 62.6% of its bytes, to F16 84.7% → 81.0%); so only such chunks spend the estimate's two passes. Sampled rows
+    /// whose sampled values all have a zero exponent count for nothing.
     /// </summary>
     private static unsafe bool RowScalesDiffer<TE>(byte* src, int n, FloatLayout layout, int topBits, int rowLength, int phase)
         where TE : struct, IElementAccess
@@ -373,7 +373,7 @@ internal sealed partial class FloatSplitCodec
         {
             // Row r starts at element r × rowLength − phase (the chunk's first row is cut by its first column).
             int start = (int)Math.Max(0, (row * rowLength) - phase);
-            int end = (int)Math.Min(n, Math.Min((row + 1) * rowLength - phase, (long)start + RowSampleValues));
+            int end = (int)Math.Min(n, Math.Min(((row + 1) * rowLength) - phase, (long)start + RowSampleValues));
             long sum = 0;
             int count = 0;
             for (int i = start; i < end; i++)

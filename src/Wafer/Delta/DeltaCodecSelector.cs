@@ -67,7 +67,7 @@ internal static class DeltaCodecSelector
             }
         }
 
-        // A delta under half the raw chunk (under half the BF16 size, narrow F32) beats the float codecs; the standalone ones
+        // A delta under half the raw chunk (narrow F32: half its 16-bit size) beats the float codecs; the standalone ones
         // are still tried when the chunk looks like what they code better (a pruned fine-tune is half zeros: sparse
         // beats its delta, and delta-sparse both).
         bool structured = CodecSelector.SuggestsStructure(target, dtype);
