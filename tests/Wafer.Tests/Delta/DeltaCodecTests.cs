@@ -587,19 +587,31 @@ public class DeltaCodecTests
         Assert.Contains("not valid", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_narrow_payload_decoded_as_full_F32_or_damaged_fails_cleanly_or_decodes_to_other_bytes()
+    [Theory]
+    [InlineData(OrderedDeltaCodec.NarrowFlag)]
+    [InlineData(OrderedDeltaCodec.HalfNarrowFlag)]
+    public void A_narrow_payload_decoded_as_full_F32_or_damaged_fails_cleanly_or_decodes_to_other_bytes(int flag)
     {
         var random = new Random(9);
         byte[] b = Widened(TestModel.Bf16(random, 70_000, 0.02));
         byte[] t = Widened(TestModel.FineTuneBf16(random, TestModel.Bf16(random, 70_000, 0.02), 0.002));
+        if (flag == OrderedDeltaCodec.HalfNarrowFlag)
+        {
+            // F16 values with live low mantissa bits, cast up.
+            for (int i = 0; i < t.Length; i += 4)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(t.AsSpan(i), BaseConversion.HalfBitsToSingleBits((ushort)(BaseConversion.SingleBitsToHalfBits(BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(i))) | 1)));
+            }
+        }
+
         byte[] payload = new byte[(t.Length * 2) + CodecSelector.Slack];
         int length = OrderedDeltaCodec.Instance.Encode(t, new ChunkContext(DType.F32, b), payload);
+        Assert.Equal(flag, payload[1] & (OrderedDeltaCodec.NarrowFlag | OrderedDeltaCodec.HalfNarrowFlag));
         byte[] decoded = new byte[t.Length];
         for (int i = 1; i < length; i += 1 + (length / 61))
         {
             byte[] damaged = payload.AsSpan(0, length).ToArray();
-            damaged[i] ^= (byte)(i == 1 ? OrderedDeltaCodec.NarrowFlag : 1 << (i % 8));
+            damaged[i] ^= (byte)(i == 1 ? flag : 1 << (i % 8));
             try
             {
                 OrderedDeltaCodec.Instance.Decode(damaged, new ChunkContext(DType.F32, b), decoded);
