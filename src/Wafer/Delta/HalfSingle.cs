@@ -37,7 +37,7 @@ internal static class HalfSingle
             (Vector256<uint> low, Vector256<uint> high) = Vector256.Widen(Vector256.LoadUnsafe(ref from, (nuint)i));
             Widen(low, out Vector256<uint> lowSpecial).StoreUnsafe(ref to, (nuint)i);
             Widen(high, out Vector256<uint> highSpecial).StoreUnsafe(ref to, (nuint)(i + 8));
-            FixWidened(ref from, ref to, i, lowSpecial.ExtractMostSignificantBits() | (highSpecial.ExtractMostSignificantBits() << 8));
+            FixWidened(ref from, ref to, i, LaneBits(lowSpecial) | (LaneBits(highSpecial) << 8));
         }
 
         for (; width == 128 && i + 8 <= count; i += 8)
@@ -45,7 +45,7 @@ internal static class HalfSingle
             (Vector128<uint> low, Vector128<uint> high) = Vector128.Widen(Vector128.LoadUnsafe(ref from, (nuint)i));
             Widen(low, out Vector128<uint> lowSpecial).StoreUnsafe(ref to, (nuint)i);
             Widen(high, out Vector128<uint> highSpecial).StoreUnsafe(ref to, (nuint)(i + 4));
-            FixWidened(ref from, ref to, i, lowSpecial.ExtractMostSignificantBits() | (highSpecial.ExtractMostSignificantBits() << 4));
+            FixWidened(ref from, ref to, i, LaneBits(lowSpecial) | (LaneBits(highSpecial) << 4));
         }
 
         WidenScalar(halves[(2 * i)..(2 * count)], singles[(4 * i)..]);
@@ -82,7 +82,7 @@ internal static class HalfSingle
             Vector256<uint> low = Round(Vector256.LoadUnsafe(ref from, (nuint)i), out Vector256<uint> lowSpecial);
             Vector256<uint> high = Round(Vector256.LoadUnsafe(ref from, (nuint)(i + 8)), out Vector256<uint> highSpecial);
             Vector256.Narrow(low, high).StoreUnsafe(ref to, (nuint)i);
-            FixRounded(ref from, ref to, i, lowSpecial.ExtractMostSignificantBits() | (highSpecial.ExtractMostSignificantBits() << 8));
+            FixRounded(ref from, ref to, i, LaneBits(lowSpecial) | (LaneBits(highSpecial) << 8));
         }
 
         for (; width == 128 && i + 8 <= count; i += 8)
@@ -90,7 +90,7 @@ internal static class HalfSingle
             Vector128<uint> low = Round(Vector128.LoadUnsafe(ref from, (nuint)i), out Vector128<uint> lowSpecial);
             Vector128<uint> high = Round(Vector128.LoadUnsafe(ref from, (nuint)(i + 4)), out Vector128<uint> highSpecial);
             Vector128.Narrow(low, high).StoreUnsafe(ref to, (nuint)i);
-            FixRounded(ref from, ref to, i, lowSpecial.ExtractMostSignificantBits() | (highSpecial.ExtractMostSignificantBits() << 4));
+            FixRounded(ref from, ref to, i, LaneBits(lowSpecial) | (LaneBits(highSpecial) << 4));
         }
 
         RoundScalar(singles[(4 * i)..(4 * count)], halves[(2 * i)..]);
@@ -124,7 +124,7 @@ internal static class HalfSingle
         int i = 0;
         for (; width == 256 && i + 8 <= count; i += 8)
         {
-            if (!HalfValuesOrScalar(ref from, i, Special(Vector256.LoadUnsafe(ref from, (nuint)i)).ExtractMostSignificantBits()))
+            if (!HalfValuesOrScalar(ref from, i, LaneBits(Special(Vector256.LoadUnsafe(ref from, (nuint)i)))))
             {
                 return false;
             }
@@ -132,7 +132,7 @@ internal static class HalfSingle
 
         for (; width == 128 && i + 4 <= count; i += 4)
         {
-            if (!HalfValuesOrScalar(ref from, i, Special(Vector128.LoadUnsafe(ref from, (nuint)i)).ExtractMostSignificantBits()))
+            if (!HalfValuesOrScalar(ref from, i, LaneBits(Special(Vector128.LoadUnsafe(ref from, (nuint)i)))))
             {
                 return false;
             }
@@ -162,6 +162,16 @@ internal static class HalfSingle
     /// <summary>The widest vector this machine accelerates (256 or 128 bits), or 0 (scalar) on big-endian machines and without vectors.</summary>
     private static int Width() =>
         !BitConverter.IsLittleEndian ? 0 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0;
+
+    /// <summary>
+    /// One bit per lane of a lane mask, and no more: the optimising JIT may compute a negated comparison's
+    /// <c>ExtractMostSignificantBits</c> with bits set past the vector's lane count (seen on this machine for
+    /// Vector128&lt;uint&gt;: 0xF4 for lane 2 alone), which would send the scalar fix-up past the block's end.
+    /// </summary>
+    private static uint LaneBits(Vector256<uint> mask) => mask.ExtractMostSignificantBits() & ((1u << Vector256<uint>.Count) - 1);
+
+    /// <summary>The Vector128 twin of <see cref="LaneBits(Vector256{uint})"/>.</summary>
+    private static uint LaneBits(Vector128<uint> mask) => mask.ExtractMostSignificantBits() & ((1u << Vector128<uint>.Count) - 1);
 
     /// <summary>The scalar rule for the widened lanes <paramref name="special"/> marks (subnormals, infinities, NaNs).</summary>
     private static void FixWidened(ref ushort from, ref uint to, int at, uint special)

@@ -142,6 +142,43 @@ public sealed class HalfBFloat16Tests
         }
     }
 
+    /// <summary>
+    /// The fix-up of special lanes stays inside the span at every tier of the JIT: the span's last vector holds a
+    /// subnormal and the bytes after each destination must stay untouched, over enough calls for the runtime to promote
+    /// the kernels.
+    /// </summary>
+    [Fact]
+    public void Kernels_stay_inside_their_spans_once_optimised()
+    {
+        const int Count = 64;
+        ushort[] values = new ushort[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            values[i] = (ushort)(0x3C00 + (i << 3));
+        }
+
+        values[Count - 2] = 0x0040;
+        byte[] halves = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        byte[] bf16 = new byte[Count * 2];
+        HalfBFloat16.ToBFloat16Scalar(halves, bf16, exactOnly: false);
+        for (int call = 0; call < 2000; call++)
+        {
+            foreach (int width in Widths())
+            {
+                byte[] narrow = new byte[(Count + 16) * 2];
+                narrow.AsSpan(Count * 2).Fill(0xA5);
+                Assert.True(HalfBFloat16.ToBFloat16(halves, narrow, exactOnly: true, width));
+                Assert.True(narrow.AsSpan(Count * 2).IndexOfAnyExcept((byte)0xA5) < 0);
+                Assert.Equal(bf16, narrow.AsSpan(0, Count * 2).ToArray());
+                byte[] back = new byte[(Count + 16) * 2];
+                back.AsSpan(Count * 2).Fill(0xA5);
+                HalfBFloat16.RoundToHalf(bf16, back, width);
+                Assert.True(back.AsSpan(Count * 2).IndexOfAnyExcept((byte)0xA5) < 0);
+                Assert.Equal(halves, back.AsSpan(0, Count * 2).ToArray());
+            }
+        }
+    }
+
     /// <summary>The scalar reference (0) and each vector width this machine accelerates.</summary>
     private static IEnumerable<int> Widths()
     {

@@ -201,6 +201,44 @@ public unsafe class DeltaKernelTests
         }
     }
 
+    /// <summary>
+    /// The fix-up of special lanes stays inside the span at every tier of the JIT (the optimised code once reported lane
+    /// bits past a Vector128's four): the span's last vector holds a subnormal, the words after the span are not F16
+    /// values, and the bytes after each destination must stay untouched, over enough calls for the runtime to promote
+    /// the kernels.
+    /// </summary>
+    [Fact]
+    public void Half_and_single_kernels_stay_inside_their_spans_once_optimised()
+    {
+        const int Count = 64;
+        uint[] words = new uint[Count + 16];
+        for (int i = 0; i < words.Length; i++)
+        {
+            words[i] = i < Count ? 0x3F800000u + ((uint)i << 13) : 0x3F800001u;
+        }
+
+        words[Count - 2] = 0x37160000u;
+        byte[] singles = MemoryMarshal.AsBytes(words.AsSpan()).ToArray();
+        byte[] halves = new byte[(Count + 16) * 2];
+        HalfSingle.RoundScalar(singles.AsSpan(0, Count * 4), halves);
+        for (int call = 0; call < 2000; call++)
+        {
+            foreach (int width in Widths())
+            {
+                Assert.True(HalfSingle.AllHalfValues(singles.AsSpan(0, Count * 4), width));
+                byte[] rounded = new byte[halves.Length];
+                rounded.AsSpan(Count * 2).Fill(0xA5);
+                HalfSingle.Round(singles.AsSpan(0, Count * 4), rounded, width);
+                Assert.True(rounded.AsSpan(Count * 2).IndexOfAnyExcept((byte)0xA5) < 0);
+                byte[] widened = new byte[singles.Length];
+                widened.AsSpan(Count * 4).Fill(0xA5);
+                HalfSingle.Widen(halves.AsSpan(0, Count * 2), widened, width);
+                Assert.True(widened.AsSpan(Count * 4).IndexOfAnyExcept((byte)0xA5) < 0);
+                Assert.Equal(singles.AsSpan(0, Count * 4).ToArray(), widened.AsSpan(0, Count * 4).ToArray());
+            }
+        }
+    }
+
     /// <summary>The scalar rule (0) and each vector width this machine accelerates.</summary>
     private static IEnumerable<int> Widths()
     {

@@ -132,7 +132,7 @@ internal static class HalfBFloat16
             }
 
             ToBFloat16(h, out Vector256<ushort> special).StoreUnsafe(ref to, (nuint)i);
-            for (uint lane = special.ExtractMostSignificantBits(); lane != 0; lane &= lane - 1)
+            for (uint lane = LaneBits(special); lane != 0; lane &= lane - 1)
             {
                 // A subnormal, infinity or NaN (already found to be a BF16 value when exactOnly) by the scalar rule.
                 int at = i + BitOperations.TrailingZeroCount(lane);
@@ -149,7 +149,7 @@ internal static class HalfBFloat16
             }
 
             ToBFloat16(h, out Vector128<ushort> special).StoreUnsafe(ref to, (nuint)i);
-            for (uint lane = special.ExtractMostSignificantBits(); lane != 0; lane &= lane - 1)
+            for (uint lane = LaneBits(special); lane != 0; lane &= lane - 1)
             {
                 // A subnormal, infinity or NaN (already found to be a BF16 value when exactOnly) by the scalar rule.
                 int at = i + BitOperations.TrailingZeroCount(lane);
@@ -199,7 +199,7 @@ internal static class HalfBFloat16
         for (; width == 256 && i + lanes <= count; i += lanes)
         {
             ToHalf(Vector256.LoadUnsafe(ref from, (nuint)i), out Vector256<ushort> special).StoreUnsafe(ref to, (nuint)i);
-            for (uint lane = special.ExtractMostSignificantBits(); lane != 0; lane &= lane - 1)
+            for (uint lane = LaneBits(special); lane != 0; lane &= lane - 1)
             {
                 // Outside F16's normal range: the scalar rule.
                 int at = i + BitOperations.TrailingZeroCount(lane);
@@ -210,7 +210,7 @@ internal static class HalfBFloat16
         for (; width == 128 && i + lanes <= count; i += lanes)
         {
             ToHalf(Vector128.LoadUnsafe(ref from, (nuint)i), out Vector128<ushort> special).StoreUnsafe(ref to, (nuint)i);
-            for (uint lane = special.ExtractMostSignificantBits(); lane != 0; lane &= lane - 1)
+            for (uint lane = LaneBits(special); lane != 0; lane &= lane - 1)
             {
                 // Outside F16's normal range: the scalar rule.
                 int at = i + BitOperations.TrailingZeroCount(lane);
@@ -230,6 +230,16 @@ internal static class HalfBFloat16
             BinaryPrimitives.WriteUInt16LittleEndian(destination[(2 * i)..], BaseConversion.SingleBitsToHalfBits(single));
         }
     }
+
+    /// <summary>
+    /// One bit per lane of a lane mask, and no more: the optimising JIT may compute a negated comparison's
+    /// <c>ExtractMostSignificantBits</c> with bits set past the vector's lane count, which would send the scalar fix-up
+    /// past the block's end (see HalfSingle).
+    /// </summary>
+    private static uint LaneBits(Vector256<ushort> mask) => mask.ExtractMostSignificantBits() & ((1u << Vector256<ushort>.Count) - 1);
+
+    /// <summary>The Vector128 twin of <see cref="LaneBits(Vector256{ushort})"/>.</summary>
+    private static uint LaneBits(Vector128<ushort> mask) => mask.ExtractMostSignificantBits() & ((1u << Vector128<ushort>.Count) - 1);
 
     /// <summary>The widest vector this machine accelerates (256 or 128 bits), or 0 (scalar) on big-endian machines and without vectors.</summary>
     private static int Width() =>
