@@ -179,18 +179,5 @@ public sealed class HalfBFloat16Tests
         }
     }
 
-    /// <summary>The scalar reference (0) and each vector width this machine accelerates.</summary>
-    private static IEnumerable<int> Widths()
-    {
-        yield return 0;
-        if (BitConverter.IsLittleEndian && Vector128.IsHardwareAccelerated)
-        {
-            yield return 128;
-        }
-
-        if (BitConverter.IsLittleEndian && Vector256.IsHardwareAccelerated)
-        {
-            yield return 256;
-        }
-    }
+    private static IEnumerable<int> Widths() => DeltaKernelTests.Widths();
 }

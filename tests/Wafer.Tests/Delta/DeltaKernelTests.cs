@@ -239,8 +239,8 @@ public unsafe class DeltaKernelTests
         }
     }
 
-    /// <summary>The scalar rule (0) and each vector width this machine accelerates.</summary>
-    private static IEnumerable<int> Widths()
+    /// <summary>The scalar rule (0) and each vector width this machine accelerates (kernels taking a width argument).</summary>
+    internal static IEnumerable<int> Widths()
     {
         yield return 0;
         if (BitConverter.IsLittleEndian && Vector128.IsHardwareAccelerated)
