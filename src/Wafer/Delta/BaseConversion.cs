@@ -44,13 +44,13 @@ internal static class BaseConversion
                 HighHalves.Widen(source, destination);
                 break;
             case (DType.F16, DType.F32):
-                WidenHalf(source, destination);
+                HalfSingle.Widen(source, destination);
                 break;
             case (DType.F32, DType.BF16):
                 RoundToBFloat16(source, destination);
                 break;
             case (DType.F32, DType.F16):
-                RoundToHalf(source, destination);
+                HalfSingle.Round(source, destination);
                 break;
             case (DType.BF16, DType.F16):
                 HalfBFloat16.RoundToHalf(source, destination);
@@ -68,9 +68,6 @@ internal static class BaseConversion
                 break;
         }
     }
-
-    /// <summary>Each F16 element as the F32 of the same value (exact; NaNs keep sign and payload, shifted up 13 bits).</summary>
-    public static void WidenHalf(ReadOnlySpan<byte> source, Span<byte> destination) => HalfSingle.Widen(source, destination);
 
     /// <summary>The F32 bits of the value of F16 bits <paramref name="half"/>.</summary>
     public static uint HalfBitsToSingleBits(ushort half)
@@ -97,16 +94,6 @@ internal static class BaseConversion
         int p = 31 - System.Numerics.BitOperations.LeadingZeroCount(mantissa);
         return sign | ((uint)(p + 103) << 23) | ((mantissa << (23 - p)) & 0x7FFFFF);
     }
-
-    /// <summary>
-    /// True when every F32 element of <paramref name="source"/> is an F16 value that the F32 → F16 → F32 round trip
-    /// (<see cref="SingleBitsToHalfBits"/>, <see cref="HalfBitsToSingleBits"/>) gives back bit for bit: an F16 model cast
-    /// up to F32. Most F32 chunks fail in their first vector.
-    /// </summary>
-    public static bool AllHalfValues(ReadOnlySpan<byte> source) => HalfSingle.AllHalfValues(source);
-
-    /// <summary>Each F32 element rounded to F16 (<see cref="SingleBitsToHalfBits"/>).</summary>
-    public static void RoundToHalf(ReadOnlySpan<byte> source, Span<byte> destination) => HalfSingle.Round(source, destination);
 
     /// <summary>
     /// The F16 bits of F32 bits <paramref name="single"/> rounded to nearest, ties to even: values from 65520 up become

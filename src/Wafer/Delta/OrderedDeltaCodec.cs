@@ -74,7 +74,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
     /// The 16-bit type an F32 or F16 chunk's target values all belong to, so that it is coded as that type: BF16 when
     /// an F32 chunk's low halves are all zero or an F16 chunk's values are all BF16 values
     /// (<see cref="HalfBFloat16.AllBFloat16"/>), else F16 when an F32 chunk's values are all F16 values
-    /// (<see cref="BaseConversion.AllHalfValues"/>); null otherwise.
+    /// (<see cref="HalfSingle.AllHalfValues(ReadOnlySpan{byte})"/>); null otherwise.
     /// </summary>
     public static DType? NarrowType(ReadOnlySpan<byte> target, ReadOnlySpan<byte> reference, DType dtype)
     {
@@ -86,7 +86,7 @@ internal sealed class OrderedDeltaCodec : ChunkCodec
         return dtype switch
         {
             DType.F32 when HighHalves.LowHalvesZero(target) => DType.BF16,
-            DType.F32 when BaseConversion.AllHalfValues(target) => DType.F16,
+            DType.F32 when HalfSingle.AllHalfValues(target) => DType.F16,
             DType.F16 when HalfBFloat16.AllBFloat16(target) => DType.BF16,
             _ => null,
         };

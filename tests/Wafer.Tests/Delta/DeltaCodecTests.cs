@@ -479,7 +479,7 @@ public class DeltaCodecTests
         byte[] b32 = TestModel.F32(random, count, 0.02);
         byte[] t32 = TestModel.FineTuneF32(random, b32, 0.0002);
         byte[] t16 = new byte[count * 2];
-        BaseConversion.RoundToHalf(t32, t16);
+        HalfSingle.Round(t32, t16);
 
         // After the first element, whose F16 value has live low bits (else the chunk would be BF16 values).
         ushort[] specials = [0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x7C00, 0xFC00, 0x7E00, 0xFE55, 0x7BFF];
@@ -490,18 +490,18 @@ public class DeltaCodecTests
 
         BinaryPrimitives.WriteUInt16LittleEndian(t16.AsSpan(0), 0x3C01);
 
-        BaseConversion.WidenHalf(t16, t32);
+        HalfSingle.Widen(t16, t32);
         if (!fullBase)
         {
             byte[] b16 = new byte[count * 2];
-            BaseConversion.RoundToHalf(b32, b16);
-            BaseConversion.WidenHalf(b16, b32);
+            HalfSingle.Round(b32, b16);
+            HalfSingle.Widen(b16, b32);
         }
 
-        Assert.True(BaseConversion.AllHalfValues(t32));
+        Assert.True(HalfSingle.AllHalfValues(t32));
         Assert.Equal(DType.F16, OrderedDeltaCodec.NarrowType(t32, b32, DType.F32));
         byte[] rounded = new byte[count * 2];
-        BaseConversion.RoundToHalf(b32, rounded);
+        HalfSingle.Round(b32, rounded);
         AssertCodedNarrow(t32, b32, DType.F32, t16, rounded, DType.F16, pays: t32.Length / 4);
     }
 
@@ -516,12 +516,12 @@ public class DeltaCodecTests
         var random = new Random(5);
         byte[] b = TestModel.F32(random, 5000, 0.02);
         byte[] t16 = new byte[5000 * 2];
-        BaseConversion.RoundToHalf(TestModel.FineTuneF32(random, b, 0.002), t16);
+        HalfSingle.Round(TestModel.FineTuneF32(random, b, 0.002), t16);
         byte[] t = new byte[5000 * 4];
-        BaseConversion.WidenHalf(t16, t);
-        Assert.True(BaseConversion.AllHalfValues(t));
+        HalfSingle.Widen(t16, t);
+        Assert.True(HalfSingle.AllHalfValues(t));
         BinaryPrimitives.WriteUInt32LittleEndian(t.AsSpan(4 * 4321), outsider);
-        Assert.False(BaseConversion.AllHalfValues(t));
+        Assert.False(HalfSingle.AllHalfValues(t));
         Assert.Null(OrderedDeltaCodec.NarrowType(t, b, DType.F32));
         AssertCodedWhole(t, b, DType.F32);
     }
@@ -536,7 +536,7 @@ public class DeltaCodecTests
             uint single = BaseConversion.HalfBitsToSingleBits((ushort)h);
             BinaryPrimitives.WriteUInt32LittleEndian(one, single);
             bool signalling = (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0 && (h & 0x200) == 0;
-            Assert.Equal(!signalling, BaseConversion.AllHalfValues(one));
+            Assert.Equal(!signalling, HalfSingle.AllHalfValues(one));
         }
 
         var random = new Random(7);
@@ -544,7 +544,7 @@ public class DeltaCodecTests
         foreach (uint single in edges.Concat(Enumerable.Range(0, 100_000).Select(_ => (uint)random.NextInt64(1L << 32))))
         {
             BinaryPrimitives.WriteUInt32LittleEndian(one, single);
-            Assert.Equal(BaseConversion.HalfBitsToSingleBits(BaseConversion.SingleBitsToHalfBits(single)) == single, BaseConversion.AllHalfValues(one));
+            Assert.Equal(BaseConversion.HalfBitsToSingleBits(BaseConversion.SingleBitsToHalfBits(single)) == single, HalfSingle.AllHalfValues(one));
         }
     }
 
