@@ -73,6 +73,19 @@ internal static class ChainIndex
         return depth;
     }
 
+    /// <summary>The path of <paramref name="entry"/>'s archive or patch; throws naming the step and file when the chain folder lacks it.</summary>
+    public static string PathOf(string chain, ChainIndexEntry entry)
+    {
+        string path = Path.Combine(chain, entry.File);
+        if (!File.Exists(path))
+        {
+            string what = entry.Kind == "delta" ? "patch" : "archive";
+            throw new WaferDataException($"{chain}: the {what} of step {entry.Step}, '{entry.File}', is missing from the chain folder.");
+        }
+
+        return path;
+    }
+
     public static ChainIndexEntry? Find(ChainIndexDocument index, long step) => index.Entries.Find(e => e.Step == step);
 
     private static void Validate(string path, ChainIndexDocument index)
@@ -85,6 +98,11 @@ internal static class ChainIndex
         if (index.MaxDepth < 0 || index.MaxDepth > MaxDepthLimit)
         {
             throw Bad(path, $"maxDepth {index.MaxDepth} is outside 0..{MaxDepthLimit}");
+        }
+
+        if (index.Entries is null || index.Entries.Count == 0)
+        {
+            throw Bad(path, "it lists no checkpoints");
         }
 
         // Order first, so a reordered index is reported as such whatever the entries' kinds.

@@ -8,7 +8,10 @@ internal static class ChainReader
         ChainIndexEntry target = ChainIndex.Find(index, step)
             ?? throw new ArgumentException($"{chain}: has no step {step} (steps: {string.Join(", ", index.Entries.Select(e => e.Step))}).", nameof(step));
         List<ChainIndexEntry> path = PathFromAnchor(index, target);
-        string anchorPath = Path.Combine(chain, path[0].File);
+
+        // Every file of the walk is looked for first, so a chain folder that lost one fails before anything is written.
+        List<string> files = [.. path.Select(entry => ChainIndex.PathOf(chain, entry))];
+        string anchorPath = files[0];
         if (path.Count == 1)
         {
             using WaferArchive archive = WaferArchive.Open(anchorPath);
@@ -25,7 +28,7 @@ internal static class ChainReader
             {
                 bool last = i == path.Count - 1;
                 string destination = last ? output : Path.Combine(scratch, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                WaferPatch.Apply(currentBase, Path.Combine(chain, path[i].File), destination, new ApplyOptions { Threads = options.Threads, Overwrite = last && options.Overwrite }, last ? progress : null, cancellationToken);
+                WaferPatch.Apply(currentBase, files[i], destination, new ApplyOptions { Threads = options.Threads, Overwrite = last && options.Overwrite }, last ? progress : null, cancellationToken);
                 if (i > 1)
                 {
                     Directory.Delete(currentBase, recursive: true);
@@ -60,7 +63,7 @@ internal static class ChainReader
                 }
 
                 string anchorPath = Path.Combine(chain, anchor.File);
-                if (!VerifyAnchor(anchor, anchorPath, options, problems, cancellationToken))
+                if (!VerifyAnchor(chain, anchor, options, problems, cancellationToken))
                 {
                     problems.AddRange(index.Entries.Take(i).Reverse().TakeWhile(e => e.Kind == "delta").Select(e => $"step {e.Step}: cannot be restored, it builds on step {anchor.Step}"));
                     continue;
@@ -74,7 +77,7 @@ internal static class ChainReader
                     string destination = Path.Combine(scratch, delta.Step.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     try
                     {
-                        WaferPatch.Apply(currentBase, Path.Combine(chain, delta.File), destination, new ApplyOptions { Threads = options.Threads }, null, cancellationToken);
+                        WaferPatch.Apply(currentBase, ChainIndex.PathOf(chain, delta), destination, new ApplyOptions { Threads = options.Threads }, null, cancellationToken);
                     }
                     catch (Exception e) when (e is WaferDataException or IOException)
                     {
@@ -104,11 +107,11 @@ internal static class ChainReader
         return new VerifyReport(checkedBytes, problems);
     }
 
-    private static bool VerifyAnchor(ChainIndexEntry anchor, string path, UnpackOptions options, List<string> problems, CancellationToken cancellationToken)
+    private static bool VerifyAnchor(string chain, ChainIndexEntry anchor, UnpackOptions options, List<string> problems, CancellationToken cancellationToken)
     {
         try
         {
-            using WaferArchive archive = WaferArchive.Open(path);
+            using WaferArchive archive = WaferArchive.Open(ChainIndex.PathOf(chain, anchor));
             VerifyReport report = archive.Verify(options, null, cancellationToken);
             problems.AddRange(report.Problems.Select(p => $"step {anchor.Step}: {p}"));
             return report.IsIntact;

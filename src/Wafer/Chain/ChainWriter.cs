@@ -31,6 +31,8 @@ internal static class ChainWriter
             throw new ArgumentException($"{checkpoint}: step {step} is not after the chain's newest step {previous.Step}; checkpoints are added in training order.", nameof(checkpoint));
         }
 
+        // The newest checkpoint is re-coded against the new one: a chain folder that lost its file fails here, before any work.
+        string? previousPath = previous is { Kind: "anchor" } ? ChainIndex.PathOf(chain, previous) : null;
         string token = Guid.NewGuid().ToString("N")[..8];
         string anchorFile = string.Create(CultureInfo.InvariantCulture, $"step-{step}.{token}.wafer");
         PackResult packed = WaferPacker.Pack(checkpoint, Path.Combine(chain, anchorFile), new PackOptions { ChunkSize = options.ChunkSize, Threads = options.Threads }, progress, cancellationToken);
@@ -48,13 +50,13 @@ internal static class ChainWriter
         var updated = new ChainIndexDocument { WaferChain = index.WaferChain, MaxDepth = index.MaxDepth, Entries = [.. index.Entries, added] };
         long previousBefore = previous?.StoredBytes ?? 0;
         long previousAfter = previousBefore;
-        if (previous is { Kind: "anchor" } && DeltaRunBefore(index) + 1 <= index.MaxDepth)
+        if (previous is { Kind: "anchor" } && previousPath is not null && DeltaRunBefore(index) + 1 <= index.MaxDepth)
         {
             string patchFile = string.Create(CultureInfo.InvariantCulture, $"step-{previous.Step}.{token}.wpatch");
             string patchPath = Path.Combine(chain, patchFile);
             PatchResult patch = WaferPatch.Diff(
                 Path.Combine(chain, added.File),
-                Path.Combine(chain, previous.File),
+                previousPath,
                 patchPath,
                 new PatchOptions { ChunkSize = options.ChunkSize, Threads = options.Threads },
                 null,

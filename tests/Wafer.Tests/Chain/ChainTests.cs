@@ -154,6 +154,67 @@ public sealed class ChainTests : IDisposable
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, "entries")]
+    [InlineData(null, "waferChain")]
+    [InlineData(null, "maxDepth")]
+    [InlineData(0, "step")]
+    [InlineData(0, "kind")]
+    [InlineData(0, "file")]
+    public void An_index_missing_a_field_is_refused(int? entry, string field)
+    {
+        // Without the check, a lost "kind" read as "anchor" and a lost "entries" as an empty chain.
+        AddSteps(s_small, 100, 200);
+        string path = Path.Combine(Chain, "chain.json");
+        JsonObject index = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        JsonObject holder = entry is int e ? index["entries"]![e]!.AsObject() : index;
+        Assert.True(holder.Remove(field));
+        File.WriteAllText(path, index.ToJsonString());
+
+        var error = Assert.ThrowsAny<WaferDataException>(() => WaferChain.List(Chain));
+
+        Assert.Contains(field, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("null")]
+    public void An_index_with_no_checkpoints_is_refused(string entries)
+    {
+        AddSteps(s_small, 100);
+        string path = Path.Combine(Chain, "chain.json");
+        JsonObject index = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        index["entries"] = JsonNode.Parse(entries);
+        File.WriteAllText(path, index.ToJsonString());
+
+        Assert.Contains("no checkpoints", Assert.ThrowsAny<WaferDataException>(() => WaferChain.List(Chain)).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(300L, "archive")]
+    [InlineData(200L, "patch")]
+    public void A_missing_chain_file_is_named_before_anything_is_written(long lost, string what)
+    {
+        AddSteps(s_small, 100, 200, 300);
+        string file = Directory.GetFiles(Chain, $"step-{lost}.*").Single();
+        File.Delete(file);
+
+        var error = Assert.ThrowsAny<WaferDataException>(() => WaferChain.Get(Chain, 100, _temp["r"]));
+
+        Assert.Contains($"the {what} of step {lost}, '{Path.GetFileName(file)}', is missing", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_temp["r"]));
+        Assert.Empty(Directory.GetFileSystemEntries(_temp.Path, "*.wafer-partial"));
+        VerifyReport report = WaferChain.Verify(Chain);
+        Assert.Contains(report.Problems, p => p.StartsWith($"step {lost}", StringComparison.Ordinal) && p.Contains("is missing", StringComparison.Ordinal));
+        if (lost == 300)
+        {
+            // The newest checkpoint is re-coded against the next one added: that add fails first, and changes nothing.
+            string before = File.ReadAllText(Path.Combine(Chain, "chain.json"));
+            Assert.Contains("is missing", Assert.ThrowsAny<WaferDataException>(() => WaferChain.Add(Chain, Checkpoint(400), s_small)).Message, StringComparison.Ordinal);
+            Assert.Equal(before, File.ReadAllText(Path.Combine(Chain, "chain.json")));
+        }
+    }
+
     [Fact]
     public void A_depth_beyond_the_declared_bound_is_refused()
     {
