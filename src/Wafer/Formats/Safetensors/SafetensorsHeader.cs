@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.Win32.SafeHandles;
 using Wafer.Layout;
 
@@ -79,6 +80,12 @@ internal sealed class SafetensorsHeader
         if (dataLength < 0)
         {
             throw Bad(path, $"header length {json.Length} runs past the end of the {fileLength}-byte file");
+        }
+
+        // The reader checks UTF-8 only when it turns a string into UTF-16, and then throws InvalidOperationException.
+        if (!Utf8.IsValid(json))
+        {
+            throw Bad(path, "header is not valid UTF-8");
         }
 
         if (json.Length == 0 || json[0] != (byte)'{')

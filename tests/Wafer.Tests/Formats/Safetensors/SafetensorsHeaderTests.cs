@@ -135,6 +135,22 @@ public sealed class SafetensorsHeaderTests : IDisposable
     public void Lying_headers_are_rejected_with_a_message_naming_the_problem(string json, string expected) =>
         Rejects(SafetensorsBuilder.FromHeader(json, new byte[4]), expected);
 
+    [Theory]
+    [InlineData("x")]
+    [InlineData("U8")]
+    [InlineData("v")]
+    [InlineData("k")]
+    public void A_header_with_invalid_utf8_is_rejected(string replaced)
+    {
+        // A tensor name, a dtype, a metadata value and key: each string is turned into UTF-16 somewhere.
+        const string Json = """{"__metadata__":{"k":"v"},"x":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}""";
+        byte[] file = SafetensorsBuilder.FromHeader(Json, new byte[4]);
+        int at = 8 + Json.IndexOf('"' + replaced + '"', StringComparison.Ordinal) + 1;
+        file[at] = 0xE5;
+
+        Rejects(file, "not valid UTF-8");
+    }
+
     [Fact]
     public void Every_truncation_of_a_valid_file_is_rejected_cleanly()
     {
