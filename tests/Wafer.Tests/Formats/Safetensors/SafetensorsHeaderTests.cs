@@ -152,6 +152,19 @@ public sealed class SafetensorsHeaderTests : IDisposable
     }
 
     [Fact]
+    public void Every_single_byte_corruption_of_the_header_parses_or_fails_cleanly()
+    {
+        // Masks 0x80 and 0xff make bytes that are not UTF-8 on their own, in every name, dtype and metadata string.
+        byte[] file = SafetensorsBuilder.Dense(new Random(2), ("a.weight", "F32", [3], 4), ("b", "BF16", [2, 2], 2));
+        int dataStart = 8 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(file);
+
+        LayoutTestFile.AssertEachVariantParsesOrFailsCleanly(
+            new SafetensorsLayoutReader(),
+            LayoutTestFile.ByteFlips(file[..dataStart], 0x01, 0x80, 0xff).Select(h => (byte[])[.. h, .. file[dataStart..]]),
+            "t.safetensors");
+    }
+
+    [Fact]
     public void Every_truncation_of_a_valid_file_is_rejected_cleanly()
     {
         byte[] file = SafetensorsBuilder.Dense(new Random(1), ("a", "F32", [3], 4), ("b", "BF16", [2, 2], 2));
