@@ -176,6 +176,52 @@ public sealed class ChainTests : IDisposable
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Every_single_byte_corruption_of_the_index_is_refused_or_restores_the_same_checkpoint()
+    {
+        AddSteps(s_small, 100, 200, 300);
+        string path = Path.Combine(Chain, "chain.json");
+        byte[] index = File.ReadAllBytes(path);
+        int restored = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            foreach (byte mask in new byte[] { 0x01, 0xFF })
+            {
+                byte[] variant = (byte[])index.Clone();
+                variant[i] ^= mask;
+                File.WriteAllBytes(path, variant);
+                IReadOnlyList<ChainEntryInfo>? entries = null;
+                Exception? error = Record.Exception(() => entries = WaferChain.List(Chain));
+                if (error is not null)
+                {
+                    Assert.True(error is WaferDataException, $"byte {i} ^ 0x{mask:x2}: {error}");
+                    continue;
+                }
+
+                // An index that still reads restores its oldest entry (a walk over every patch) as that checkpoint,
+                // or fails cleanly: every eighth such variant, as a restore takes a while.
+                if (i % 8 != 0)
+                {
+                    continue;
+                }
+
+                string output = _temp[$"r{i}-{mask}"];
+                error = Record.Exception(() => WaferChain.Get(Chain, entries![0].Step, output));
+                if (error is not null)
+                {
+                    Assert.True(error is WaferDataException, $"byte {i} ^ 0x{mask:x2}: {error}");
+                    Assert.False(Directory.Exists(output));
+                    continue;
+                }
+
+                FolderAssert.Identical(Path.Combine(_temp["source"], "checkpoint-100"), output);
+                restored++;
+            }
+        }
+
+        Assert.True(restored > 0);
+    }
+
     [Theory]
     [InlineData("[]")]
     [InlineData("null")]
