@@ -72,16 +72,8 @@ internal sealed unsafe class MappedFile : IDisposable
     /// <summary>The bytes <c>[offset, offset + length)</c> of the whole-file map (headers, trailer, manifest); throws when the range leaves the file.</summary>
     public ReadOnlySpan<byte> Span(long offset, int length)
     {
-        CheckRange(offset, length);
+        _file.CheckRange(offset, length);
         return length == 0 ? default : new ReadOnlySpan<byte>(_pointer + offset, length);
-    }
-
-    private void CheckRange(long offset, int length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new WaferDataException($"{Path}: range [{offset}, {offset + length}) lies outside the {Length}-byte file.");
-        }
     }
 
     public void Dispose()

@@ -43,11 +43,7 @@ internal sealed class PositionedFile : IDisposable
     /// <summary>Copies <c>[offset, offset + destination.Length)</c> into <paramref name="destination"/>.</summary>
     public void Read(long offset, Span<byte> destination)
     {
-        if (offset < 0 || offset > Length - destination.Length)
-        {
-            throw new WaferDataException($"{Path}: range [{offset}, {offset + destination.Length}) lies outside the {Length}-byte file.");
-        }
-
+        CheckRange(offset, destination.Length);
         while (!destination.IsEmpty)
         {
             int read = RandomAccess.Read(Handle, destination, offset);
@@ -58,6 +54,15 @@ internal sealed class PositionedFile : IDisposable
 
             destination = destination[read..];
             offset += read;
+        }
+    }
+
+    /// <summary>Throws when <c>[offset, offset + length)</c> does not lie inside the file as it was when opened.</summary>
+    public void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new WaferDataException($"{Path}: range [{offset}, {offset + length}) lies outside the {Length}-byte file.");
         }
     }
 
